@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: MIT
+# aoai-agent — build, test, install.  `make help` lists the targets.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+BUILD ?= build
+PYTHON ?= /usr/bin/python3
+PKG_CONFIG ?= pkg-config
+WERROR ?= 1
+VERSION := 0.1.0
+SOVERSION := 1
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wmissing-prototypes \
+	-Wstrict-prototypes -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -DAOAI_VERSION='"$(VERSION)"' \
+	-Iprotocol -Iclient/libaoai
+EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+SO_LDFLAGS := -shared -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined
+
+PKGS_AGENT := libsystemd libsodium jansson libcurl openssl
+AGENT_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_AGENT) 2>/dev/null)
+AGENT_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_AGENT) 2>/dev/null)
+JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PROTO_SRC := $(wildcard protocol/*.c)
+AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*.c))
+LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
+CLI_SRC := $(wildcard client/*.c)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+
+OBJ := $(BUILD)/obj
+PIC := $(BUILD)/pic
+AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_CORE_SRC) $(PROTO_SRC))
+LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
+CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+AGENT_BIN := $(BUILD)/bin/aoai-agent
+CLI_BIN := $(BUILD)/bin/aoai
+LIBAOAI := $(BUILD)/lib/libaoai.so.$(SOVERSION)
+AGENT_CORE := $(BUILD)/libagent-core.a
+
+# Programs find libaoai in ../lib both in the build tree and once installed.
+RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
+
+.PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean
+all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc
+
+help:
+	@echo "make            build everything into $(BUILD)/"
+	@echo "make check      install test dependencies if missing, build, run all tests"
+	@echo "make asan       the same under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make demo       show the agent at work against local stand-ins for Azure"
+	@echo "make lint       clang-format check and banned-call grep"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=…"
+
+# Installs missing Debian packages (no-op when all are present).
+deps:
+	$(Q)scripts/install-deps.sh build
+test-deps:
+	$(Q)scripts/install-deps.sh test
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIE $(AGENT_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(PIC)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC [so] $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden $(CFLAGS) -c -o $@ $<
+
+$(AGENT_CORE): $(AGENT_CORE_OBJ)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(AGENT_BIN): $(OBJ)/agent/main.o $(AGENT_CORE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libaoai.so.$(SOVERSION) \
+		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(JANSSON_LIBS)
+
+$(BUILD)/lib/libaoai.so: $(LIBAOAI)
+	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
+
+$(BUILD)/lib/pkgconfig/aoai.pc: client/libaoai/aoai.pc.in Makefile
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# The CLI links only libaoai and jansson, so it starts as fast as ssh-add.
+$(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(CLI_OBJ) \
+		-L$(BUILD)/lib -laoai $(JANSSON_LIBS)
+
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
+
+$(OBJ)/tests/unit/%.o: BASE_CFLAGS += -Iagent -Wno-missing-prototypes
+
+unit: test-deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)
+	$(Q)fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+integration: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)AOAI_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+check: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+# Sanitized build in its own tree, then the whole suite against it.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: test-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+demo: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)AOAI_BUILD=$(abspath $(BUILD)) tests/demo.sh
+
+lint:
+	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
+		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] tests/unit/*.[ch])
+	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
+	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
+	@echo "lint: ok"
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(LIBAOAI) $(DESTDIR)$(LIBDIR)/
+	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
+	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(BUILD)/lib/pkgconfig/aoai.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai
+	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
+	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

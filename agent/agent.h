@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's state: one instance, owned by main(), driven by one sd-event
+ * loop.  Handlers reach everything through it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+struct secret_store;
+struct agent_lock;
+struct added_profiles;
+struct conn;
+
+struct agent {
+	sd_event *event;
+	struct config *config;
+	char *config_path;    /* NULL: no file; may not exist unless config_required */
+	bool config_required; /* -f given: a missing file is an error */
+	struct secret_store *secrets;
+	struct added_profiles *added;
+	struct agent_lock *lock;
+	sd_event_source *expiry_timer;
+	struct conn *conns; /* list of open connections */
+	unsigned n_conns;
+	unsigned max_conns;
+	const char *socket_path;
+	uint64_t started_at;        /* CLOCK_BOOTTIME usec */
+	long long default_lifetime; /* seconds, 0 = forever */
+	unsigned reloads;
+	char *last_reload_error;
+};
+
+/* Now on the agent's clock (CLOCK_BOOTTIME, microseconds): lifetimes keep
+ * running while the machine sleeps, as ssh-agent's do. */
+uint64_t agent_now(const struct agent *a);
+
+/* Re-arms the timer that wipes secrets when they expire.  Call after any
+ * change to the store. */
+void agent_schedule_expiry(struct agent *a);
+
+/*
+ * Loads (or reloads) the configuration and the secrets it names.  On failure
+ * the running configuration stays and a message naming file, profile and key
+ * is written to @err.  Returns 0 or a negative errno.
+ */
+int agent_load_config(struct agent *a, char *err, size_t errlen);

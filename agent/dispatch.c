@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#include "dispatch.h"
+#include "log.h"
+
+static const op_handler handlers[_PROTO_OP_MAX] = {
+	[PROTO_OP_ADD] = op_add,       [PROTO_OP_REMOVE] = op_remove,
+	[PROTO_OP_LIST] = op_list,     [PROTO_OP_HEADERS] = op_headers,
+	[PROTO_OP_LOCK] = op_lock,     [PROTO_OP_UNLOCK] = op_unlock,
+	[PROTO_OP_STATUS] = op_status, [PROTO_OP_RELOAD] = op_reload,
+};
+
+void dispatch_request(struct conn *c, const struct proto_request *req)
+{
+	log_debug("pid %d: %s", (int)c->peer.pid, proto_op_name(req->op));
+	if ((unsigned)req->op >= _PROTO_OP_MAX || !handlers[req->op]) {
+		conn_reply_error(c, PROTO_E_UNKNOWN_OP, "operation not supported");
+		return;
+	}
+	handlers[req->op](c, req);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Routes a decoded request to its handler (opcode → handler table). */
+#pragma once
+
+#include "conn.h"
+#include "proto.h"
+
+/*
+ * A handler answers with conn_reply() exactly once, before returning or
+ * later (conn_defer()).  @req is valid only until the handler returns.
+ */
+typedef void (*op_handler)(struct conn *c, const struct proto_request *req);
+
+void dispatch_request(struct conn *c, const struct proto_request *req);
+
+/* The handlers, one file per concept. */
+void op_add(struct conn *c, const struct proto_request *req);
+void op_remove(struct conn *c, const struct proto_request *req);
+void op_list(struct conn *c, const struct proto_request *req);
+void op_status(struct conn *c, const struct proto_request *req);
+void op_headers(struct conn *c, const struct proto_request *req);
+void op_lock(struct conn *c, const struct proto_request *req);
+void op_unlock(struct conn *c, const struct proto_request *req);
+void op_reload(struct conn *c, const struct proto_request *req);

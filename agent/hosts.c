@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host patterns and request targets (SPEC §4).  URLs are parsed with
+ * libcurl's own URL parser, so the host decided on here is the host libcurl
+ * connects to: userinfo ("https://a.test@b.test/"), fragments, IPv6
+ * literals and default ports are read exactly as the transfer reads them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "hosts.h"
+
+#define HOSTS_MAX_LABEL       63
+#define HOSTS_MAX_PORT        65535
+#define HOSTS_MAX_PORT_DIGITS 5
+#define HOSTS_HTTP_PORT       80
+#define HOSTS_HTTPS_PORT      443
+/* Score bits: an exact host outranks any wildcard, whose suffix length (≤ 255) sits above the
+ * explicit-port bit. */
+#define HOSTS_SCORE_EXACT        (1 << 20)
+#define HOSTS_SCORE_SUFFIX_SHIFT 1
+#define HOSTS_SCORE_PORT         1
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* ASCII only: host names are compared byte-wise, whatever the locale. */
+static void ascii_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static bool host_char_valid(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.';
+}
+
+/* Reads "1".."65535" (nothing else) into *ret. */
+static int parse_port(const char *s, int *ret, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+	long v = 0;
+
+	if (n == 0)
+		return fail(err, errlen, "empty port after ':'");
+	if (n > HOSTS_MAX_PORT_DIGITS || strspn(s, "0123456789") != n)
+		return fail(err, errlen, "port must be a number from 1 to %d", HOSTS_MAX_PORT);
+	for (; *s; s++)
+		v = v * 10 + (*s - '0');
+	if (v < 1 || v > HOSTS_MAX_PORT)
+		return fail(err, errlen, "port must be a number from 1 to %d", HOSTS_MAX_PORT);
+	*ret = (int)v;
+	return 0;
+}
+
+/* Rewrites an IPv6 literal in its canonical lower-case form.  False when it is not one. */
+static bool ipv6_canonical(const char *text, char *out, size_t outlen)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, text, &a) == 1 && inet_ntop(AF_INET6, &a, out, outlen);
+}
+
+static bool host_is_ip(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
+
+/* Checks a DNS-style name: labels of 1..63 of [A-Za-z0-9-], no '*'. */
+static int check_name(const char *host, char *err, size_t errlen)
+{
+	const char *p, *label = host;
+
+	for (p = host;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == host)
+				return fail(err, errlen, "host name starts with a dot");
+			if (p == label)
+				return fail(err, errlen,
+					    *p ? "host name has an empty label (\"..\")"
+					       : "host name ends with a dot");
+			if (p - label > HOSTS_MAX_LABEL)
+				return fail(err, errlen, "a label is longer than %d characters",
+					    HOSTS_MAX_LABEL);
+			if (*p == '\0')
+				return 0;
+			label = p + 1;
+		} else if (*p == '*') {
+			return fail(err, errlen, "'*' is only allowed as \"*.\" at the start");
+		} else if (!host_char_valid(*p)) {
+			return fail(
+			    err, errlen,
+			    "invalid character in host name (allowed: letters, digits, '-', "
+			    "'.', and IPv6 addresses in brackets)");
+		}
+	}
+}
+
+/* Splits "[V6]" or "[V6]:PORT" into @p. */
+static int split_ipv6(const char *text, struct host_pattern *p, char *err, size_t errlen)
+{
+	char addr[HOSTS_MAX_NAME + 1];
+	const char *end = strchr(text, ']');
+	size_t len;
+
+	if (!end)
+		return fail(err, errlen, "missing ']' after the IPv6 address");
+	if (end[1] != '\0' && end[1] != ':')
+		return fail(err, errlen, "unexpected text after ']' (expected \":PORT\")");
+	len = (size_t)(end - text - 1);
+	if (len == 0 || len >= sizeof(addr))
+		return fail(err, errlen, "invalid IPv6 address");
+	memcpy(addr, text + 1, len);
+	addr[len] = '\0';
+	if (!ipv6_canonical(addr, p->host, sizeof(p->host)))
+		return fail(err, errlen, "invalid IPv6 address");
+	return end[1] == ':' ? parse_port(end + 2, &p->port, err, errlen) : 0;
+}
+
+/* Splits "NAME" or "NAME:PORT" into @p and checks NAME. */
+static int split_name(const char *text, struct host_pattern *p, char *err, size_t errlen)
+{
+	const char *colon = strchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	int r;
+
+	if (colon && strchr(colon + 1, ':'))
+		return fail(err, errlen,
+			    "IPv6 addresses must be written in brackets, as \"[::1]:8443\"");
+	if (len == 0)
+		return fail(err, errlen, "empty host name");
+	if (len > HOSTS_MAX_NAME)
+		return fail(err, errlen, "host name is longer than %d characters", HOSTS_MAX_NAME);
+	memcpy(p->host, text, len);
+	p->host[len] = '\0';
+	r = check_name(p->host, err, errlen);
+	if (r < 0)
+		return r;
+	ascii_lower(p->host);
+	return colon ? parse_port(colon + 1, &p->port, err, errlen) : 0;
+}
+
+int host_pattern_parse(const char *text, struct host_pattern *ret, char *err, size_t errlen)
+{
+	struct host_pattern p = { .port = 0 };
+	int r;
+
+	if (!text || !*text)
+		return fail(err, errlen, "empty host pattern");
+	if (text[0] == '*') {
+		if (text[1] == '\0' || text[1] == ':')
+			return fail(err, errlen,
+				    "a lone '*' is not allowed; write \"*.suffix\" (e.g. "
+				    "\"*.openai.azure.com\")");
+		if (text[1] != '.')
+			return fail(err, errlen, "a wildcard must be written \"*.suffix\"");
+		if (text[2] == '[')
+			return fail(err, errlen, "a wildcard cannot cover an IP address");
+		p.wildcard = true;
+		text += 2;
+	}
+	if (text[0] == '[')
+		r = split_ipv6(text, &p, err, errlen);
+	else
+		r = split_name(text, &p, err, errlen);
+	if (r < 0)
+		return r;
+	*ret = p;
+	return 0;
+}
+
+int host_pattern_format(const struct host_pattern *p, char *buf, size_t len)
+{
+	const char *open = "", *close = "";
+	char port[16] = "";
+
+	if (strchr(p->host, ':')) {
+		open = "[";
+		close = "]";
+	}
+	if (p->port > 0)
+		snprintf(port, sizeof(port), ":%d", p->port);
+	return snprintf(buf, len, "%s%s%s%s%s", p->wildcard ? "*." : "", open, p->host, close,
+			port);
+}
+
+bool host_pattern_equal(const struct host_pattern *a, const struct host_pattern *b)
+{
+	return a->wildcard == b->wildcard && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Stores curl's host in @t: lower case, brackets and one trailing dot removed. */
+static int target_set_host(struct url_target *t, const char *host, char *err, size_t errlen)
+{
+	size_t len = strlen(host);
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	} else if (len > 1 && host[len - 1] == '.') {
+		len--;
+	}
+	if (len == 0)
+		return fail(err, errlen, "URL has no host");
+	if (len > HOSTS_MAX_NAME)
+		return fail(err, errlen, "URL host is longer than %d characters", HOSTS_MAX_NAME);
+	memcpy(t->host, host, len);
+	t->host[len] = '\0';
+	ascii_lower(t->host);
+	if (strchr(t->host, ':')) {
+		char canon[INET6_ADDRSTRLEN];
+
+		if (ipv6_canonical(t->host, canon, sizeof(canon)))
+			snprintf(t->host, sizeof(t->host), "%s", canon);
+	}
+	t->loopback = host_is_loopback(t->host);
+	return 0;
+}
+
+static int target_set_scheme(struct url_target *t, const char *scheme, char *err, size_t errlen)
+{
+	if (strcasecmp(scheme, "https") == 0)
+		t->https = true;
+	else if (strcasecmp(scheme, "http") != 0)
+		return fail(err, errlen, "unsupported URL scheme (only http and https)");
+	return 0;
+}
+
+static int target_set_port(struct url_target *t, const char *port, char *err, size_t errlen)
+{
+	int r = parse_port(port, &t->port, err, errlen);
+
+	if (r < 0)
+		return fail(err, errlen, "URL port must be a number from 1 to %d", HOSTS_MAX_PORT);
+	t->default_port = t->port == (t->https ? HOSTS_HTTPS_PORT : HOSTS_HTTP_PORT);
+	return 0;
+}
+
+static int target_from_curl(CURLU *u, struct url_target *t, char *err, size_t errlen)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int r = -EINVAL;
+
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+		fail(err, errlen, "URL has no scheme");
+		goto out;
+	}
+	r = target_set_scheme(t, scheme, err, errlen);
+	if (r < 0)
+		goto out;
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		r = fail(err, errlen, "URL has no host");
+		goto out;
+	}
+	r = target_set_host(t, host, err, errlen);
+	if (r < 0)
+		goto out;
+	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		r = fail(err, errlen, "URL has no port");
+		goto out;
+	}
+	r = target_set_port(t, port, err, errlen);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return r;
+}
+
+int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen)
+{
+	struct url_target t = { .port = 0 };
+	CURLUcode uc;
+	CURLU *u;
+	int r;
+
+	if (!url || !*url)
+		return fail(err, errlen, "empty URL");
+	u = curl_url();
+	if (!u) {
+		fail(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* Flags 0: no scheme guessing, so relative URLs and bare host names are refused. */
+	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		r = -ENOMEM;
+	else if (uc == CURLUE_UNSUPPORTED_SCHEME)
+		r = fail(err, errlen, "unsupported URL scheme (only http and https)");
+	else if (uc != CURLUE_OK)
+		r = fail(err, errlen, "not an absolute http(s) URL (%s)", curl_url_strerror(uc));
+	else
+		r = target_from_curl(u, &t, err, errlen);
+	curl_url_cleanup(u);
+	if (r < 0)
+		return r;
+	*ret = t;
+	return 0;
+}
+
+int host_pattern_score(const struct host_pattern *p, const struct url_target *t)
+{
+	size_t hlen, slen;
+	int port_bit;
+
+	if (p->port == 0 ? !t->default_port : p->port != t->port)
+		return -1;
+	port_bit = p->port > 0 ? HOSTS_SCORE_PORT : 0;
+	slen = strlen(p->host);
+	if (!p->wildcard) {
+		if (strcmp(p->host, t->host) != 0)
+			return -1;
+		return HOSTS_SCORE_EXACT | (int)(slen << HOSTS_SCORE_SUFFIX_SHIFT) | port_bit;
+	}
+	/* "*.suffix" covers names below suffix only: never suffix itself, never an address. */
+	hlen = strlen(t->host);
+	if (hlen < slen + 2 || t->host[hlen - slen - 1] != '.' ||
+	    strcmp(t->host + hlen - slen, p->host) != 0 || host_is_ip(t->host))
+		return -1;
+	return (int)(slen << HOSTS_SCORE_SUFFIX_SHIFT) | port_bit;
+}
+
+bool url_target_secure(const struct url_target *t)
+{
+	return t->https || t->loopback;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "listen.h"
+
+struct listener {
+	int fd;
+	char *path;
+	char *tmp_dir; /* directory we created and remove at exit, or NULL */
+	dev_t dev;     /* identity of our socket file, to never unlink another's */
+	ino_t ino;
+};
+
+/* Formats "@what: <reason>" into @err and passes @r through. */
+static int fail(char *err, size_t errlen, int r, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(-r));
+	return r;
+}
+
+static int failf(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int failf(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	char what[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fail(err, errlen, r, what);
+}
+
+/* The directory must be ours and private: the socket's mode is not enough
+ * on systems where connect() ignores it. */
+static int ensure_private_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return failf(err, errlen, -errno, "cannot create %s", dir);
+	if (lstat(dir, &st) < 0)
+		return failf(err, errlen, -errno, "cannot inspect %s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
+		return failf(err, errlen, -EPERM, "%s is not a directory owned by you", dir);
+	if (st.st_mode & 0077)
+		return failf(err, errlen, -EPERM, "%s is accessible by other users (chmod 700 it)",
+			     dir);
+	return 0;
+}
+
+static int default_path(struct listener *l, char *err, size_t errlen)
+{
+	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
+	const char *tmp = secure_getenv("TMPDIR");
+	char dir[4096];
+	int r;
+
+	if (runtime && *runtime == '/') {
+		snprintf(dir, sizeof(dir), "%s/aoai", runtime);
+		r = ensure_private_dir(dir, err, errlen);
+		if (r < 0)
+			return r;
+		return asprintf(&l->path, "%s/agent.sock", dir) < 0 ? -ENOMEM : 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/aoai-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		return failf(err, errlen, -errno, "cannot create a directory in %s",
+			     tmp ? tmp : "/tmp");
+	l->tmp_dir = strdup(dir);
+	if (!l->tmp_dir || asprintf(&l->path, "%s/agent.%d", dir, (int)getpid()) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int make_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/* Returns -EADDRINUSE when something listens at @path, 0 when the path is
+ * free (a stale socket file has been removed). */
+static int claim_path(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		r = -EADDRINUSE;
+	else if (errno != ECONNREFUSED)
+		r = -errno;
+	close(fd);
+	if (r == 0 && unlink(path) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+static int dir_lock(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Binds and listens with the directory locked, so two agents starting at
+ * once cannot both decide the path is free. */
+static int bind_locked(struct listener *l, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old_umask;
+	int lock_fd, r;
+
+	r = make_addr(l->path, &sun);
+	if (r < 0)
+		return failf(err, errlen, r, "socket path %s", l->path);
+	lock_fd = dir_lock(l->path);
+	if (lock_fd < 0)
+		return failf(err, errlen, lock_fd, "cannot lock the directory of %s", l->path);
+	r = claim_path(l->path, &sun);
+	if (r == -EADDRINUSE) {
+		snprintf(err, errlen, "an agent is already listening on %s", l->path);
+		goto out;
+	}
+	if (r < 0) {
+		failf(err, errlen, r, "cannot use %s", l->path);
+		goto out;
+	}
+	old_umask = umask(0177);
+	r = bind(l->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+	umask(old_umask);
+	if (r == 0 && lstat(l->path, &st) == 0) {
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
+	if (r == 0 && listen(l->fd, LISTEN_BACKLOG) < 0)
+		r = -errno;
+	if (r < 0)
+		failf(err, errlen, r, "cannot listen on %s", l->path);
+out:
+	close(lock_fd);
+	return r;
+}
+
+int listener_open(const char *path, struct listener **ret, char *err, size_t errlen)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l)
+		return -ENOMEM;
+	l->fd = -1;
+	r = path ? (l->path = strdup(path)) ? 0 : -ENOMEM : default_path(l, err, errlen);
+	if (r < 0)
+		goto fail;
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (l->fd < 0) {
+		r = fail(err, errlen, -errno, "cannot create a socket");
+		goto fail;
+	}
+	r = bind_locked(l, err, errlen);
+	if (r < 0)
+		goto fail;
+	*ret = l;
+	return 0;
+fail:
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (l->tmp_dir)
+		rmdir(l->tmp_dir);
+	l->dev = 0; /* nothing of ours to unlink */
+	listener_close(l);
+	return r;
+}
+
+struct listener *listener_close(struct listener *l)
+{
+	struct stat st;
+
+	if (!l)
+		return NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->dev && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+		unlink(l->path);
+	if (l->tmp_dir)
+		rmdir(l->tmp_dir);
+	free(l->tmp_dir);
+	free(l->path);
+	free(l);
+	return NULL;
+}
+
+void listener_forget(struct listener *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->dev = 0;
+	free(l->tmp_dir);
+	l->tmp_dir = NULL;
+}
+
+int listener_fd(const struct listener *l)
+{
+	return l->fd;
+}
+
+const char *listener_path(const struct listener *l)
+{
+	return l->path;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* "list" and "status": what the agent holds, never a secret. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "lock.h"
+#include "profiles.h"
+#include "secrets.h"
+#include "release.h"
+
+#define USEC_PER_SEC 1000000ULL
+
+/* Adds @value to @obj under @key, taking the reference; false on failure. */
+static bool put(json_t *obj, const char *key, json_t *value)
+{
+	return value && json_object_set_new(obj, key, value) == 0;
+}
+
+static json_t *hosts_json(const struct profile *p)
+{
+	json_t *hosts = json_array();
+	char buf[HOSTS_MAX_NAME + 16];
+
+	for (size_t i = 0; hosts && i < p->n_hosts; i++) {
+		host_pattern_format(&p->hosts[i], buf, sizeof(buf));
+		if (json_array_append_new(hosts, json_string(buf)) < 0)
+			hosts = (json_decref(hosts), NULL);
+	}
+	return hosts;
+}
+
+/* The same checks as a release, without producing anything. */
+static void profile_state(const struct agent *a, const struct profile *p, const char **state,
+			  const char **detail, char *buf, size_t len)
+{
+	*detail = NULL;
+	if (lock_is_locked(a->lock)) {
+		*state = "locked";
+	} else if (cred_type_is_token(p->cred.type)) {
+		*state = "unavailable";
+		*detail = "token credentials are not available in this version";
+	} else if (release_expand(a, p, agent_now(a), NULL, buf, len) != PROTO_OK) {
+		*state = "missing_secret";
+		*detail = buf;
+	} else {
+		*state = "ready";
+	}
+}
+
+static json_t *profile_json(const struct agent *a, const struct profile *p)
+{
+	json_t *o = json_object();
+	const char *state, *detail;
+	char buf[512];
+
+	profile_state(a, p, &state, &detail, buf, sizeof(buf));
+	if (o && put(o, "name", json_string(p->name)) && put(o, "hosts", hosts_json(p)) &&
+	    put(o, "credential", json_string(cred_type_name(p->cred.type))) &&
+	    put(o, "origin", json_string(profile_is_added(a, p) ? "added" : "config")) &&
+	    put(o, "state", json_string(state)) &&
+	    put(o, "detail", detail ? json_string(detail) : json_null()))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+/* Seconds left, rounded up so a live secret never shows 0. */
+static json_t *expires_in(const struct secret *s, uint64_t now)
+{
+	if (!s->expires_at)
+		return json_null();
+	return json_integer((json_int_t)((s->expires_at - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
+}
+
+static json_t *secret_json(const struct secret *s, uint64_t now)
+{
+	json_t *o = json_object();
+
+	if (o && put(o, "name", json_string(s->name)) &&
+	    put(o, "fingerprint", json_string(s->fingerprint)) &&
+	    put(o, "origin", json_string(secret_origin_name(s->origin))) &&
+	    put(o, "expires_in", expires_in(s, now)))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *profiles_json(const struct agent *a)
+{
+	json_t *list = json_array();
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; list && i < n; i++)
+		if (json_array_append_new(list, profile_json(a, profiles_at(a, i))) < 0)
+			list = (json_decref(list), NULL);
+	return list;
+}
+
+/* While locked nothing about the secrets is shown. */
+static json_t *secrets_json(const struct agent *a)
+{
+	json_t *list = json_array();
+	uint64_t now = agent_now(a);
+	size_t n = lock_is_locked(a->lock) ? 0 : secrets_count(a->secrets);
+
+	for (size_t i = 0; list && i < n; i++) {
+		const struct secret *s = secrets_at(a->secrets, i);
+
+		if (s->value && json_array_append_new(list, secret_json(s, now)) < 0)
+			list = (json_decref(list), NULL);
+	}
+	return list;
+}
+
+void op_list(struct conn *c, const struct proto_request *req)
+{
+	struct agent *a = c->agent;
+	json_t *reply = proto_ok_reply();
+
+	(void)req;
+	secrets_expire(a->secrets, agent_now(a));
+	if (reply && put(reply, "locked", json_boolean(lock_is_locked(a->lock))) &&
+	    put(reply, "profiles", profiles_json(a)) && put(reply, "secrets", secrets_json(a))) {
+		conn_reply(c, reply);
+		return;
+	}
+	json_decref(reply);
+	conn_reply(c, NULL);
+}
+
+static size_t held_secrets(const struct agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < secrets_count(a->secrets); i++)
+		n += secrets_at(a->secrets, i)->value != NULL;
+	return n;
+}
+
+static json_t *nullable_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+void op_status(struct conn *c, const struct proto_request *req)
+{
+	struct agent *a = c->agent;
+	json_t *r = proto_ok_reply();
+
+	(void)req;
+	if (r && put(r, "pid", json_integer(getpid())) &&
+	    put(r, "version", json_string(AOAI_VERSION)) &&
+	    put(r, "uptime",
+		json_integer((json_int_t)((agent_now(a) - a->started_at) / USEC_PER_SEC))) &&
+	    put(r, "socket", json_string(a->socket_path)) &&
+	    put(r, "config", nullable_string(a->config->path)) &&
+	    put(r, "locked", json_boolean(lock_is_locked(a->lock))) &&
+	    put(r, "profiles", json_integer((json_int_t)profiles_count(a))) &&
+	    put(r, "secrets", json_integer((json_int_t)held_secrets(a))) &&
+	    put(r, "connections", json_integer(a->n_conns)) &&
+	    put(r, "default_lifetime",
+		a->default_lifetime ? json_integer(a->default_lifetime) : json_null()) &&
+	    put(r, "reloads", json_integer(a->reloads)) &&
+	    put(r, "last_reload_error", nullable_string(a->last_reload_error))) {
+		conn_reply(c, r);
+		return;
+	}
+	json_decref(r);
+	conn_reply(c, NULL);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "added_profiles.h"
+#include "profiles.h"
+
+size_t profiles_count(const struct agent *a)
+{
+	return a->config->n_profiles + added_profiles_count(a->added);
+}
+
+const struct profile *profiles_at(const struct agent *a, size_t i)
+{
+	if (i < a->config->n_profiles)
+		return &a->config->profiles[i];
+	return added_profiles_at(a->added, i - a->config->n_profiles);
+}
+
+const struct profile *profiles_find(const struct agent *a, const char *name)
+{
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct profile *p = profiles_at(a, i);
+
+		if (strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Host patterns are unique across profiles (config load and `add` check
+ * that), so the best score names one profile whatever the file order. */
+const struct profile *profiles_match(const struct agent *a, const struct url_target *t)
+{
+	const struct profile *best = NULL;
+	int best_score = -1;
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct profile *p = profiles_at(a, i);
+
+		for (size_t h = 0; h < p->n_hosts; h++) {
+			int score = host_pattern_score(&p->hosts[h], t);
+
+			if (score > best_score) {
+				best_score = score;
+				best = p;
+			}
+		}
+	}
+	return best;
+}
+
+const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *pat)
+{
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct profile *p = profiles_at(a, i);
+
+		for (size_t h = 0; h < p->n_hosts; h++)
+			if (host_pattern_equal(&p->hosts[h], pat))
+				return p;
+	}
+	return NULL;
+}
+
+bool profile_is_added(const struct agent *a, const struct profile *p)
+{
+	return !(p >= a->config->profiles && p < a->config->profiles + a->config->n_profiles);
+}

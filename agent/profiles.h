@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The profiles in force: the configuration's and those `aoai add --host`
+ * created, looked up together.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "agent.h"
+
+/* Number of profiles, and profile @i of them (configuration first). */
+size_t profiles_count(const struct agent *a);
+const struct profile *profiles_at(const struct agent *a, size_t i);
+/* The profile named @name, or NULL. */
+const struct profile *profiles_find(const struct agent *a, const char *name);
+/* The most specific profile covering @t (SPEC §4), or NULL. */
+const struct profile *profiles_match(const struct agent *a, const struct url_target *t);
+/* The profile that lists exactly @pattern, or NULL. */
+const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *p);
+/* True when @p was created by `aoai add --host`. */
+bool profile_is_added(const struct agent *a, const struct profile *p);

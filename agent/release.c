@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+#include "release.h"
+#include "secrets.h"
+#include "template.h"
+
+struct release {
+	const struct agent *a;
+	const struct profile *profile;
+	uint64_t now;
+};
+
+static const char *lookup_secret(void *userdata, const char *name, size_t *ret_len)
+{
+	struct release *rel = userdata;
+	const struct secret *s;
+
+	if (!name)
+		name = rel->profile->cred.secret;
+	s = name ? secrets_find(rel->a->secrets, name, rel->now) : NULL;
+	if (!s || !s->value)
+		return NULL;
+	*ret_len = s->len;
+	return (const char *)s->value;
+}
+
+/* Explains a missing secret: never added, expired, or a config source that
+ * failed to load (with its error). */
+static void explain_missing(const struct release *rel, const char *missing, char *msg, size_t len)
+{
+	const char *name = strcmp(missing, "{secret}") == 0 ? rel->profile->cred.secret : missing;
+	const struct secret *s = name ? secrets_find(rel->a->secrets, name, rel->now) : NULL;
+
+	if (!name)
+		snprintf(msg, len, "profile \"%s\" has no secret", rel->profile->name);
+	else if (s && !s->value)
+		snprintf(msg, len, "profile \"%s\": secret \"%s\": %s", rel->profile->name, name,
+			 s->error);
+	else
+		snprintf(msg, len, "profile \"%s\": secret \"%s\" has not been added (aoai add %s)",
+			 rel->profile->name, name, name);
+}
+
+static json_t *header_entry(const struct header_template *h, const char *value, size_t len)
+{
+	json_t *e = json_object();
+
+	if (e && json_object_set_new(e, "name", json_string(h->name)) == 0 &&
+	    json_object_set_new(e, "value", json_stringn(value, len)) == 0 &&
+	    json_object_set_new(e, "exists_action", json_string(exists_action_name(h->action))) ==
+		0)
+		return e;
+	json_decref(e);
+	return NULL;
+}
+
+int release_expand(const struct agent *a, const struct profile *p, uint64_t now, json_t *list,
+		   char *msg, size_t len)
+{
+	struct release rel = { .a = a, .profile = p, .now = now };
+	struct template_vars vars = { .secret = lookup_secret, .userdata = &rel };
+	char missing[PROTO_MAX_NAME + 16];
+
+	for (size_t i = 0; i < p->n_headers; i++) {
+		const struct header_template *h = &p->headers[i];
+		char *value = NULL;
+		size_t value_len = 0;
+		int r =
+		    template_expand(h->value, &vars, &value, &value_len, missing, sizeof(missing));
+
+		if (r == -ENOENT) {
+			explain_missing(&rel, missing, msg, len);
+			return PROTO_E_MISSING_SECRET;
+		}
+		if (r < 0 ||
+		    (list && json_array_append_new(list, header_entry(h, value, value_len)) < 0)) {
+			template_value_free(value);
+			snprintf(msg, len, "profile \"%s\": cannot build header \"%s\"", p->name,
+				 h->name);
+			return PROTO_E_INTERNAL;
+		}
+		template_value_free(value);
+	}
+	return PROTO_OK;
+}

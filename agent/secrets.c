@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "secrets.h"
+
+struct secret_store {
+	struct secret *items;
+	size_t n;
+	size_t cap;
+};
+
+const char *secret_origin_name(enum secret_origin origin)
+{
+	switch (origin) {
+	case ORIGIN_ADDED:
+		return "added";
+	case ORIGIN_FILE:
+		return "file";
+	case ORIGIN_CREDENTIALS:
+		return "credentials";
+	case ORIGIN_KEYVAULT:
+		return "keyvault";
+	}
+	return "unknown";
+}
+
+struct secret_store *secrets_new(void)
+{
+	return calloc(1, sizeof(struct secret_store));
+}
+
+static void secret_clear(struct secret *s)
+{
+	sodium_free(s->value); /* wipes */
+	sodium_memzero(s, sizeof(*s));
+}
+
+struct secret_store *secrets_free(struct secret_store *store)
+{
+	if (!store)
+		return NULL;
+	for (size_t i = 0; i < store->n; i++)
+		secret_clear(&store->items[i]);
+	free(store->items);
+	free(store);
+	return NULL;
+}
+
+static struct secret *find_slot(const struct secret_store *store, const char *name)
+{
+	for (size_t i = 0; i < store->n; i++)
+		if (strcmp(store->items[i].name, name) == 0)
+			return &store->items[i];
+	return NULL;
+}
+
+/* Returns the existing entry for @name, cleared, or a new zeroed one. */
+static int claim_slot(struct secret_store *store, const char *name, struct secret **ret)
+{
+	struct secret *s = find_slot(store, name);
+
+	if (s) {
+		secret_clear(s);
+	} else {
+		if (store->n == SECRETS_MAX)
+			return -ENOSPC;
+		if (store->n == store->cap) {
+			size_t cap = store->cap ? store->cap * 2 : 16;
+			struct secret *items = reallocarray(store->items, cap, sizeof(*items));
+
+			if (!items)
+				return -ENOMEM;
+			store->items = items;
+			store->cap = cap;
+		}
+		s = &store->items[store->n++];
+		memset(s, 0, sizeof(*s));
+	}
+	memcpy(s->name, name, strlen(name) + 1);
+	*ret = s;
+	return 0;
+}
+
+/* "sha256:" and 12 hex digits: tells keys apart, reveals nothing useful. */
+static void fingerprint(const void *value, size_t len, char out[SECRET_FINGERPRINT_LEN])
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	const size_t shown = (SECRET_FINGERPRINT_LEN - sizeof("sha256:")) / 2;
+
+	crypto_hash_sha256(digest, value, len);
+	memcpy(out, "sha256:", 7);
+	sodium_bin2hex(out + 7, SECRET_FINGERPRINT_LEN - 7, digest, shown);
+	sodium_memzero(digest, sizeof(digest));
+}
+
+int secrets_put(struct secret_store *store, const char *name, const void *value, size_t len,
+		enum secret_origin origin, uint64_t expires_at)
+{
+	unsigned char *copy;
+	struct secret *s;
+	int r;
+
+	if (!proto_name_valid(name) || len == 0 || len > PROTO_MAX_SECRET)
+		return -EINVAL;
+	copy = sodium_malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	r = claim_slot(store, name, &s);
+	if (r < 0) {
+		sodium_free(copy);
+		return r;
+	}
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	s->value = copy;
+	s->len = len;
+	s->origin = origin;
+	s->expires_at = expires_at;
+	fingerprint(copy, len, s->fingerprint);
+	return 0;
+}
+
+int secrets_put_missing(struct secret_store *store, const char *name, enum secret_origin origin,
+			const char *error)
+{
+	struct secret *s;
+	int r;
+
+	if (!proto_name_valid(name))
+		return -EINVAL;
+	r = claim_slot(store, name, &s);
+	if (r < 0)
+		return r;
+	s->origin = origin;
+	snprintf(s->error, sizeof(s->error), "%s", error);
+	return 0;
+}
+
+static void remove_at(struct secret_store *store, size_t i)
+{
+	secret_clear(&store->items[i]);
+	memmove(&store->items[i], &store->items[i + 1], (store->n - i - 1) * sizeof(struct secret));
+	store->n--;
+	memset(&store->items[store->n], 0, sizeof(struct secret));
+}
+
+int secrets_remove(struct secret_store *store, const char *name)
+{
+	struct secret *s = find_slot(store, name);
+
+	if (!s)
+		return -ENOENT;
+	remove_at(store, (size_t)(s - store->items));
+	return 0;
+}
+
+size_t secrets_remove_origin(struct secret_store *store, enum secret_origin origin)
+{
+	size_t removed = 0;
+
+	for (size_t i = store->n; i-- > 0;)
+		if (store->items[i].origin == origin) {
+			remove_at(store, i);
+			removed++;
+		}
+	return removed;
+}
+
+static bool expired(const struct secret *s, uint64_t now)
+{
+	return s->expires_at != 0 && now >= s->expires_at;
+}
+
+const struct secret *secrets_find(const struct secret_store *store, const char *name, uint64_t now)
+{
+	const struct secret *s = find_slot(store, name);
+
+	return s && !expired(s, now) ? s : NULL;
+}
+
+size_t secrets_expire(struct secret_store *store, uint64_t now)
+{
+	size_t removed = 0;
+
+	for (size_t i = store->n; i-- > 0;)
+		if (expired(&store->items[i], now)) {
+			remove_at(store, i);
+			removed++;
+		}
+	return removed;
+}
+
+uint64_t secrets_next_expiry(const struct secret_store *store)
+{
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < store->n; i++) {
+		uint64_t e = store->items[i].expires_at;
+
+		if (e != 0 && (next == 0 || e < next))
+			next = e;
+	}
+	return next;
+}
+
+size_t secrets_count(const struct secret_store *store)
+{
+	return store->n;
+}
+
+const struct secret *secrets_at(const struct secret_store *store, size_t i)
+{
+	return i < store->n ? &store->items[i] : NULL;
+}

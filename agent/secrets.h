@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The secret store: named values in sodium_malloc memory (guard pages,
+ * mlock'ed, wiped on free), each with an origin and an optional expiry.
+ * Time is passed in by the caller (CLOCK_BOOTTIME microseconds) so the
+ * lifetime rules are testable without waiting.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define SECRETS_MAX            1024
+#define SECRET_FINGERPRINT_LEN sizeof("sha256:0123456789ab")
+#define SECRET_MAX_ERROR       256
+
+enum secret_origin {
+	ORIGIN_ADDED,       /* aoai add */
+	ORIGIN_FILE,        /* config "file" */
+	ORIGIN_CREDENTIALS, /* config "credentials" ($CREDENTIALS_DIRECTORY) */
+	ORIGIN_KEYVAULT,    /* config "keyvault" */
+};
+
+struct secret {
+	char name[PROTO_MAX_NAME + 1];
+	unsigned char *value; /* sodium memory, NUL-terminated; NULL when missing */
+	size_t len;
+	enum secret_origin origin;
+	uint64_t expires_at; /* 0 = never */
+	char fingerprint[SECRET_FINGERPRINT_LEN];
+	char error[SECRET_MAX_ERROR]; /* why value is NULL (config sources) */
+};
+
+struct secret_store;
+
+const char *secret_origin_name(enum secret_origin origin);
+
+struct secret_store *secrets_new(void);
+/* Wipes every value and frees the store.  Accepts NULL; returns NULL. */
+struct secret_store *secrets_free(struct secret_store *store);
+
+/*
+ * Stores a copy of @value under @name, replacing (and wiping) any previous
+ * value.  Returns 0, -EINVAL (bad name, empty or oversized value),
+ * -ENOSPC (SECRETS_MAX reached), -ENOMEM.
+ */
+int secrets_put(struct secret_store *store, const char *name, const void *value, size_t len,
+		enum secret_origin origin, uint64_t expires_at);
+/*
+ * Records that the config secret @name could not be loaded (shown by list
+ * and in errors).  Returns 0 or -ENOSPC / -EINVAL.
+ */
+int secrets_put_missing(struct secret_store *store, const char *name, enum secret_origin origin,
+			const char *error);
+/* Forgets @name.  Returns 0 or -ENOENT. */
+int secrets_remove(struct secret_store *store, const char *name);
+/* Forgets every entry of @origin; returns how many. */
+size_t secrets_remove_origin(struct secret_store *store, enum secret_origin origin);
+
+/*
+ * The entry for @name (possibly one without a value: check ->value), or
+ * NULL when none is held or it has expired at @now.
+ */
+const struct secret *secrets_find(const struct secret_store *store, const char *name, uint64_t now);
+/* Wipes and removes entries expired at @now; returns how many. */
+size_t secrets_expire(struct secret_store *store, uint64_t now);
+/* The earliest expiry among held entries, 0 when none expires. */
+uint64_t secrets_next_expiry(const struct secret_store *store);
+
+/* Iteration in insertion order: entry @i of secrets_count(). */
+size_t secrets_count(const struct secret_store *store);
+const struct secret *secrets_at(const struct secret_store *store, size_t i);

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wire protocol shared by aoai-agent and its clients (see PROTOCOL.md).
+ *
+ * A frame is a 4-byte big-endian payload length followed by that many bytes
+ * of UTF-8 JSON (one object).  Everything here is pure: no I/O, no logging,
+ * no exit, and no allocation whose size a peer controls without a bound.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HEADER_LEN 4
+/* Same bound as ssh-agent's AGENT_MAX_LEN; checked before any allocation. */
+#define PROTO_MAX_FRAME (256 * 1024)
+
+/* Bounds on fields a peer controls. */
+#define PROTO_MAX_NAME 64         /* secret and profile names */
+#define PROTO_MAX_SECRET 16384    /* one secret value, bytes */
+#define PROTO_MAX_URL 8192        /* URL given to "headers" */
+#define PROTO_MAX_HOST 255        /* host[:port] given to "add" */
+#define PROTO_MAX_PASSPHRASE 1024 /* lock / unlock */
+#define PROTO_MAX_LIFETIME (100LL * 365 * 24 * 3600) /* seconds */
+
+/*
+ * Stable error codes.  The numeric values are internal; the strings are the
+ * wire format and never change meaning once released.
+ */
+enum proto_status {
+	PROTO_OK = 0,
+	PROTO_E_BAD_REQUEST,         /* "bad_request": malformed JSON or fields */
+	PROTO_E_UNSUPPORTED_VERSION, /* "unsupported_version" */
+	PROTO_E_UNKNOWN_OP,          /* "unknown_op" */
+	PROTO_E_NO_MATCH,            /* "no_match": no profile covers the URL */
+	PROTO_E_INSECURE_URL,        /* "insecure_url": http to a non-loopback host */
+	PROTO_E_LOCKED,              /* "locked" */
+	PROTO_E_NOT_LOCKED,          /* "not_locked" */
+	PROTO_E_BAD_PASSPHRASE,      /* "bad_passphrase" */
+	PROTO_E_MISSING_SECRET,      /* "missing_secret": profile's secret absent */
+	PROTO_E_UNAVAILABLE,         /* "unavailable": credential cannot be produced */
+	PROTO_E_NOT_FOUND,           /* "not_found": no such secret or profile */
+	PROTO_E_CONFLICT,            /* "conflict": e.g. --host for a configured profile */
+	PROTO_E_BAD_CONFIG,          /* "bad_config": reload rejected the file */
+	PROTO_E_DENIED,              /* "denied": peer not allowed this profile */
+	PROTO_E_LIMIT,               /* "limit": a count or size cap was reached */
+	PROTO_E_INTERNAL,            /* "internal" */
+	_PROTO_STATUS_MAX,
+};
+
+/* Returns the wire string of @status ("internal" for out-of-range values). */
+const char *proto_status_name(enum proto_status status);
+/* Returns the status for a wire string; PROTO_E_INTERNAL when unknown. */
+enum proto_status proto_status_from_name(const char *name);
+/* Returns a short English description of @status. */
+const char *proto_strerror(enum proto_status status);
+
+/*
+ * Frame header.  proto_frame_length() reads the length from the first
+ * PROTO_HEADER_LEN bytes of @buf.  Returns:
+ *   0        and *ret_len set when the length is in 1..PROTO_MAX_FRAME,
+ *   -EMSGSIZE when it is 0 or larger than PROTO_MAX_FRAME.
+ */
+int proto_frame_length(const uint8_t buf[PROTO_HEADER_LEN], size_t *ret_len);
+/* Writes the header for a payload of @len bytes.  -EMSGSIZE when too big. */
+int proto_frame_header(size_t len, uint8_t ret_buf[PROTO_HEADER_LEN]);
+
+/*
+ * Splits a complete frame off the front of @buf (@len bytes available).
+ * Returns 1 and sets *ret_payload / *ret_payload_len / *ret_consumed when a
+ * whole frame is present, 0 when more bytes are needed, -EMSGSIZE when the
+ * declared length is invalid (the peer must be dropped).
+ */
+int proto_frame_split(const uint8_t *buf, size_t len, const uint8_t **ret_payload,
+		      size_t *ret_payload_len, size_t *ret_consumed);
+
+/* Requests. */
+enum proto_op {
+	PROTO_OP_ADD,
+	PROTO_OP_REMOVE,
+	PROTO_OP_LIST,
+	PROTO_OP_HEADERS,
+	PROTO_OP_LOCK,
+	PROTO_OP_UNLOCK,
+	PROTO_OP_STATUS,
+	PROTO_OP_RELOAD,
+	_PROTO_OP_MAX,
+};
+
+const char *proto_op_name(enum proto_op op);
+
+/*
+ * A decoded, validated request.  String pointers point into @json (owned by
+ * the request) and stay valid until proto_request_done().
+ */
+struct proto_request {
+	json_t *json;
+	enum proto_op op;
+	union {
+		struct {
+			const char *name;
+			const char *secret;
+			size_t secret_len;
+			long long lifetime; /* seconds; -1 = not given, 0 = forever */
+			const char *host;   /* NULL when not given */
+		} add;
+		struct {
+			const char *name; /* NULL when all */
+			bool all;
+		} remove;
+		struct {
+			const char *url;
+		} headers;
+		struct {
+			const char *passphrase;
+			size_t passphrase_len;
+		} lock; /* lock and unlock */
+	};
+};
+
+/*
+ * Decodes one frame payload into @ret.  Pure: looks only at its arguments.
+ * On failure returns the status to send back and writes a message (never
+ * containing request data) into @err; @ret is left empty.
+ */
+enum proto_status proto_request_decode(const uint8_t *payload, size_t len,
+				       struct proto_request *ret, char *err, size_t errlen);
+/* Releases what proto_request_decode() produced; safe on an empty request. */
+void proto_request_done(struct proto_request *req);
+
+/* Validates a secret or profile name: 1..PROTO_MAX_NAME of [A-Za-z0-9._-]. */
+bool proto_name_valid(const char *name);
+
+/*
+ * Encodes @msg (a JSON object; "v" is added) as a complete frame in a new
+ * buffer.  Returns 0 and sets *ret_buf / *ret_len, or -EMSGSIZE / -ENOMEM.
+ * The caller frees *ret_buf with proto_buf_free() (which wipes it).
+ */
+int proto_encode(json_t *msg, uint8_t **ret_buf, size_t *ret_len);
+/* Wipes @len bytes of @buf and frees it.  Accepts NULL; returns NULL. */
+void *proto_buf_free(void *buf, size_t len);
+
+/* Builds {"ok":false,"error":CODE,"message":MSG}.  NULL on ENOMEM. */
+json_t *proto_error_reply(enum proto_status status, const char *message);
+/* Builds {"ok":true}, to which the handler adds its fields. */
+json_t *proto_ok_reply(void);

@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages aoai-agent needs to build and test, once.
+# Idempotent: does nothing (and needs no root) when everything is present.
+set -eu
+
+BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libsodium-dev
+libjansson-dev libsystemd-dev"
+TEST_PKGS="libcmocka-dev python3-pytest curl util-linux"
+
+want="$BUILD_PKGS"
+case "${1:-build}" in
+	build) ;;
+	test) want="$BUILD_PKGS $TEST_PKGS" ;;
+	*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install:$missing" >&2; exit 1; }
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `make demo`: the agent at work against a local stand-in for Azure OpenAI.
+# Everything runs on 127.0.0.1 in a temporary directory that is removed at
+# the end; the key is a random fake, made up for this run.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${AOAI_BUILD:-./build}" && pwd)
+agent_bin="$build/bin/aoai-agent"
+aoai_bin="$build/bin/aoai"
+python=/usr/bin/python3
+fake="$here/fakes/fake_aoai.py"
+for f in "$agent_bin" "$aoai_bin"; do
+	[ -x "$f" ] || { echo "demo: $f is missing; run make first" >&2; exit 1; }
+done
+[ -x "$python" ] || { echo "demo: $python is needed for the stand-in endpoint" >&2; exit 1; }
+command -v curl >/dev/null || { echo "demo: curl is needed" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/aoai-demo.XXXXXX)
+agent_pid=""
+fake_pid=""
+cleanup() {
+	local rc=$?
+	exec 3<&- 4<&-
+	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
+		kill -TERM "$agent_pid" 2>/dev/null || true
+		wait "$agent_pid" 2>/dev/null || true
+	fi
+	if [ -n "$fake_pid" ] && kill -0 "$fake_pid" 2>/dev/null; then
+		kill -TERM "$fake_pid" 2>/dev/null || true
+		wait "$fake_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+	if [ "$rc" -ne 0 ]; then
+		echo "demo: failed (exit $rc)" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A private environment: nothing of the user's own agent or config is touched.
+mkdir -m 0700 "$tmp/run" "$tmp/config" "$tmp/home"
+export XDG_RUNTIME_DIR="$tmp/run" XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home"
+unset AOAI_AGENT_PID NOTIFY_SOCKET
+sock="$tmp/agent.sock"
+export AOAI_AUTH_SOCK="$sock"
+PATH="$build/bin:$PATH"
+
+step=0
+heading() {
+	step=$((step + 1))
+	printf '\n\033[1m== %d. %s\033[0m\n' "$step" "$1"
+}
+show() { # prints a command line, then runs it
+	printf '$ %s\n' "$*"
+	"$@"
+}
+
+# Reads lines from fd $1 until one matches $2; fails after 10 s or at EOF.
+wait_line() {
+	local fd=$1 pattern=$2 line
+	while IFS= read -r -t 10 -u "$fd" line; do
+		if [[ $line == *$pattern* ]]; then
+			printf '%s\n' "$line"
+			return 0
+		fi
+	done
+	echo "demo: timed out waiting for '$pattern'" >&2
+	return 1
+}
+
+heading "Start a stand-in Azure OpenAI endpoint on loopback"
+(umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/demo.key")
+mkfifo "$tmp/fake.out"
+"$python" "$fake" --key-file "$tmp/demo.key" --max-lifetime 300 >"$tmp/fake.out" 2>"$tmp/fake.err" &
+fake_pid=$!
+exec 3<"$tmp/fake.out"
+ready=$(wait_line 3 "listening on 127.0.0.1:")
+port=${ready##*:}
+url="http://127.0.0.1:$port/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+echo "fake endpoint: $ready (it accepts only the key in $tmp/demo.key)"
+
+heading "Write a demo configuration: profile \"demo\" for 127.0.0.1:$port"
+cat >"$tmp/config.json" <<EOF
+{
+  "profiles": {
+    "demo": {
+      "hosts": ["127.0.0.1:$port"],
+      "credential": { "type": "api-key" }
+    }
+  }
+}
+EOF
+chmod 0600 "$tmp/config.json"
+cat "$tmp/config.json"
+
+heading "Start the agent (foreground; it prints its environment once listening)"
+mkfifo "$tmp/agent.out"
+"$agent_bin" -D -s -a "$sock" -f "$tmp/config.json" >"$tmp/agent.out" 2>"$tmp/agent.log" &
+agent_pid=$!
+exec 4<"$tmp/agent.out"
+printf '$ aoai-agent -D -s -a %s -f %s\n' "$sock" "$tmp/config.json"
+wait_line 4 "AOAI_AUTH_SOCK"
+wait_line 4 "AOAI_AGENT_PID"
+
+heading "aoai list — the profile exists, but its key has not been added yet"
+show aoai list
+
+heading "aoai add demo — the key is read from stdin, never from the command line"
+printf '$ aoai add demo < demo.key\n'
+aoai add demo <"$tmp/demo.key"
+
+heading "aoai list — ready; the secret is shown only by its fingerprint"
+show aoai list
+
+heading "aoai headers URL — what a client gets (this demo key is a random fake)"
+show aoai headers "$url"
+
+body='{"messages":[{"role":"user","content":"Say hello"}]}'
+heading "curl without the agent's headers"
+printf "\$ curl -s -d '%s' '%s'\n" "$body" "$url"
+code=$(curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
+	-H 'Content-Type: application/json' -d "$body" "$url")
+echo "HTTP $code"
+cat "$tmp/resp.json"
+[ "$code" = 401 ] || { echo "demo: expected 401 without a key" >&2; exit 1; }
+
+heading "aoai headers URL | curl -H @- URL"
+printf "\$ aoai headers '%s' | curl -s -H @- -d '%s' '%s'\n" "$url" "$body" "$url"
+code=$(aoai headers "$url" | curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
+	-H @- -H 'Content-Type: application/json' -d "$body" "$url")
+echo "HTTP $code"
+"$python" -m json.tool "$tmp/resp.json"
+[ "$code" = 200 ] || { echo "demo: expected 200 with the agent's headers" >&2; exit 1; }
+
+heading "Stop everything and clean up"
+show aoai remove demo
+kill -TERM "$agent_pid"
+rc=0
+wait "$agent_pid" || rc=$?
+agent_pid=""
+echo "agent stopped (exit $rc); socket removed: $([ -e "$sock" ] && echo no || echo yes)"
+kill -TERM "$fake_pid"
+wait "$fake_pid" || true
+fake_pid=""
+echo "done: the temporary directory $tmp is removed on exit"

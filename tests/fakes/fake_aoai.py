@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A stand-in Azure OpenAI endpoint for the tests and `make demo`.
+
+Serves the request shapes clients use and authenticates exactly as Azure
+does: an `api-key` header (or `Authorization: Bearer …` when --bearer-file is
+given), otherwise 401 with Azure's JSON body.  It binds 127.0.0.1 only, prints
+`listening on 127.0.0.1:PORT` once bound, and exits on SIGTERM/SIGINT or after
+--max-lifetime seconds, so a forgotten instance cannot outlive a test run.
+
+Accepted secrets are read from files (never argv).  --log appends one JSON
+line per request with the header *names* and whether `api-key` /
+`Authorization` were present — never a header value.
+"""
+
+import argparse
+import hmac
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+BIND_HOST = "127.0.0.1"
+MAX_BODY = 1024 * 1024
+DEFAULT_DEPLOYMENTS = ("gpt-4o", "gpt-4o-mini")
+MODEL_OF = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
+
+MSG_401 = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+           "provide a valid key for an active subscription and use a correct regional API "
+           "endpoint for your resource.")
+MSG_DEPLOYMENT = ("The API deployment for this resource does not exist. If you created the "
+                  "deployment within the last 5 minutes, please wait a moment and try again.")
+REPLY_TEXT = "Hello! This answer comes from the fake Azure OpenAI endpoint on loopback."
+
+
+def read_secret_file(path):
+    """The file's content without one trailing newline (like `aoai add`)."""
+    if path is None:
+        return None
+    with open(path, "rb") as f:
+        data = f.read(64 * 1024)
+    if data.endswith(b"\r\n"):
+        data = data[:-2]
+    elif data.endswith(b"\n"):
+        data = data[:-1]
+    if not data:
+        sys.exit(f"fake_aoai: {path} is empty")
+    return data
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-aoai/1"
+
+    def version_string(self):
+        return self.server_version
+
+    # --- plumbing -----------------------------------------------------
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_aoai: %s %s\n" % (self.address_string(), fmt % args))
+
+    def _read_body(self):
+        length = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            return None
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            self.close_connection = True
+            return None
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True
+            return None
+        return self.rfile.read(n)
+
+    def _auth(self):
+        """Returns "api-key", "bearer" or None, comparing in constant time."""
+        key = self.headers.get("api-key")
+        if key is not None and self.server.key is not None:
+            if hmac.compare_digest(key.encode("utf-8", "surrogateescape"), self.server.key):
+                return "api-key"
+        auth = self.headers.get("Authorization")
+        if auth is not None and self.server.bearer is not None:
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() == "bearer" and hmac.compare_digest(
+                    token.strip().encode("utf-8", "surrogateescape"), self.server.bearer):
+                return "bearer"
+        return None
+
+    def _log(self, status, auth):
+        if not self.server.log_path:
+            return
+        names = [k.lower() for k in self.headers.keys()]
+        split = urlsplit(self.path)
+        entry = {
+            "time": round(time.time(), 3),
+            "method": self.command,
+            "path": split.path,
+            "query": split.query,
+            "headers": names,
+            "api_key_present": "api-key" in names,
+            "authorization_present": "authorization" in names,
+            "auth": auth,
+            "status": status,
+        }
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        with self.server.log_lock:
+            fd = os.open(self.server.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+
+    def _send(self, status, obj, auth, extra_headers=()):
+        body = (json.dumps(obj) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("apim-request-id", str(uuid.uuid4()))
+        self.send_header("x-request-id", str(uuid.uuid4()))
+        for name, value in extra_headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._log(status, auth)
+
+    def _error(self, status, code, message, auth):
+        self._send(status, {"error": {"code": code, "message": message}}, auth)
+
+    # --- routing ------------------------------------------------------
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_HEAD(self):
+        self._dispatch()
+
+    def do_PUT(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def _dispatch(self):
+        body = self._read_body()
+        if body is None:
+            self._error(400, "BadRequest", "Request body is malformed or too large.", None)
+            return
+        split = urlsplit(self.path)
+        path = split.path.rstrip("/") or "/"
+        query = parse_qs(split.query)
+        auth = self._auth()
+
+        # A test helper, not Azure: a redirect, to check headers do not follow it.
+        if path == "/fake/redirect":
+            target = query.get("to", [""])[0]
+            self._send(302, {"redirect": target}, auth, [("Location", target)])
+            return
+        if auth is None:
+            self._error(401, "401", MSG_401, None)
+            return
+        parts = path.split("/")[1:]
+        if parts[:2] == ["openai", "v1"]:
+            self._route_v1(parts[2:], body, auth)
+            return
+        if not query.get("api-version", [""])[0]:
+            self._error(404, "404", "Resource not found", auth)
+            return
+        if self.command == "POST" and len(parts) == 5 and parts[:2] == ["openai", "deployments"] \
+                and parts[3:] == ["chat", "completions"]:
+            if parts[2] not in self.server.deployments:
+                self._error(404, "DeploymentNotFound", MSG_DEPLOYMENT, auth)
+                return
+            self._chat(body, MODEL_OF.get(parts[2], parts[2]), auth)
+        elif self.command == "GET" and parts == ["openai", "deployments"]:
+            self._send(200, self._deployment_list(), auth)
+        elif self.command == "GET" and parts == ["openai", "models"]:
+            self._send(200, self._model_list(azure=True), auth)
+        else:
+            self._error(404, "404", "Resource not found", auth)
+
+    def _route_v1(self, rest, body, auth):
+        if self.command == "POST" and rest == ["chat", "completions"]:
+            try:
+                model = json.loads(body or b"{}").get("model")
+            except (ValueError, AttributeError):
+                model = None
+            if not isinstance(model, str) or not model:
+                model = DEFAULT_DEPLOYMENTS[0]
+            self._chat(body, MODEL_OF.get(model, model), auth)
+        elif self.command == "GET" and rest == ["models"]:
+            self._send(200, self._model_list(azure=False), auth)
+        else:
+            self._error(404, "404", "Resource not found", auth)
+
+    # --- responses ----------------------------------------------------
+
+    def _chat(self, body, model, auth):
+        try:
+            req = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            req = None
+        if not isinstance(req, dict) or not isinstance(req.get("messages"), list) \
+                or not req["messages"]:
+            self._send(400, {"error": {
+                "message": "'messages' is a required property", "type": "invalid_request_error",
+                "param": "messages", "code": None}}, auth)
+            return
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) + 4
+                            for m in req["messages"] if isinstance(m, dict))
+        completion_tokens = len(REPLY_TEXT.split())
+        self._send(200, {
+            "id": "chatcmpl-" + uuid.uuid4().hex[:29],
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": REPLY_TEXT},
+                "finish_reason": "stop",
+            }],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            "system_fingerprint": "fp_fake",
+        }, auth)
+
+    def _deployment_list(self):
+        now = int(time.time())
+        return {"object": "list", "data": [{
+            "id": d, "model": MODEL_OF.get(d, d), "owner": "organization-owner",
+            "object": "deployment", "status": "succeeded", "created_at": now, "updated_at": now,
+            "scale_settings": {"scale_type": "standard"}} for d in self.server.deployments]}
+
+    def _model_list(self, azure):
+        now = int(time.time())
+        models = sorted({MODEL_OF.get(d, d) for d in self.server.deployments})
+        if azure:
+            return {"object": "list", "data": [{
+                "id": m, "object": "model", "created_at": now, "status": "succeeded",
+                "lifecycle_status": "generally-available",
+                "capabilities": {"chat_completion": True, "completion": False,
+                                 "embeddings": False, "fine_tune": False, "inference": True},
+            } for m in models]}
+        return {"object": "list", "data": [
+            {"id": m, "object": "model", "created": now, "owned_by": "system"} for m in models]}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free)")
+    ap.add_argument("--key-file", help="file holding the accepted api-key")
+    ap.add_argument("--bearer-file", help="file holding an accepted bearer token")
+    ap.add_argument("--log", help="append one JSON line per request (header names only)")
+    ap.add_argument("--deployment", action="append", help="deployment name (repeatable)")
+    ap.add_argument("--max-lifetime", type=float, default=600.0,
+                    help="exit after this many seconds (default 600)")
+    ap.add_argument("--verbose", action="store_true", help="access log on stderr")
+    args = ap.parse_args(argv)
+    if args.key_file is None and args.bearer_file is None:
+        ap.error("give --key-file and/or --bearer-file")
+
+    srv = Server((BIND_HOST, args.port), Handler)
+    srv.key = read_secret_file(args.key_file)
+    srv.bearer = read_secret_file(args.bearer_file)
+    srv.log_path = args.log
+    srv.log_lock = threading.Lock()
+    srv.verbose = args.verbose
+    srv.deployments = tuple(args.deployment or DEFAULT_DEPLOYMENTS)
+
+    def stop(*_):
+        # shutdown() waits for serve_forever(), so call it from another thread.
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    timer = threading.Timer(args.max_lifetime, stop)
+    timer.daemon = True
+    timer.start()
+
+    host, port = srv.server_address[:2]
+    print(f"listening on {host}:{port}", flush=True)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        timer.cancel()
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

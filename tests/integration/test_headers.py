@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: MIT
+"""`aoai headers` refusals and the CLI's documented exit codes, each checked
+both as the CLI's exit status and as the agent's wire error code."""
+
+import json
+
+import pytest
+
+from aoaitest import (api_key_profile, assert_absent, describe, expect_error, expect_ok,
+                      expect_rc, fail)
+
+
+@pytest.fixture
+def setup(ctx, start_agent):
+    cfg = ctx.write_config({"profiles": {
+        "contoso": api_key_profile("contoso.openai.azure.com"),
+        "plain": api_key_profile("example.com"),
+        "nokey": api_key_profile("nokey.openai.azure.com"),
+        "vm": {"hosts": ["vm.openai.azure.com"],
+               "credential": {"type": "managed-identity"}},
+    }})
+    a = start_agent(config=cfg)
+    key = ctx.secret()
+    return a, key
+
+
+def wire(raw, url):
+    with raw() as c:
+        return c.request({"v": 1, "op": "headers", "url": url})
+
+
+def test_no_match(setup, aoai, raw):
+    r = expect_rc(aoai("headers", "https://elsewhere.example.net/x"), 4, "no profile covers it")
+    assert r.stderr.strip(), "a reason on stderr is expected"
+    assert r.stdout == ""
+    expect_error(wire(raw, "https://elsewhere.example.net/x"), "no_match")
+
+
+def test_insecure_http_to_non_loopback(setup, aoai, raw):
+    _, key = setup
+    expect_rc(aoai("add", "plain", input=key + "\n"), 0, "add")
+    r = expect_rc(aoai("headers", "http://example.com/"), 4, "plain http to example.com")
+    assert_absent(key, r.stdout + r.stderr, "refused headers output")
+    assert r.stdout == ""
+    expect_error(wire(raw, "http://example.com/"), "insecure_url")
+    # The same profile over https is fine.
+    expect_rc(aoai("headers", "https://example.com/"), 0, "https to example.com")
+
+
+def test_profile_without_secret(setup, aoai, raw):
+    expect_rc(aoai("headers", "https://nokey.openai.azure.com/x"), 6, "profile without secret")
+    expect_error(wire(raw, "https://nokey.openai.azure.com/x"), "missing_secret")
+
+
+def test_token_profile_unavailable(setup, aoai, aoai_json, raw):
+    r = expect_rc(aoai("headers", "https://vm.openai.azure.com/x"), 6, "token profile")
+    assert r.stderr.strip()
+    expect_error(wire(raw, "https://vm.openai.azure.com/x"), "unavailable")
+    (vm,) = [p for p in aoai_json("list")["profiles"] if p["name"] == "vm"]
+    assert vm["credential"] == "managed-identity"
+    assert vm["state"] == "unavailable" and vm["detail"], vm
+
+
+def test_remove_then_missing(setup, aoai, aoai_json, raw):
+    _, key = setup
+    url = "https://contoso.openai.azure.com/openai/deployments/x/chat/completions?api-version=1"
+    expect_rc(aoai("add", "contoso", input=key + "\n"), 0, "add")
+    expect_rc(aoai("headers", url), 0, "headers after add")
+    expect_rc(aoai("remove", "contoso"), 0, "remove")
+    expect_rc(aoai("headers", url), 6, "headers after remove")
+    expect_error(wire(raw, url), "missing_secret")
+    expect_rc(aoai("remove", "contoso"), 1, "remove again: not_found")
+    with raw() as c:
+        expect_error(c.request({"v": 1, "op": "remove", "name": "contoso"}), "not_found")
+
+
+def test_remove_all(ctx, setup, aoai, aoai_json, raw):
+    _, key = setup
+    expect_rc(aoai("add", "contoso", input=key + "\n"), 0, "add contoso")
+    expect_rc(aoai("add", "nokey", input=ctx.secret() + "\n"), 0, "add nokey")
+    expect_rc(aoai("add", "extra", "--host", "extra.example", input=ctx.secret() + "\n"), 0,
+              "add extra --host")
+    assert len(aoai_json("list")["secrets"]) == 3
+    expect_rc(aoai("remove", "--all"), 0, "remove --all")
+    data = aoai_json("list")
+    assert data["secrets"] == []
+    assert "extra" not in [p["name"] for p in data["profiles"]]
+    expect_rc(aoai("headers", "https://contoso.openai.azure.com/"), 6, "after remove --all")
+    with raw() as c:
+        assert expect_ok(c.request({"v": 1, "op": "remove", "all": True}))["removed"] == 0
+
+
+def test_headers_wire_reply_shape(setup, aoai, raw):
+    _, key = setup
+    expect_rc(aoai("add", "contoso", input=key + "\n"), 0, "add")
+    reply = expect_ok(wire(raw, "https://contoso.openai.azure.com/openai/x"))
+    assert reply["profile"] == "contoso"
+    hs = reply["headers"]
+    if len(hs) != 1 or hs[0].get("name") != "api-key" or hs[0].get("value") != key \
+            or hs[0].get("exists_action") != "override":
+        fail(f"unexpected headers reply: {json.dumps(reply)}")
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://contoso.openai.azure.com/",
+                                 "contoso.openai.azure.com/x", "https://"])
+def test_bad_urls(setup, raw, url):
+    expect_error(wire(raw, url), "bad_request", url)
+
+
+def test_error_messages_carry_no_url_path(setup, raw):
+    url = "https://elsewhere.example.net/very/private/path?token=abc"
+    reply = expect_error(wire(raw, url), "no_match")
+    assert "private" not in reply["message"] and "token=abc" not in reply["message"], reply
+
+
+# --- exit codes and usage -----------------------------------------------------------
+
+def test_no_agent_exit_3(ctx, aoai):
+    expect_rc(aoai("status", sock=ctx.dir / "nobody.sock"), 3, "status with no agent")
+    expect_rc(aoai("list", sock=ctx.dir / "nobody.sock"), 3, "list with no agent")
+    r = expect_rc(aoai("headers", "https://x.example/", sock=ctx.dir / "nobody.sock"), 3,
+                  "headers with no agent")
+    assert r.stderr.strip()
+    # Neither AOAI_AUTH_SOCK nor an agent under XDG_RUNTIME_DIR.
+    expect_rc(aoai("status", env=ctx.env(sock=False)), 3, "status, default path, no agent")
+
+
+def test_socket_option_overrides_env(ctx, agent, aoai_json):
+    st = aoai_json("-S", str(ctx.sock), "status", env=ctx.env(sock=ctx.dir / "nobody.sock"))
+    assert st["pid"] == agent.pid
+    st = aoai_json("--socket", str(ctx.sock), "status",
+                   env=ctx.env(sock=ctx.dir / "nobody.sock"))
+    assert st["pid"] == agent.pid
+
+
+@pytest.mark.parametrize("args", [["frobnicate"], ["add"], ["headers"], ["list", "--bogus"],
+                                  ["remove"], ["add", "a", "-t", "soon"], []])
+def test_usage_errors_exit_2(agent, aoai, args):
+    r = expect_rc(aoai(*args), 2, f"aoai {' '.join(args)}")
+    assert r.stderr.strip(), "usage errors should explain themselves on stderr"
+
+
+@pytest.mark.parametrize("cmd", ["add", "list", "remove", "headers", "lock", "unlock", "status",
+                                 "reload", "env"])
+def test_command_help(ctx, aoai, cmd):
+    r = aoai(cmd, "--help", env=ctx.env(sock=ctx.dir / "nobody.sock"))
+    expect_rc(r, 0, f"aoai {cmd} --help (needs no agent)")
+    assert cmd in (r.stdout + r.stderr), describe(r)
+
+
+def test_top_level_help(aoai):
+    r = expect_rc(aoai("--help"), 0, "aoai --help")
+    for cmd in ("add", "list", "remove", "headers", "lock", "unlock", "status", "reload", "env"):
+        assert cmd in r.stdout, describe(r)
+
+
+def test_env_command(ctx, start_agent, aoai):
+    from aoaitest import parse_sh_env
+    start_agent(sock=None)
+    r = expect_rc(aoai("env", "-s", env=ctx.env(sock=False)), 0, "aoai env -s")
+    vals = parse_sh_env(r.stdout, ctx.base_env())
+    assert vals["AOAI_AUTH_SOCK"] == str(ctx.runtime / "aoai" / "agent.sock"), describe(r)
+    r = expect_rc(aoai("env", "-c", env=ctx.env(sock=False)), 0, "aoai env -c")
+    assert "setenv AOAI_AUTH_SOCK " in r.stdout, describe(r)
+    r = expect_rc(aoai("env", "--fish", env=ctx.env(sock=False)), 0, "aoai env --fish")
+    assert "set -gx AOAI_AUTH_SOCK " in r.stdout, describe(r)

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request decoding, frame encoding, replies, status and op names.
+ * Every value a client could regard as private carries "SENTINEL", and no
+ * error message may contain it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+#define SENTINEL "SENTINEL"
+
+static enum proto_status decode_str(const char *json, struct proto_request *req, char *err,
+				    size_t errlen)
+{
+	return proto_request_decode((const uint8_t *)json, strlen(json), req, err, errlen);
+}
+
+/* Decodes @json, expects @status, an empty request and a message free of request data. */
+static void expect_fail(const char *json, enum proto_status status, const char *err_has)
+{
+	struct proto_request req;
+	char err[256];
+	enum proto_status st;
+
+	memset(&req, 0x5a, sizeof(req));
+	memset(err, 'x', sizeof(err));
+	st = decode_str(json, &req, err, sizeof(err));
+	if (st != status)
+		fail_msg("%s: status %s, want %s (%s)", json, proto_status_name(st),
+			 proto_status_name(status), err);
+	assert_null(req.json);
+	assert_null(req.add.name);
+	assert_null(req.add.secret);
+	assert_non_null(memchr(err, '\0', sizeof(err)));
+	assert_true(err[0] != '\0');
+	if (strstr(err, SENTINEL))
+		fail_msg("%s: message leaks request data: %s", json, err);
+	if (err_has && !strstr(err, err_has))
+		fail_msg("%s: message \"%s\" lacks \"%s\"", json, err, err_has);
+}
+
+/* "@before" + @n copies of @c + "@after", malloc'ed. */
+static char *long_json(const char *before, char c, size_t n, const char *after)
+{
+	size_t lb = strlen(before), la = strlen(after);
+	char *s = malloc(lb + n + la + 1);
+
+	assert_non_null(s);
+	memcpy(s, before, lb);
+	memset(s + lb, c, n);
+	memcpy(s + lb + n, after, la + 1);
+	return s;
+}
+
+static void expect_long(const char *before, size_t n, const char *after, enum proto_status st)
+{
+	struct proto_request req;
+	char err[256];
+	char *json = long_json(before, 'S', n, after);
+
+	if (st == PROTO_OK) {
+		assert_int_equal(decode_str(json, &req, err, sizeof(err)), PROTO_OK);
+		proto_request_done(&req);
+	} else {
+		expect_fail(json, st, NULL);
+	}
+	free(json);
+}
+
+static void test_decode_add(void **state)
+{
+	struct proto_request req;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"add\",\"name\":\"contoso\",\"secret\":"
+				    "\"0123\\\"abc\",\"lifetime\":3600,\"host\":\"c.example:443\"}",
+				    &req, err, sizeof(err)),
+			 PROTO_OK);
+	assert_string_equal(err, "");
+	assert_int_equal(req.op, PROTO_OP_ADD);
+	assert_non_null(req.json);
+	assert_string_equal(req.add.name, "contoso");
+	assert_string_equal(req.add.secret, "0123\"abc");
+	assert_int_equal(req.add.secret_len, 8);
+	assert_int_equal(req.add.lifetime, 3600);
+	assert_string_equal(req.add.host, "c.example:443");
+	proto_request_done(&req);
+	assert_null(req.json);
+	assert_null(req.add.secret);
+	proto_request_done(&req);
+}
+
+static void test_decode_add_minimal(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	/* Whitespace around the object is fine; key order does not matter. */
+	assert_int_equal(
+	    decode_str(" {\"secret\":\"s\",\"name\":\"a.b_c-D9\",\"op\":\"add\",\"v\":1}\n", &req,
+		       NULL, 0),
+	    PROTO_OK);
+	assert_string_equal(req.add.name, "a.b_c-D9");
+	assert_int_equal(req.add.secret_len, 1);
+	assert_int_equal(req.add.lifetime, -1);
+	assert_null(req.add.host);
+	proto_request_done(&req);
+}
+
+static void test_decode_add_lifetime_bounds(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"s\","
+				    "\"lifetime\":0}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_int_equal(req.add.lifetime, 0);
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"s\","
+				    "\"lifetime\":3153600000}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_int_equal(req.add.lifetime, 3153600000LL);
+	assert_int_equal(req.add.lifetime, PROTO_MAX_LIFETIME);
+	proto_request_done(&req);
+}
+
+static void test_decode_remove(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"remove\",\"name\":\"contoso\"}", &req, NULL, 0),
+	    PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_REMOVE);
+	assert_string_equal(req.remove.name, "contoso");
+	assert_false(req.remove.all);
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"remove\",\"all\":true}", &req, NULL, 0),
+			 PROTO_OK);
+	assert_null(req.remove.name);
+	assert_true(req.remove.all);
+	proto_request_done(&req);
+}
+
+static void test_decode_no_field_ops(void **state)
+{
+	static const struct {
+		const char *json;
+		enum proto_op op;
+	} cases[] = {
+		{ "{\"v\":1,\"op\":\"list\"}", PROTO_OP_LIST },
+		{ "{\"op\":\"status\",\"v\":1}", PROTO_OP_STATUS },
+		{ "{\"v\":1,\"op\":\"reload\"}", PROTO_OP_RELOAD },
+	};
+	struct proto_request req;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(decode_str(cases[i].json, &req, NULL, 0), PROTO_OK);
+		assert_int_equal(req.op, cases[i].op);
+		proto_request_done(&req);
+	}
+}
+
+static void test_decode_headers(void **state)
+{
+	const char *url = "https://c.openai.azure.com/openai/deployments/x?api-version=1";
+	struct proto_request req;
+	char json[256];
+
+	(void)state;
+	snprintf(json, sizeof(json), "{\"v\":1,\"op\":\"headers\",\"url\":\"%s\"}", url);
+	assert_int_equal(decode_str(json, &req, NULL, 0), PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_HEADERS);
+	assert_string_equal(req.headers.url, url);
+	proto_request_done(&req);
+}
+
+static void test_decode_lock_unlock(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"lock\",\"passphrase\":\"correct horse\"}", &req, NULL, 0),
+	    PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_LOCK);
+	assert_string_equal(req.lock.passphrase, "correct horse");
+	assert_int_equal(req.lock.passphrase_len, 13);
+	proto_request_done(&req);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"unlock\",\"passphrase\":\"\\u00e9\"}", &req, NULL, 0),
+	    PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_UNLOCK);
+	assert_string_equal(req.lock.passphrase, "\xc3\xa9");
+	assert_int_equal(req.lock.passphrase_len, 2);
+	proto_request_done(&req);
+}
+
+static void test_bad_payloads(void **state)
+{
+	static const char *const cases[] = {
+		"",
+		"hello",
+		"{",
+		"{\"v\":1,",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":" SENTINEL "}",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"" SENTINEL,
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"" SENTINEL "\xff\"}",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"" SENTINEL "\\u0000\"}",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"" SENTINEL "\x01\"}",
+		"[1]",
+		"[]",
+		"\"" SENTINEL "\"",
+		"1",
+		"null",
+		"{\"v\":1,\"op\":\"list\"}x",
+		"{\"v\":1,\"op\":\"list\"}{}",
+		"{\"v\":1,\"op\":\"list\"} []",
+		"{\"v\":1,\"op\":\"list\",\"op\":\"list\"}",
+		"{\"v\":1,\"v\":1,\"op\":\"list\"}",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"" SENTINEL
+		"1\",\"secret\":\"" SENTINEL "2\"}",
+		"{\"v\":1,\"op\":\"add\",\"name\":\"a\",\"secret\":\"s\",\"lifetime\":" SENTINEL
+		"}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_fail(cases[i], PROTO_E_BAD_REQUEST, NULL);
+	expect_fail("[1]", PROTO_E_BAD_REQUEST, "object");
+	expect_fail("{\"v\":1,\"op\":\"list\"}x", PROTO_E_BAD_REQUEST, "after");
+	expect_fail("{\"v\":1,\"v\":1,\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "duplicate");
+}
+
+static void test_bad_payload_bytes(void **state)
+{
+	static const uint8_t trailing_nul[] = "{\"v\":1,\"op\":\"list\"}";
+	struct proto_request req;
+	char err[128];
+
+	(void)state;
+	/* The terminating NUL is sent as part of the payload. */
+	assert_int_equal(
+	    proto_request_decode(trailing_nul, sizeof(trailing_nul), &req, err, sizeof(err)),
+	    PROTO_E_BAD_REQUEST);
+	assert_null(req.json);
+	assert_int_equal(proto_request_decode(NULL, 5, &req, err, sizeof(err)),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(
+	    proto_request_decode(trailing_nul, PROTO_MAX_FRAME + 1, &req, err, sizeof(err)),
+	    PROTO_E_BAD_REQUEST);
+	assert_null(req.json);
+}
+
+static void test_bad_version(void **state)
+{
+	(void)state;
+	expect_fail("{\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "\"v\"");
+	expect_fail("{\"v\":\"1\",\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "\"v\"");
+	expect_fail("{\"v\":1.0,\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "\"v\"");
+	expect_fail("{\"v\":true,\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "\"v\"");
+	expect_fail("{\"v\":null,\"op\":\"list\"}", PROTO_E_BAD_REQUEST, "\"v\"");
+	expect_fail("{\"v\":2,\"op\":\"list\"}", PROTO_E_UNSUPPORTED_VERSION, "version");
+	expect_fail("{\"v\":0,\"op\":\"list\"}", PROTO_E_UNSUPPORTED_VERSION, NULL);
+	expect_fail("{\"v\":-1,\"op\":\"list\"}", PROTO_E_UNSUPPORTED_VERSION, NULL);
+	/* A newer version may have other ops and fields: the version decides first. */
+	expect_fail("{\"v\":2,\"op\":\"token\",\"scope\":\"x\"}", PROTO_E_UNSUPPORTED_VERSION,
+		    NULL);
+}
+
+static void test_bad_op(void **state)
+{
+	(void)state;
+	expect_fail("{\"v\":1,\"op\":\"frobnicate\"}", PROTO_E_UNKNOWN_OP, "\"op\"");
+	expect_fail("{\"v\":1,\"op\":\"" SENTINEL "\"}", PROTO_E_UNKNOWN_OP, NULL);
+	expect_fail("{\"v\":1,\"op\":\"\"}", PROTO_E_UNKNOWN_OP, NULL);
+	expect_fail("{\"v\":1,\"op\":\"ADD\"}", PROTO_E_UNKNOWN_OP, NULL);
+	expect_fail("{\"v\":1,\"op\":\"token\"}", PROTO_E_UNKNOWN_OP, NULL);
+	expect_fail("{\"v\":1}", PROTO_E_BAD_REQUEST, "\"op\"");
+	expect_fail("{\"v\":1,\"op\":1}", PROTO_E_BAD_REQUEST, "\"op\"");
+	expect_fail("{\"v\":1,\"op\":null}", PROTO_E_BAD_REQUEST, "\"op\"");
+	expect_fail("{\"v\":1,\"op\":[\"add\"]}", PROTO_E_BAD_REQUEST, "\"op\"");
+	expect_fail("{\"v\":1,\"op\":{}}", PROTO_E_BAD_REQUEST, "\"op\"");
+}
+
+#define ADD_PREFIX "{\"v\":1,\"op\":\"add\","
+#define ADD_OK     "\"name\":\"a\",\"secret\":\"" SENTINEL "\""
+
+static void test_bad_add_types(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *field;
+	} cases[] = {
+		{ ADD_PREFIX "\"name\":1,\"secret\":\"" SENTINEL "\"}", "\"name\"" },
+		{ ADD_PREFIX "\"name\":null,\"secret\":\"" SENTINEL "\"}", "\"name\"" },
+		{ ADD_PREFIX "\"name\":[\"a\"],\"secret\":\"" SENTINEL "\"}", "\"name\"" },
+		{ ADD_PREFIX "\"name\":\"a\",\"secret\":1}", "\"secret\"" },
+		{ ADD_PREFIX "\"name\":\"a\",\"secret\":true}", "\"secret\"" },
+		{ ADD_PREFIX "\"name\":\"a\",\"secret\":{\"x\":\"" SENTINEL "\"}}", "\"secret\"" },
+		{ ADD_PREFIX "\"name\":\"a\",\"secret\":[\"" SENTINEL "\"]}", "\"secret\"" },
+		{ ADD_PREFIX ADD_OK ",\"lifetime\":\"3600\"}", "\"lifetime\"" },
+		{ ADD_PREFIX ADD_OK ",\"lifetime\":1.5}", "\"lifetime\"" },
+		{ ADD_PREFIX ADD_OK ",\"lifetime\":3600.0}", "\"lifetime\"" },
+		{ ADD_PREFIX ADD_OK ",\"lifetime\":true}", "\"lifetime\"" },
+		{ ADD_PREFIX ADD_OK ",\"lifetime\":null}", "\"lifetime\"" },
+		{ ADD_PREFIX ADD_OK ",\"host\":1}", "\"host\"" },
+		{ ADD_PREFIX ADD_OK ",\"host\":null}", "\"host\"" },
+		{ ADD_PREFIX ADD_OK ",\"host\":[\"" SENTINEL "\"]}", "\"host\"" },
+		{ ADD_PREFIX "\"secret\":\"" SENTINEL "\"}", "\"name\"" },
+		{ ADD_PREFIX "\"name\":\"a\"}", "\"secret\"" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_fail(cases[i].json, PROTO_E_BAD_REQUEST, cases[i].field);
+}
+
+static void test_bad_add_values(void **state)
+{
+	(void)state;
+	expect_fail(ADD_PREFIX ADD_OK ",\"lifetime\":-1}", PROTO_E_BAD_REQUEST,
+		    "field \"lifetime\": must be an integer 0..3153600000");
+	expect_fail(ADD_PREFIX ADD_OK ",\"lifetime\":3153600001}", PROTO_E_BAD_REQUEST,
+		    "\"lifetime\"");
+	expect_fail(ADD_PREFIX ADD_OK ",\"lifetime\":99999999999999999999}", PROTO_E_BAD_REQUEST,
+		    NULL);
+	expect_fail(ADD_PREFIX "\"name\":\"\",\"secret\":\"" SENTINEL "\"}", PROTO_E_BAD_REQUEST,
+		    "\"name\"");
+	expect_fail(ADD_PREFIX "\"name\":\"a b\",\"secret\":\"" SENTINEL "\"}", PROTO_E_BAD_REQUEST,
+		    "\"name\"");
+	expect_fail(ADD_PREFIX "\"name\":\"a/b\",\"secret\":\"" SENTINEL "\"}", PROTO_E_BAD_REQUEST,
+		    "\"name\"");
+	expect_fail(ADD_PREFIX "\"name\":\"caf\\u00e9\",\"secret\":\"" SENTINEL "\"}",
+		    PROTO_E_BAD_REQUEST, "\"name\"");
+	expect_fail(ADD_PREFIX "\"name\":\"a\",\"secret\":\"\"}", PROTO_E_BAD_REQUEST,
+		    "\"secret\"");
+	expect_fail(ADD_PREFIX ADD_OK ",\"host\":\"\"}", PROTO_E_BAD_REQUEST, "\"host\"");
+}
+
+static void test_bad_add_lengths(void **state)
+{
+	(void)state;
+	expect_long(ADD_PREFIX "\"secret\":\"s\",\"name\":\"", PROTO_MAX_NAME, "\"}", PROTO_OK);
+	expect_long(ADD_PREFIX "\"secret\":\"s\",\"name\":\"", PROTO_MAX_NAME + 1, "\"}",
+		    PROTO_E_BAD_REQUEST);
+	expect_long(ADD_PREFIX "\"name\":\"a\",\"secret\":\"", PROTO_MAX_SECRET, "\"}", PROTO_OK);
+	expect_long(ADD_PREFIX "\"name\":\"a\",\"secret\":\"" SENTINEL, PROTO_MAX_SECRET, "\"}",
+		    PROTO_E_BAD_REQUEST);
+	expect_long(ADD_PREFIX ADD_OK ",\"host\":\"", PROTO_MAX_HOST, "\"}", PROTO_OK);
+	expect_long(ADD_PREFIX ADD_OK ",\"host\":\"" SENTINEL, PROTO_MAX_HOST, "\"}",
+		    PROTO_E_BAD_REQUEST);
+}
+
+static void test_bad_fields(void **state)
+{
+	(void)state;
+	expect_fail("{\"v\":1,\"op\":\"list\",\"extra\":1}", PROTO_E_BAD_REQUEST, "unknown field");
+	expect_fail("{\"v\":1,\"op\":\"list\",\"name\":\"a\"}", PROTO_E_BAD_REQUEST,
+		    "field \"name\": not allowed in op \"list\"");
+	expect_fail("{\"v\":1,\"op\":\"status\",\"all\":true}", PROTO_E_BAD_REQUEST, "\"all\"");
+	expect_fail("{\"v\":1,\"op\":\"reload\",\"x\":null}", PROTO_E_BAD_REQUEST, NULL);
+	expect_fail(ADD_PREFIX ADD_OK ",\"url\":\"https://" SENTINEL "\"}", PROTO_E_BAD_REQUEST,
+		    "field \"url\": not allowed in op \"add\"");
+	/* An unknown key is never echoed: it could be a misplaced secret. */
+	expect_fail(ADD_PREFIX ADD_OK ",\"" SENTINEL "\":1}", PROTO_E_BAD_REQUEST, "unknown field");
+	expect_fail(ADD_PREFIX ADD_OK ",\"Name\":\"a\"}", PROTO_E_BAD_REQUEST, NULL);
+}
+
+static void test_bad_remove(void **state)
+{
+	(void)state;
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":\"a\",\"all\":true}", PROTO_E_BAD_REQUEST,
+		    "exactly one");
+	expect_fail("{\"v\":1,\"op\":\"remove\"}", PROTO_E_BAD_REQUEST, "exactly one");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"all\":false}", PROTO_E_BAD_REQUEST,
+		    "field \"all\": must be true");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":\"a\",\"all\":false}", PROTO_E_BAD_REQUEST,
+		    "\"all\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"all\":\"true\"}", PROTO_E_BAD_REQUEST, "\"all\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"all\":1}", PROTO_E_BAD_REQUEST, "\"all\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":1}", PROTO_E_BAD_REQUEST, "\"name\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":null}", PROTO_E_BAD_REQUEST, "\"name\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":\"a*\"}", PROTO_E_BAD_REQUEST, "\"name\"");
+	expect_fail("{\"v\":1,\"op\":\"remove\",\"name\":\"a\",\"secret\":\"" SENTINEL "\"}",
+		    PROTO_E_BAD_REQUEST, "\"secret\"");
+}
+
+static void test_bad_headers(void **state)
+{
+	(void)state;
+	expect_fail("{\"v\":1,\"op\":\"headers\"}", PROTO_E_BAD_REQUEST, "\"url\"");
+	expect_fail("{\"v\":1,\"op\":\"headers\",\"url\":1}", PROTO_E_BAD_REQUEST, "\"url\"");
+	expect_fail("{\"v\":1,\"op\":\"headers\",\"url\":\"\"}", PROTO_E_BAD_REQUEST, "\"url\"");
+	expect_fail("{\"v\":1,\"op\":\"headers\",\"url\":\"https://u:" SENTINEL
+		    "@h/\",\"name\":\"a\"}",
+		    PROTO_E_BAD_REQUEST, "\"name\"");
+	expect_long("{\"v\":1,\"op\":\"headers\",\"url\":\"", PROTO_MAX_URL, "\"}", PROTO_OK);
+	expect_long("{\"v\":1,\"op\":\"headers\",\"url\":\"https://" SENTINEL, PROTO_MAX_URL, "\"}",
+		    PROTO_E_BAD_REQUEST);
+}
+
+static void test_bad_lock(void **state)
+{
+	(void)state;
+	expect_fail("{\"v\":1,\"op\":\"lock\"}", PROTO_E_BAD_REQUEST, "\"passphrase\"");
+	expect_fail("{\"v\":1,\"op\":\"unlock\"}", PROTO_E_BAD_REQUEST, "\"passphrase\"");
+	expect_fail("{\"v\":1,\"op\":\"lock\",\"passphrase\":\"\"}", PROTO_E_BAD_REQUEST,
+		    "\"passphrase\"");
+	expect_fail("{\"v\":1,\"op\":\"unlock\",\"passphrase\":1234}", PROTO_E_BAD_REQUEST,
+		    "\"passphrase\"");
+	expect_fail("{\"v\":1,\"op\":\"lock\",\"passphrase\":\"" SENTINEL "\",\"lifetime\":1}",
+		    PROTO_E_BAD_REQUEST, "\"lifetime\"");
+	expect_long("{\"v\":1,\"op\":\"lock\",\"passphrase\":\"", PROTO_MAX_PASSPHRASE, "\"}",
+		    PROTO_OK);
+	expect_long("{\"v\":1,\"op\":\"unlock\",\"passphrase\":\"" SENTINEL, PROTO_MAX_PASSPHRASE,
+		    "\"}", PROTO_E_BAD_REQUEST);
+}
+
+static void test_err_buffer_sizes(void **state)
+{
+	const char *json = "{\"v\":1,\"op\":\"remove\",\"all\":false}";
+	struct proto_request req;
+	char err[8];
+
+	(void)state;
+	assert_int_equal(decode_str(json, &req, NULL, 0), PROTO_E_BAD_REQUEST);
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(decode_str(json, &req, err, 1), PROTO_E_BAD_REQUEST);
+	assert_int_equal(err[0], '\0');
+	assert_int_equal(err[1], 'x');
+	assert_int_equal(decode_str(json, &req, err, sizeof(err)), PROTO_E_BAD_REQUEST);
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+	assert_int_equal(decode_str(json, NULL, err, sizeof(err)), PROTO_E_INTERNAL);
+	proto_request_done(NULL);
+}
+
+static void test_name_valid(void **state)
+{
+	char name[PROTO_MAX_NAME + 2];
+
+	(void)state;
+	assert_true(proto_name_valid("a"));
+	assert_true(proto_name_valid("Contoso-1.prod_EU"));
+	assert_true(proto_name_valid("..."));
+	assert_false(proto_name_valid(NULL));
+	assert_false(proto_name_valid(""));
+	assert_false(proto_name_valid("a b"));
+	assert_false(proto_name_valid("a/b"));
+	assert_false(proto_name_valid("a:b"));
+	assert_false(proto_name_valid("caf\xc3\xa9"));
+	assert_false(proto_name_valid("a\n"));
+	memset(name, 'n', PROTO_MAX_NAME);
+	name[PROTO_MAX_NAME] = '\0';
+	assert_true(proto_name_valid(name));
+	name[PROTO_MAX_NAME] = 'n';
+	name[PROTO_MAX_NAME + 1] = '\0';
+	assert_false(proto_name_valid(name));
+}
+
+static void test_encode_round_trip(void **state)
+{
+	struct proto_request req;
+	const uint8_t *payload;
+	size_t len = 0, plen, consumed;
+	uint8_t *buf = NULL;
+	json_t *msg;
+
+	(void)state;
+	msg = json_pack("{s:s,s:s,s:s,s:I}", "op", "add", "name", "contoso", "secret",
+			"k\"\\\n" SENTINEL, "lifetime", (json_int_t)60);
+	assert_non_null(msg);
+	assert_int_equal(proto_encode(msg, &buf, &len), 0);
+	assert_null(json_object_get(msg, "v")); /* the caller's object is left alone */
+	assert_true(len > PROTO_HEADER_LEN);
+	assert_memory_equal(buf + PROTO_HEADER_LEN, "{\"v\":1,", 7);
+	assert_int_equal(proto_frame_split(buf, len, &payload, &plen, &consumed), 1);
+	assert_int_equal(consumed, len);
+	assert_int_equal(proto_request_decode(payload, plen, &req, NULL, 0), PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_ADD);
+	assert_string_equal(req.add.name, "contoso");
+	assert_string_equal(req.add.secret, "k\"\\\n" SENTINEL);
+	assert_int_equal(req.add.lifetime, 60);
+	proto_request_done(&req);
+	assert_null(proto_buf_free(buf, len));
+	json_decref(msg);
+}
+
+static void test_encode_reply(void **state)
+{
+	size_t len = 0;
+	uint8_t *buf = NULL;
+	json_t *msg = proto_ok_reply();
+	const char want[] = "{\"v\":1,\"ok\":true,\"removed\":1}";
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(json_object_set_new(msg, "removed", json_integer(1)), 0);
+	assert_int_equal(proto_encode(msg, &buf, &len), 0);
+	assert_int_equal(len, PROTO_HEADER_LEN + strlen(want));
+	assert_memory_equal(buf + PROTO_HEADER_LEN, want, strlen(want));
+	assert_int_equal(buf[3], strlen(want));
+	proto_buf_free(buf, len);
+	json_decref(msg);
+}
+
+/* A "v" already present is kept: the way to speak another version in tests. */
+static void test_encode_keeps_version(void **state)
+{
+	struct proto_request req;
+	size_t len = 0;
+	uint8_t *buf = NULL;
+	json_t *msg = json_pack("{s:s,s:i}", "op", "list", "v", 2);
+
+	(void)state;
+	assert_int_equal(proto_encode(msg, &buf, &len), 0);
+	assert_memory_equal(buf + PROTO_HEADER_LEN, "{\"v\":2,", 7);
+	assert_int_equal(
+	    proto_request_decode(buf + PROTO_HEADER_LEN, len - PROTO_HEADER_LEN, &req, NULL, 0),
+	    PROTO_E_UNSUPPORTED_VERSION);
+	proto_buf_free(buf, len);
+	json_decref(msg);
+}
+
+static void test_encode_sizes(void **state)
+{
+	/* {"v":1,"x":"…"} is 14 bytes of JSON around the string. */
+	const size_t overhead = 14;
+	size_t len = 7;
+	uint8_t *buf = NULL;
+	json_t *msg;
+	char *s;
+
+	(void)state;
+	s = long_json("", 'x', PROTO_MAX_FRAME - overhead, "");
+	msg = json_pack("{s:s}", "x", s);
+	assert_int_equal(proto_encode(msg, &buf, &len), 0);
+	assert_int_equal(len, PROTO_HEADER_LEN + PROTO_MAX_FRAME);
+	buf = proto_buf_free(buf, len);
+	json_decref(msg);
+	free(s);
+
+	len = 7;
+	s = long_json("", 'x', PROTO_MAX_FRAME - overhead + 1, "");
+	msg = json_pack("{s:s}", "x", s);
+	assert_int_equal(proto_encode(msg, &buf, &len), -EMSGSIZE);
+	assert_null(buf);
+	assert_int_equal(len, 7);
+	json_decref(msg);
+	free(s);
+
+	msg = json_pack("[i]", 1);
+	assert_int_equal(proto_encode(msg, &buf, &len), -EINVAL);
+	assert_int_equal(proto_encode(NULL, &buf, &len), -EINVAL);
+	json_decref(msg);
+	assert_null(proto_buf_free(NULL, 10));
+}
+
+static void test_error_reply(void **state)
+{
+	json_t *r;
+
+	(void)state;
+	r = proto_error_reply(PROTO_E_NO_MATCH, "no profile covers host example.com:443");
+	assert_non_null(r);
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "no_match");
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+			    "no profile covers host example.com:443");
+	assert_int_equal(json_object_size(r), 3);
+	json_decref(r);
+
+	r = proto_error_reply(PROTO_E_LOCKED, NULL);
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+			    proto_strerror(PROTO_E_LOCKED));
+	json_decref(r);
+
+	r = proto_error_reply(PROTO_E_DENIED, "bad \xff utf-8");
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "denied");
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+			    proto_strerror(PROTO_E_DENIED));
+	json_decref(r);
+
+	r = proto_error_reply(PROTO_E_UNSUPPORTED_VERSION, NULL);
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "unsupported_version");
+	assert_int_equal(json_array_size(json_object_get(r, "versions")), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(r, "versions"), 0)),
+			 PROTO_VERSION);
+	json_decref(r);
+
+	r = proto_error_reply(PROTO_OK, "x");
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "internal");
+	json_decref(r);
+	r = proto_error_reply((enum proto_status)999, "x");
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "internal");
+	json_decref(r);
+
+	r = proto_ok_reply();
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_object_size(r), 1);
+	json_decref(r);
+}
+
+static void test_status_names(void **state)
+{
+	static const char *const names[] = {
+		[PROTO_E_BAD_REQUEST] = "bad_request",
+		[PROTO_E_UNSUPPORTED_VERSION] = "unsupported_version",
+		[PROTO_E_UNKNOWN_OP] = "unknown_op",
+		[PROTO_E_NO_MATCH] = "no_match",
+		[PROTO_E_INSECURE_URL] = "insecure_url",
+		[PROTO_E_LOCKED] = "locked",
+		[PROTO_E_NOT_LOCKED] = "not_locked",
+		[PROTO_E_BAD_PASSPHRASE] = "bad_passphrase",
+		[PROTO_E_MISSING_SECRET] = "missing_secret",
+		[PROTO_E_UNAVAILABLE] = "unavailable",
+		[PROTO_E_NOT_FOUND] = "not_found",
+		[PROTO_E_CONFLICT] = "conflict",
+		[PROTO_E_BAD_CONFIG] = "bad_config",
+		[PROTO_E_DENIED] = "denied",
+		[PROTO_E_LIMIT] = "limit",
+		[PROTO_E_INTERNAL] = "internal",
+	};
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_STATUS_MAX);
+	for (i = PROTO_E_BAD_REQUEST; i < _PROTO_STATUS_MAX; i++) {
+		assert_string_equal(proto_status_name((enum proto_status)i), names[i]);
+		assert_int_equal(proto_status_from_name(names[i]), i);
+		assert_non_null(proto_strerror((enum proto_status)i));
+		assert_true(proto_strerror((enum proto_status)i)[0] != '\0');
+	}
+	assert_string_equal(proto_status_name((enum proto_status)999), "internal");
+	assert_string_equal(proto_status_name((enum proto_status) - 1), "internal");
+	assert_string_equal(proto_strerror((enum proto_status)999),
+			    proto_strerror(PROTO_E_INTERNAL));
+	assert_int_equal(proto_status_from_name("ok"), PROTO_E_INTERNAL);
+	assert_int_equal(proto_status_from_name("nope"), PROTO_E_INTERNAL);
+	assert_int_equal(proto_status_from_name(""), PROTO_E_INTERNAL);
+	assert_int_equal(proto_status_from_name(NULL), PROTO_E_INTERNAL);
+	assert_int_equal(proto_status_from_name("LOCKED"), PROTO_E_INTERNAL);
+}
+
+static void test_op_names(void **state)
+{
+	static const char *const names[] = {
+		[PROTO_OP_ADD] = "add",       [PROTO_OP_REMOVE] = "remove",
+		[PROTO_OP_LIST] = "list",     [PROTO_OP_HEADERS] = "headers",
+		[PROTO_OP_LOCK] = "lock",     [PROTO_OP_UNLOCK] = "unlock",
+		[PROTO_OP_STATUS] = "status", [PROTO_OP_RELOAD] = "reload",
+	};
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_OP_MAX);
+	for (i = 0; i < _PROTO_OP_MAX; i++)
+		assert_string_equal(proto_op_name((enum proto_op)i), names[i]);
+	assert_string_equal(proto_op_name(_PROTO_OP_MAX), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_add),
+		cmocka_unit_test(test_decode_add_minimal),
+		cmocka_unit_test(test_decode_add_lifetime_bounds),
+		cmocka_unit_test(test_decode_remove),
+		cmocka_unit_test(test_decode_no_field_ops),
+		cmocka_unit_test(test_decode_headers),
+		cmocka_unit_test(test_decode_lock_unlock),
+		cmocka_unit_test(test_bad_payloads),
+		cmocka_unit_test(test_bad_payload_bytes),
+		cmocka_unit_test(test_bad_version),
+		cmocka_unit_test(test_bad_op),
+		cmocka_unit_test(test_bad_add_types),
+		cmocka_unit_test(test_bad_add_values),
+		cmocka_unit_test(test_bad_add_lengths),
+		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_bad_remove),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_bad_lock),
+		cmocka_unit_test(test_err_buffer_sizes),
+		cmocka_unit_test(test_name_valid),
+		cmocka_unit_test(test_encode_round_trip),
+		cmocka_unit_test(test_encode_reply),
+		cmocka_unit_test(test_encode_keeps_version),
+		cmocka_unit_test(test_encode_sizes),
+		cmocka_unit_test(test_error_reply),
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_op_names),
+	};
+
+	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* The secret store: replacement, lifetime on an injected clock, origins. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "secrets.h"
+
+#define SEC 1000000ULL
+
+static int setup(void **state)
+{
+	*state = secrets_new();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	secrets_free(*state);
+	return 0;
+}
+
+static void put_and_find(void **state)
+{
+	struct secret_store *s = *state;
+	const struct secret *e;
+
+	assert_int_equal(secrets_put(s, "contoso", "key-one", 7, ORIGIN_ADDED, 0), 0);
+	e = secrets_find(s, "contoso", 0);
+	assert_non_null(e);
+	assert_int_equal(e->len, 7);
+	assert_memory_equal(e->value, "key-one", 7);
+	assert_int_equal(e->value[7], '\0');
+	assert_string_equal(e->origin == ORIGIN_ADDED ? "added" : "?", "added");
+	assert_int_equal(strncmp(e->fingerprint, "sha256:", 7), 0);
+	assert_int_equal(strlen(e->fingerprint), 7 + 12);
+	assert_null(secrets_find(s, "other", 0));
+}
+
+static void replace_changes_value_and_fingerprint(void **state)
+{
+	struct secret_store *s = *state;
+	char first[SECRET_FINGERPRINT_LEN];
+
+	assert_int_equal(secrets_put(s, "k", "aaaa", 4, ORIGIN_ADDED, 0), 0);
+	memcpy(first, secrets_find(s, "k", 0)->fingerprint, sizeof(first));
+	assert_int_equal(secrets_put(s, "k", "bbbbbb", 6, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_count(s), 1);
+	assert_int_equal(secrets_find(s, "k", 0)->len, 6);
+	assert_string_not_equal(secrets_find(s, "k", 0)->fingerprint, first);
+}
+
+static void rejects_bad_input(void **state)
+{
+	struct secret_store *s = *state;
+	static char big[PROTO_MAX_SECRET + 1];
+
+	assert_int_equal(secrets_put(s, "bad name", "x", 1, ORIGIN_ADDED, 0), -EINVAL);
+	assert_int_equal(secrets_put(s, "", "x", 1, ORIGIN_ADDED, 0), -EINVAL);
+	assert_int_equal(secrets_put(s, "k", "", 0, ORIGIN_ADDED, 0), -EINVAL);
+	assert_int_equal(secrets_put(s, "k", big, sizeof(big), ORIGIN_ADDED, 0), -EINVAL);
+	assert_int_equal(secrets_count(s), 0);
+}
+
+static void lifetime_on_injected_clock(void **state)
+{
+	struct secret_store *s = *state;
+	uint64_t t0 = 1000 * SEC;
+
+	assert_int_equal(secrets_put(s, "short", "v1", 2, ORIGIN_ADDED, t0 + 5 * SEC), 0);
+	assert_int_equal(secrets_put(s, "long", "v2", 2, ORIGIN_ADDED, t0 + 60 * SEC), 0);
+	assert_int_equal(secrets_put(s, "forever", "v3", 2, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_next_expiry(s), t0 + 5 * SEC);
+	assert_non_null(secrets_find(s, "short", t0 + 5 * SEC - 1));
+	/* Expired but not yet swept: lookups already refuse it. */
+	assert_null(secrets_find(s, "short", t0 + 5 * SEC));
+	assert_int_equal(secrets_expire(s, t0 + 5 * SEC), 1);
+	assert_int_equal(secrets_count(s), 2);
+	assert_int_equal(secrets_next_expiry(s), t0 + 60 * SEC);
+	assert_int_equal(secrets_expire(s, t0 + 3600 * SEC), 1);
+	assert_int_equal(secrets_next_expiry(s), 0);
+	assert_non_null(secrets_find(s, "forever", UINT64_MAX));
+}
+
+static void remove_and_origins(void **state)
+{
+	struct secret_store *s = *state;
+
+	assert_int_equal(secrets_put(s, "a", "1", 1, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_put(s, "b", "2", 1, ORIGIN_FILE, 0), 0);
+	assert_int_equal(secrets_put_missing(s, "c", ORIGIN_CREDENTIALS, "no such file"), 0);
+	assert_int_equal(secrets_put(s, "d", "4", 1, ORIGIN_ADDED, 0), 0);
+	assert_null(secrets_find(s, "c", 0)->value);
+	assert_string_equal(secrets_find(s, "c", 0)->error, "no such file");
+	assert_int_equal(secrets_remove(s, "b"), 0);
+	assert_int_equal(secrets_remove(s, "b"), -ENOENT);
+	assert_int_equal(secrets_remove_origin(s, ORIGIN_ADDED), 2);
+	assert_int_equal(secrets_count(s), 1);
+	assert_string_equal(secrets_at(s, 0)->name, "c");
+	assert_null(secrets_at(s, 1));
+}
+
+static void capacity_is_capped(void **state)
+{
+	struct secret_store *s = *state;
+	char name[32];
+
+	for (int i = 0; i < SECRETS_MAX; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(secrets_put(s, name, "v", 1, ORIGIN_ADDED, 0), 0);
+	}
+	assert_int_equal(secrets_put(s, "one-more", "v", 1, ORIGIN_ADDED, 0), -ENOSPC);
+	/* Replacing an existing name still works at the cap. */
+	assert_int_equal(secrets_put(s, "s0", "w", 1, ORIGIN_ADDED, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(put_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(replace_changes_value_and_fingerprint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(rejects_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(lifetime_on_injected_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(remove_and_origins, setup, teardown),
+		cmocka_unit_test_setup_teardown(capacity_is_capped, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("secrets", tests, NULL, NULL);
+}
