@@ -29,6 +29,7 @@ struct agent {
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;
 	unsigned max_conns;
+	int reserve_fd; /* spent to turn away a client when descriptors run out */
 	const char *socket_path;
 	uint64_t started_at;        /* CLOCK_BOOTTIME usec */
 	long long default_lifetime; /* seconds, 0 = forever */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -362,6 +363,23 @@ static void accept_one(struct agent *a, int fd)
 		close(fd);
 }
 
+/* Out of descriptors, a pending connection would keep the listening socket
+ * readable and spin the loop: give up the reserve descriptor to accept it
+ * and close it at once, then take the reserve back. */
+static void shed_connection(struct agent *a, int listen_fd)
+{
+	int fd;
+
+	log_warn("out of file descriptors: refusing a connection");
+	if (a->reserve_fd < 0)
+		return;
+	close(a->reserve_fd);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct agent *a = userdata;
@@ -373,7 +391,7 @@ int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 		if (cfd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				log_warn("cannot accept connections: %s", strerror(errno));
+				shed_connection(a, fd);
 			break;
 		}
 		accept_one(a, cfd);

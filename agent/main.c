@@ -6,6 +6,7 @@
  * not) and runs the event loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -158,6 +159,8 @@ static void agent_done(struct agent *a, struct listener *l)
 {
 	conn_close_all(a);
 	listener_close(l);
+	if (a->reserve_fd >= 0)
+		close(a->reserve_fd);
 	sd_event_source_disable_unref(a->expiry_timer);
 	a->event = sd_event_unref(a->event);
 	a->secrets = secrets_free(a->secrets); /* wipes */
@@ -212,8 +215,13 @@ static int add_signals(struct agent *a)
 	return r;
 }
 
-/* Runs until SIGTERM/SIGINT (or, with @parent_fd, until the command exits). */
-static int run_loop(struct agent *a, struct listener *l, int parent_fd)
+/*
+ * Runs until SIGTERM/SIGINT (or, with @parent_fd, until the command exits).
+ * With @env_out, prints the environment once everything is set up: that
+ * line is the readiness signal of a foreground agent.
+ */
+static int run_loop(struct agent *a, struct listener *l, int parent_fd,
+		    const struct options *env_out)
 {
 	int r = sd_event_new(&a->event);
 
@@ -227,9 +235,12 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd)
 		log_error("cannot set up the event loop: %s", strerror(-r));
 		return r;
 	}
+	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	a->started_at = agent_now(a);
 	agent_schedule_expiry(a);
 	log_info("listening on %s", a->socket_path);
+	if (env_out && daemon_print_env(stdout, env_out->shell, a->socket_path, getpid()) < 0)
+		return -EINVAL;
 	sd_notify(0, "READY=1");
 	r = sd_event_loop(a->event);
 	sd_notify(0, "STOPPING=1");
@@ -259,13 +270,13 @@ static int start_detached(struct agent *a, struct listener *l, const struct opti
 		if (parent_fd < 0 || getppid() != parent)
 			return 0; /* the command is already gone */
 	}
-	return run_loop(a, l, parent_fd) < 0 ? 1 : 0;
+	return run_loop(a, l, parent_fd, NULL) < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct agent a = { 0 };
+	struct agent a = { .reserve_fd = -1 };
 	struct listener *l = NULL;
 	char err[1024];
 	int r;
@@ -292,10 +303,8 @@ int main(int argc, char **argv)
 	    harden_fd_limit() > CONN_MAX_DEFAULT + 64 ? CONN_MAX_DEFAULT : harden_fd_limit() - 64;
 	if (!o.foreground)
 		r = start_detached(&a, l, &o);
-	else if (daemon_print_env(stdout, o.shell, a.socket_path, getpid()) < 0)
-		r = 1;
 	else
-		r = run_loop(&a, l, -1) < 0 ? 1 : 0;
+		r = run_loop(&a, l, -1, &o) < 0 ? 1 : 0;
 	agent_done(&a, l);
 	return r;
 }

@@ -50,9 +50,11 @@ export AOAI_AUTH_SOCK="$sock"
 PATH="$build/bin:$PATH"
 
 step=0
+bold="" plain=""
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
 heading() {
 	step=$((step + 1))
-	printf '\n\033[1m== %d. %s\033[0m\n' "$step" "$1"
+	printf '\n%s== %d. %s%s\n' "$bold" "$step" "$1" "$plain"
 }
 show() { # prints a command line, then runs it
 	printf '$ %s\n' "$*"

@@ -22,16 +22,26 @@
 extern "C" {
 #endif
 
+/*
+ * libaoai is built with -fvisibility=hidden; this marks the API it exports
+ * (a no-op for the programs that include this header).
+ */
+#if defined(__GNUC__)
+#define AOAI_EXPORT __attribute__((visibility("default")))
+#else
+#define AOAI_EXPORT
+#endif
+
 #define AOAI_VERSION_MAJOR 0
 #define AOAI_VERSION_MINOR 1
 
 /* Error codes: stable, negative. */
 enum {
 	AOAI_OK = 0,
-	AOAI_E_INVALID = -1,     /* bad argument or usage */
-	AOAI_E_NOAGENT = -2,     /* no agent at the socket path */
-	AOAI_E_PROTOCOL = -3,    /* the agent sent something unexpected */
-	AOAI_E_IO = -4,          /* the connection broke */
+	AOAI_E_INVALID = -1,  /* bad argument or usage */
+	AOAI_E_NOAGENT = -2,  /* no agent at the socket path */
+	AOAI_E_PROTOCOL = -3, /* the agent sent something unexpected */
+	AOAI_E_IO = -4,       /* the connection broke */
 	AOAI_E_NOMEM = -5,
 	AOAI_E_NOMATCH = -6,     /* no_match, insecure_url */
 	AOAI_E_LOCKED = -7,      /* locked */
@@ -55,7 +65,7 @@ struct aoai_conn;
 struct aoai_headers;
 
 /* A short English description of an AOAI_E_* code. */
-const char *aoai_strerror(int err);
+AOAI_EXPORT const char *aoai_strerror(int err);
 
 /*
  * The socket path clients use: $AOAI_AUTH_SOCK, else
@@ -63,7 +73,7 @@ const char *aoai_strerror(int err);
  * AOAI_E_NOAGENT when neither variable is set, AOAI_E_INVALID when @len is
  * too small.
  */
-int aoai_socket_path(char *buf, size_t len);
+AOAI_EXPORT int aoai_socket_path(char *buf, size_t len);
 
 /*
  * Connects to the agent at @path (NULL: aoai_socket_path()).  Returns 0 and
@@ -72,65 +82,67 @@ int aoai_socket_path(char *buf, size_t len);
  * ENAMETOOLONG, or EPERM when the socket's owner is neither this user nor
  * root).
  */
-int aoai_connect(const char *path, struct aoai_conn **ret_conn);
+AOAI_EXPORT int aoai_connect(const char *path, struct aoai_conn **ret_conn);
 /* Closes and frees @conn.  Accepts NULL; returns NULL. */
-struct aoai_conn *aoai_close(struct aoai_conn *conn);
+AOAI_EXPORT struct aoai_conn *aoai_close(struct aoai_conn *conn);
 /*
  * The agent's message for the last failed request on @conn, or "".  When the
  * failure was local (AOAI_E_INVALID, AOAI_E_IO, AOAI_E_PROTOCOL …), a
  * description of it, with aoai_conn_error_code() "".
  */
-const char *aoai_conn_message(const struct aoai_conn *conn);
+AOAI_EXPORT const char *aoai_conn_message(const struct aoai_conn *conn);
 /* The agent's error code string ("no_match" …) for the last failure, or "". */
-const char *aoai_conn_error_code(const struct aoai_conn *conn);
+AOAI_EXPORT const char *aoai_conn_error_code(const struct aoai_conn *conn);
 
 /*
  * Asks for the headers for a request to @url.  Returns 0 and sets
  * *ret_headers, or AOAI_E_NOMATCH, AOAI_E_LOCKED, AOAI_E_UNAVAILABLE,
  * AOAI_E_DENIED, AOAI_E_REFUSED, AOAI_E_IO …
  */
-int aoai_get_headers(struct aoai_conn *conn, const char *url, struct aoai_headers **ret_headers);
+AOAI_EXPORT int aoai_get_headers(struct aoai_conn *conn, const char *url,
+				 struct aoai_headers **ret_headers);
 /* Number of headers in @h. */
-size_t aoai_headers_count(const struct aoai_headers *h);
+AOAI_EXPORT size_t aoai_headers_count(const struct aoai_headers *h);
 /* Name, value and exists_action of header @i (< count); NULL/-1 when out of range. */
-const char *aoai_header_name(const struct aoai_headers *h, size_t i);
-const char *aoai_header_value(const struct aoai_headers *h, size_t i);
-int aoai_header_action(const struct aoai_headers *h, size_t i);
+AOAI_EXPORT const char *aoai_header_name(const struct aoai_headers *h, size_t i);
+AOAI_EXPORT const char *aoai_header_value(const struct aoai_headers *h, size_t i);
+AOAI_EXPORT int aoai_header_action(const struct aoai_headers *h, size_t i);
 /* The profile that produced @h. */
-const char *aoai_headers_profile(const struct aoai_headers *h);
+AOAI_EXPORT const char *aoai_headers_profile(const struct aoai_headers *h);
 /* Wipes and frees @h.  Accepts NULL; returns NULL. */
-struct aoai_headers *aoai_headers_free(struct aoai_headers *h);
+AOAI_EXPORT struct aoai_headers *aoai_headers_free(struct aoai_headers *h);
 
 /*
  * Hands a secret to the agent.  @lifetime: seconds, 0 = never, -1 = the
  * agent's default.  @host: NULL, or create/update an api-key profile named
  * @name for that host.  Returns 0 or an AOAI_E_* code.
  */
-int aoai_add(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
-	     long long lifetime, const char *host);
+AOAI_EXPORT int aoai_add(struct aoai_conn *conn, const char *name, const char *secret,
+			 size_t secret_len, long long lifetime, const char *host);
 /*
  * aoai_add(), also returning the agent's reply (name, fingerprint,
  * expires_in; never the secret) as JSON text in *ret_json (free() it) when
  * @ret_json is not NULL.
  */
-int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
-		  long long lifetime, const char *host, char **ret_json);
+AOAI_EXPORT int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret,
+			      size_t secret_len, long long lifetime, const char *host,
+			      char **ret_json);
 /* Forgets the secret @name.  Returns 0, AOAI_E_NOTFOUND, … */
-int aoai_remove(struct aoai_conn *conn, const char *name);
+AOAI_EXPORT int aoai_remove(struct aoai_conn *conn, const char *name);
 /* Forgets every added secret.  Returns the number removed (>= 0) or an error. */
-int aoai_remove_all(struct aoai_conn *conn);
+AOAI_EXPORT int aoai_remove_all(struct aoai_conn *conn);
 /* Locks / unlocks the agent with @passphrase.  Returns 0 or an error. */
-int aoai_lock(struct aoai_conn *conn, const char *passphrase);
-int aoai_unlock(struct aoai_conn *conn, const char *passphrase);
+AOAI_EXPORT int aoai_lock(struct aoai_conn *conn, const char *passphrase);
+AOAI_EXPORT int aoai_unlock(struct aoai_conn *conn, const char *passphrase);
 /* Re-reads the agent's configuration.  Returns the profile count or an error. */
-int aoai_reload(struct aoai_conn *conn);
+AOAI_EXPORT int aoai_reload(struct aoai_conn *conn);
 
 /*
  * "list" and "status": the agent's reply as a JSON document (PROTOCOL.md),
  * NUL-terminated, in *ret_json, to be freed with free().
  */
-int aoai_list(struct aoai_conn *conn, char **ret_json);
-int aoai_status(struct aoai_conn *conn, char **ret_json);
+AOAI_EXPORT int aoai_list(struct aoai_conn *conn, char **ret_json);
+AOAI_EXPORT int aoai_status(struct aoai_conn *conn, char **ret_json);
 
 /*
  * Sends any request (a JSON object text; "v" is added when absent) and
@@ -139,7 +151,7 @@ int aoai_status(struct aoai_conn *conn, char **ret_json);
  * strings are wiped after sending; a reply that may hold a credential is the
  * caller's to wipe (explicit_bzero) before free().
  */
-int aoai_request(struct aoai_conn *conn, const char *request_json, char **ret_json);
+AOAI_EXPORT int aoai_request(struct aoai_conn *conn, const char *request_json, char **ret_json);
 
 #ifdef __cplusplus
 }

@@ -123,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, obj, auth, extra_headers=()):
         body = (json.dumps(obj) + "\n").encode()
+        # Logged before answering, so a client that has its response finds the entry.
+        self._log(status, auth)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -135,7 +137,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self._log(status, auth)
 
     def _error(self, status, code, message, auth):
         self._send(status, {"error": {"code": code, "message": message}}, auth)

@@ -228,3 +228,71 @@ def test_port_rules(ctx, start_agent, aoai):
     h = expect_rc(aoai("headers", "http://localhost/a"), 0, "loopback http, default port")
     assert_line(f"api-key: {k3}", h.stdout, "headers for localhost")
     expect_rc(aoai("headers", "http://localhost:8080/a"), 4, "localhost on another port")
+
+
+def test_header_templates_and_named_secrets(ctx, start_agent, aoai, raw):
+    """Profile header templates: {secret}, {secret:NAME}, literals, exists_action."""
+    cfg = ctx.write_config({"profiles": {"gw": api_key_profile("gw.example", headers={
+        "api-key": "{secret}",
+        "Ocp-Apim-Subscription-Key": {"value": "{secret:apim-sub}", "exists_action": "skip"},
+        "X-Static": {"value": "fixed-{secret:apim-sub}-text", "exists_action": "append"},
+    })}})
+    start_agent(config=cfg)
+    key, sub = ctx.secret(), ctx.secret()
+    expect_rc(aoai("add", "gw", input=key + "\n"), 0, "add gw")
+    expect_rc(aoai("headers", "https://gw.example/"), 6, "a named secret is still missing")
+    expect_rc(aoai("add", "apim-sub", input=sub + "\n"), 0, "add apim-sub (no profile)")
+    h = expect_rc(aoai("headers", "https://gw.example/"), 0, "headers with templates")
+    for line in (f"api-key: {key}", f"Ocp-Apim-Subscription-Key: {sub}",
+                 f"X-Static: fixed-{sub}-text"):
+        assert_line(line, h.stdout, "templated headers")
+    with raw() as c:
+        c.send_json({"v": 1, "op": "headers", "url": "https://gw.example/"})
+        reply = c.recv_frame()
+    actions = {x["name"].lower(): x["exists_action"] for x in reply.get("headers", [])}
+    if actions != {"api-key": "override", "ocp-apim-subscription-key": "skip",
+                   "x-static": "append"}:
+        fail(f"unexpected exists_action values: {actions}")
+
+
+def test_file_secret_from_config(ctx, start_agent, aoai, aoai_json):
+    key = ctx.secret()
+    kf = ctx.write_file("keys/filekey", key + "\n", mode=0o600)
+    cfg = ctx.write_config({"profiles": {
+        "fromfile": {"hosts": ["file.example"], "credential": {"type": "api-key", "file": str(kf)}},
+    }})
+    start_agent(config=cfg)
+    h = expect_rc(aoai("headers", "https://file.example/"), 0, "headers from a file secret")
+    assert_line(f"api-key: {key}", h.stdout, "headers from a file secret")
+    lj = aoai("list", "--json")
+    assert_absent(key, lj.stdout, "aoai list --json")
+    origins = {s["name"]: s["origin"] for s in json.loads(lj.stdout)["secrets"]}
+    assert "file" in origins.values(), origins
+    (name,) = [n for n, o in origins.items() if o == "file"]
+    expect_rc(aoai("remove", name), 1, "removing a config-file secret is a conflict")
+    expect_rc(aoai("add", name, input=ctx.secret() + "\n"), 1, "replacing a file secret: conflict")
+    h = expect_rc(aoai("headers", "https://file.example/"), 0, "file secret still served")
+    assert_line(f"api-key: {key}", h.stdout, "headers after the refused remove")
+
+
+def test_add_bad_host_refused(ctx, agent, aoai, aoai_json):
+    for host in ("bad host", "a.example:99999", "a.example:", "*", "https://a.example"):
+        r = aoai("add", "h", "--host", host, input=ctx.secret() + "\n")
+        assert r.returncode in (1, 2), describe(r)
+    assert aoai_json("list")["profiles"] == [] and aoai_json("list")["secrets"] == []
+
+
+def test_loopback_and_userinfo_urls(ctx, start_agent, aoai):
+    cfg = ctx.write_config({"profiles": {"lo8": api_key_profile("127.0.0.5"),
+                                         "svc": api_key_profile("svc.example.com")}})
+    start_agent(config=cfg)
+    k1, k2 = ctx.secret(), ctx.secret()
+    expect_rc(aoai("add", "lo8", input=k1 + "\n"), 0, "add lo8")
+    expect_rc(aoai("add", "svc", input=k2 + "\n"), 0, "add svc")
+    h = expect_rc(aoai("headers", "http://127.0.0.5/x"), 0, "http to 127.0.0.0/8")
+    assert_line(f"api-key: {k1}", h.stdout, "headers for 127.0.0.5")
+    h = expect_rc(aoai("headers", "https://user:pw@svc.example.com/a#frag"), 0, "userinfo URL")
+    assert_line(f"api-key: {k2}", h.stdout, "headers for a URL with userinfo")
+    r = expect_rc(aoai("headers", "https://svc.example.com@evil.example/a"), 4,
+                  "userinfo that looks like the host")
+    assert_absent(k2, r.stdout, "headers for a look-alike URL")

@@ -52,12 +52,13 @@ def test_release_is_logged(ctx, build, start_agent, aoai):
     assert p.wait(CMD_TIMEOUT) == 0
     pid = str(p.pid)
     uid = str(os.getuid())
+    exe = os.path.realpath(build.aoai)
 
     def release_line(text):
         for line in text.splitlines():
             if "contoso" in line and "contoso.openai.azure.com" in line \
                     and re.search(rf"\b{pid}\b", line) and re.search(rf"\b{uid}\b", line) \
-                    and "aoai" in line:
+                    and exe in line:
                 return line
         return None
 

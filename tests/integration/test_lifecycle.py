@@ -265,3 +265,26 @@ def test_bad_lifetime_refused(ctx, build, life):
     r = run([build.agent, "-D", "-a", ctx.sock, "-t", life], ctx.env(sock=False), timeout=10)
     assert r.returncode != 0, describe(r)
     assert not os.path.exists(ctx.sock)
+
+
+@pytest.mark.parametrize("where", ["too long", "no such dir"])
+def test_unusable_socket_path(ctx, build, where):
+    sock = (ctx.dir / ("d" * 120) / "agent.sock") if where == "too long" else \
+        (ctx.dir / "missing" / "agent.sock")
+    if where == "too long":
+        sock.parent.mkdir(mode=0o700)
+    r = run([build.agent, "-D", "-a", sock], ctx.env(sock=False), timeout=10)
+    assert r.returncode != 0, describe(r)
+    assert r.stderr.strip(), "the agent should say why it cannot listen"
+
+
+def test_kill_prints_csh(ctx, build, start_agent):
+    """-k with -c prints csh syntax (and actually stops the agent named by the pid)."""
+    a = start_agent()
+    a.expect_exit = 0
+    k = run([build.agent, "-c", "-k"], ctx.env(sock=False, AOAI_AGENT_PID=a.pid))
+    expect_rc(k, 0, "aoai-agent -c -k")
+    lines = k.stdout.splitlines()
+    assert "unsetenv AOAI_AUTH_SOCK;" in lines and "unsetenv AOAI_AGENT_PID;" in lines, k.stdout
+    assert a.wait(10) == 0
+    assert not os.path.exists(ctx.sock)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from aoaitest import PROTO_MAX_FRAME, expect_error, expect_ok, expect_rc, fail
+from aoaitest import PROTO_MAX_FRAME, expect_error, expect_ok, expect_rc, fail, wait_until
 
 STATUS = {"v": 1, "op": "status"}
 
@@ -213,3 +213,90 @@ def test_garbage_burst(agent, raw):
             pass
         c.close()
     agent_serves(raw, agent)
+
+
+def test_deeply_nested_json(agent, raw):
+    with raw() as c:
+        c.send_frame(b"[" * 100000 + b"]" * 100000)
+        expect_error(c.recv_frame(), "bad_request", "deeply nested JSON")
+        still_usable(c)
+        c.send_frame(b'{"v": 1, "op": "status", "x": ' + b"{\"a\":" * 5000 + b"1" +
+                     b"}" * 5001)
+        expect_error(c.recv_frame(), "bad_request", "deeply nested object")
+        still_usable(c)
+
+
+def test_non_reading_client_does_not_block_others(agent, raw):
+    """A client that pipelines many requests and never reads its replies."""
+    body = json.dumps({"v": 1, "op": "list"}).encode()
+    frame = struct.pack(">I", len(body)) + body
+    hog = raw()
+    hog.sock.setblocking(False)
+    sent = 0
+    for _ in range(2000):  # bounded; stops early once the socket buffer is full
+        try:
+            sent += hog.sock.send(frame * 50)
+        except BlockingIOError:
+            break
+    assert sent > 0
+    for _ in range(3):
+        agent_serves(raw, agent)
+    hog.close()
+    agent_serves(raw, agent)
+
+
+def test_connection_cap(agent, raw):
+    """More connections than the agent's cap: the earliest are served, the
+    excess get an error or a close, and the agent recovers when they go."""
+    import socket as so
+    conns = []
+    try:
+        for _ in range(1100):
+            for _attempt in range(200):  # the listen backlog may be full for a moment
+                s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+                try:
+                    s.connect(str(agent.sock))
+                    break
+                except (BlockingIOError, ConnectionRefusedError):
+                    s.close()
+                    time.sleep(0.005)
+            else:
+                fail("could not connect within the bounded retries")
+            conns.append(s)
+        body = json.dumps(STATUS).encode()
+        first = conns[0]
+        first.settimeout(5)
+        first.sendall(struct.pack(">I", len(body)) + body)
+        (n,) = struct.unpack(">I", first.recv(4))
+        assert n > 0
+        last = conns[-1]
+        last.settimeout(5)
+        try:
+            last.sendall(struct.pack(">I", len(body)) + body)
+            head = last.recv(4)
+            if head:
+                (n,) = struct.unpack(">I", head)
+                data = b""
+                while len(data) < n:
+                    chunk = last.recv(n - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+                reply = json.loads(data)
+                assert reply["ok"] or reply["error"] == "limit", reply
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    finally:
+        for s in conns:
+            s.close()
+
+    def served():
+        # The agent sees the closes asynchronously: until it has, "limit" is right.
+        with raw() as c:
+            reply = c.request(STATUS)
+        if not reply["ok"] and reply["error"] != "limit":
+            fail(f"unexpected reply after the flood: {json.dumps(reply)}")
+        return reply["ok"]
+
+    wait_until(served, 10, "the agent to serve again after the connections closed")
+    assert agent.alive()

@@ -138,3 +138,28 @@ def test_reload_without_config_file(ctx, start_agent, aoai, aoai_json):
         fail(f"`aoai reload --json` did not print JSON:\n{describe(r)}")
     assert out.get("profiles") == 1, out
     assert profile_names(aoai_json) == ["late"]
+
+
+def test_sighup_storm(ctx, running, aoai, aoai_json):
+    a, cfg, key = running
+    ctx.write_config({"profiles": {"one": api_key_profile("one.example"),
+                                   "storm": api_key_profile("storm.example")}})
+    for _ in range(50):
+        a.send_signal(signal.SIGHUP)
+    wait_until(lambda: "storm" in profile_names(aoai_json), 5, "the reload after many SIGHUPs")
+    assert a.alive()
+    h = expect_rc(aoai("headers", "https://one.example/"), 0, "headers after a SIGHUP storm")
+    assert_line(f"api-key: {key}", h.stdout, "headers after a SIGHUP storm")
+
+
+def test_reload_while_locked(ctx, running, aoai, aoai_json):
+    a, cfg, key = running
+    expect_rc(aoai("lock", input="pw\n"), 0, "lock")
+    ctx.write_config({"profiles": {"one": api_key_profile("one.example"),
+                                   "four": api_key_profile("four.example")}})
+    expect_rc(aoai("reload"), 0, "reload while locked")
+    expect_rc(aoai("headers", "https://one.example/"), 5, "still locked after reload")
+    expect_rc(aoai("unlock", input="pw\n"), 0, "unlock")
+    assert profile_names(aoai_json) == ["adhoc", "four", "one"]
+    h = expect_rc(aoai("headers", "https://one.example/"), 0, "headers after unlock")
+    assert_line(f"api-key: {key}", h.stdout, "headers after reload + unlock")

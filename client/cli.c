@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every command does the same way: find and reach the agent, and turn
+ * a failure into one `aoai: …` line on stderr and an exit code.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("aoai: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_usage_error(const char *prog)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_socket_path(const struct cli *cli, char *buf, size_t len)
+{
+	int r;
+
+	if (cli->socket) {
+		r = snprintf(buf, len, "%s", cli->socket);
+		if (r <= 0 || (size_t)r >= len)
+			return cli_error(CLI_EXIT_USAGE, "invalid socket path");
+		return 0;
+	}
+	r = aoai_socket_path(buf, len);
+	if (r == AOAI_E_NOAGENT)
+		return cli_error(CLI_EXIT_NOAGENT, "no agent socket: AOAI_AUTH_SOCK and "
+						   "XDG_RUNTIME_DIR are both unset");
+	if (r < 0)
+		return cli_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
+	return 0;
+}
+
+int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)
+{
+	char path[4096];
+	int r;
+
+	r = cli_socket_path(cli, path, sizeof(path));
+	if (r != 0)
+		return r;
+	r = aoai_connect(path, ret_conn);
+	if (r == AOAI_E_NOAGENT && errno == EPERM)
+		return cli_error(CLI_EXIT_NOAGENT, "%s belongs to another user: not our agent", path);
+	if (r == AOAI_E_NOAGENT)
+		return cli_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
+	if (r < 0)
+		return cli_error(exitcode_from_error(r), "cannot connect to the agent: %s",
+				 aoai_strerror(r));
+	return 0;
+}
+
+int cli_fail(struct aoai_conn *conn, int err)
+{
+	const char *message = aoai_conn_message(conn);
+
+	if (!*message)
+		message = aoai_strerror(err);
+	cli_error(0, "%s", message);
+	aoai_close(conn);
+	return exitcode_from_error(err);
+}
+
+int cli_write_secret(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (fflush(stdout) != 0)
+		return -1;
+	while (len > 0) {
+		n = write(STDOUT_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int operands)
+{
+	static const struct option with_json[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	/* Without @json, "--json" is not offered: the table starts at "help". */
+	while ((c = getopt_long(argc, argv, "", json ? with_json : with_json + 1, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		}
+		if (c != 'j')
+			return cli_usage_error(argv[0]);
+		*json = true;
+	}
+	if (argc - optind != operands) {
+		if (argc - optind > operands)
+			cli_error(0, "unexpected argument '%s'", argv[optind + operands]);
+		else
+			cli_error(0, "missing argument");
+		return cli_usage_error(argv[0]);
+	}
+	return -1;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* aoai add NAME: hand a secret read from stdin (never argv) to the agent. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "proto.h"
+
+static const char usage_text[] =
+	"Usage: aoai add NAME [-t LIFE] [--host HOST] [--json]\n"
+	"\n"
+	"Reads a secret from stdin and hands it to the agent under NAME.  On a\n"
+	"terminal it prompts without echo; otherwise it reads all of stdin and\n"
+	"drops one trailing newline.  The secret is never taken from the command line.\n"
+	"\n"
+	"Options:\n"
+	"  -t, --lifetime LIFE  forget the secret after LIFE: seconds, or a number\n"
+	"                       with s, m, h, d or w (90m, 8h); 0 = never.\n"
+	"                       Default: the agent's (aoai-agent -t)\n"
+	"      --host HOST      also create (or update) an api-key profile NAME\n"
+	"                       serving HOST or HOST:PORT\n"
+	"      --json           print the agent's reply as JSON\n"
+	"      --help           show this help\n";
+
+struct add_args {
+	const char *name;
+	const char *host;
+	long long lifetime; /* -1: the agent's default */
+	bool json;
+};
+
+static int parse_args(int argc, char *argv[], struct add_args *a)
+{
+	static const struct option options[] = {
+		{ "lifetime", required_argument, NULL, 't' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:", options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (lifetime_parse(optarg, &a->lifetime) < 0) {
+				cli_error(0, "invalid lifetime '%s': seconds, or a number with "
+					     "s, m, h, d or w",
+					  optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'H':
+			a->host = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error(argv[0]);
+		}
+	}
+	if (argc - optind != 1) {
+		cli_error(0, "add: expected one NAME");
+		return cli_usage_error(argv[0]);
+	}
+	a->name = argv[optind];
+	if (!proto_name_valid(a->name))
+		return cli_error(CLI_EXIT_USAGE, "invalid name '%s': use 1-64 of A-Z a-z 0-9 . _ -",
+				 a->name);
+	return -1;
+}
+
+static int print_added(const char *json, const struct add_args *a)
+{
+	char expiry[64];
+	json_t *reply;
+
+	if (a->json)
+		return format_print_json(json);
+	reply = format_parse(json);
+	if (!reply)
+		return CLI_EXIT_ERROR;
+	format_expiry(json_object_get(reply, "expires_in"), expiry, sizeof(expiry));
+	printf("Secret \"%s\" added (%s, %s)\n", a->name,
+	       json_string_value(json_object_get(reply, "fingerprint")) ?: "no fingerprint",
+	       expiry);
+	if (a->host)
+		printf("Profile \"%s\" serves %s\n", a->name, a->host);
+	json_decref(reply);
+	return CLI_EXIT_OK;
+}
+
+int cmd_add(int argc, char *argv[], const struct cli *cli)
+{
+	struct add_args a = { .lifetime = -1 };
+	char secret[TTY_BUF(PROTO_MAX_SECRET)];
+	char prompt[PROTO_MAX_NAME + 32];
+	struct aoai_conn *conn = NULL;
+	char *json = NULL;
+	long n;
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	/* Fail before prompting when there is no agent to give the secret to. */
+	r = cli_connect(cli, &conn);
+	if (r != 0)
+		return r;
+	snprintf(prompt, sizeof(prompt), "Secret for %s: ", a.name);
+	n = tty_read_secret("secret", prompt, true, secret, PROTO_MAX_SECRET);
+	if (n > 0)
+		r = aoai_add_json(conn, a.name, secret, (size_t)n, a.lifetime, a.host, &json);
+	explicit_bzero(secret, sizeof(secret));
+	if (n < 0) {
+		aoai_close(conn);
+		return (int)-n;
+	}
+	if (r < 0)
+		return cli_fail(conn, r);
+	aoai_close(conn);
+	r = print_added(json, &a);
+	free(json);
+	return r;
+}

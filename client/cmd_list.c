@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aoai list: profiles and secrets the agent holds.  The agent never sends a
+ * secret for "list"; this prints names, fingerprints and states only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] = "Usage: aoai list [--json]\n"
+				 "\n"
+				 "Lists the agent's profiles (credential type, hosts, state) and\n"
+				 "secrets (fingerprint, origin, lifetime left).  Never a secret.\n"
+				 "\n"
+				 "Options:\n"
+				 "      --json  print the agent's reply as JSON\n"
+				 "      --help  show this help\n";
+
+static const char *field(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* "a.example.com,b.example.com" in a new string (NULL: out of memory). */
+static char *join_hosts(const json_t *hosts)
+{
+	const json_t *host;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	json_array_foreach (hosts, i, host)
+		fprintf(f, "%s%s", i ? "," : "", json_string_value(host) ?: "?");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* "ready", "missing secret", "unavailable: token credentials are …". */
+static void format_state(const json_t *profile, char *buf, size_t len)
+{
+	const char *state = field(profile, "state") ?: "unknown";
+	const char *detail = field(profile, "detail");
+	size_t i;
+
+	snprintf(buf, len, "%s%s%s", state, detail ? ": " : "", detail ? detail : "");
+	for (i = 0; buf[i] && buf[i] != ':'; i++)
+		if (buf[i] == '_')
+			buf[i] = ' ';
+}
+
+static int print_profiles(const json_t *profiles)
+{
+	static const char *const header[] = { "PROFILE", "CREDENTIAL", "HOSTS", "STATE" };
+	const json_t *p;
+	char state[1024];
+	json_t *table;
+	char *hosts;
+	size_t i;
+	int r = 0;
+
+	if (json_array_size(profiles) == 0) {
+		puts("No profiles.");
+		return 0;
+	}
+	table = table_new(header, 4);
+	json_array_foreach (profiles, i, p) {
+		hosts = join_hosts(json_object_get(p, "hosts"));
+		format_state(p, state, sizeof(state));
+		r = table && hosts ? table_add(table,
+					       (const char *const[]){ field(p, "name"),
+								      field(p, "credential"),
+								      hosts, state })
+				   : -1;
+		free(hosts);
+		if (r < 0)
+			break;
+	}
+	if (r == 0)
+		table_print(table);
+	json_decref(table);
+	return r;
+}
+
+static int print_secrets(const json_t *secrets)
+{
+	static const char *const header[] = { "SECRET", "FINGERPRINT", "ORIGIN", "LIFETIME" };
+	const json_t *s;
+	char expiry[64];
+	json_t *table;
+	size_t i;
+	int r = 0;
+
+	if (json_array_size(secrets) == 0) {
+		puts("No secrets.");
+		return 0;
+	}
+	table = table_new(header, 4);
+	json_array_foreach (secrets, i, s) {
+		format_expiry(json_object_get(s, "expires_in"), expiry, sizeof(expiry));
+		r = table ? table_add(table, (const char *const[]){ field(s, "name"),
+								    field(s, "fingerprint"),
+								    field(s, "origin"), expiry })
+			  : -1;
+		if (r < 0)
+			break;
+	}
+	if (r == 0)
+		table_print(table);
+	json_decref(table);
+	return r;
+}
+
+static int print_list(const char *json)
+{
+	json_t *reply;
+	bool locked;
+	int r;
+
+	reply = format_parse(json);
+	if (!reply)
+		return CLI_EXIT_ERROR;
+	locked = json_is_true(json_object_get(reply, "locked"));
+	if (locked)
+		puts("The agent is locked.");
+	r = print_profiles(json_object_get(reply, "profiles"));
+	/* While locked the agent lists no secrets: nothing to say about them. */
+	if (r == 0 && !locked) {
+		putchar('\n');
+		r = print_secrets(json_object_get(reply, "secrets"));
+	}
+	json_decref(reply);
+	return r < 0 ? cli_error(CLI_EXIT_ERROR, "out of memory") : CLI_EXIT_OK;
+}
+
+int cmd_list(int argc, char *argv[], const struct cli *cli)
+{
+	struct aoai_conn *conn;
+	bool json = false;
+	char *text = NULL;
+	int r;
+
+	r = cli_parse_simple(argc, argv, usage_text, &json, 0);
+	if (r >= 0)
+		return r;
+	r = cli_connect(cli, &conn);
+	if (r != 0)
+		return r;
+	r = aoai_list(conn, &text);
+	if (r < 0)
+		return cli_fail(conn, r);
+	aoai_close(conn);
+	r = json ? format_print_json(text) : print_list(text);
+	free(text);
+	return r;
+}
