@@ -50,7 +50,8 @@ OBJ := $(BUILD)/obj
 PIC := $(BUILD)/pic
 AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_CORE_SRC) $(PROTO_SRC))
 LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
-CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC))
+# The CLI shares the protocol helpers libaoai keeps private.
+CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 AGENT_BIN := $(BUILD)/bin/aoai-agent

@@ -29,7 +29,7 @@ struct http_request {
 	struct curl_slist *headers;
 	char *body; /* our copy of the POST body, wiped */
 	size_t body_len;
-	char *resp;  /* response body, wiped */
+	char *resp; /* response body, wiped */
 	size_t resp_len, resp_cap;
 	bool too_big;
 	char retry_after[HTTP_MAX_HEADER_VALUE];
@@ -81,7 +81,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	}
 	want = r->resp_len + len + 1;
 	if (want > r->resp_cap) {
-		want = want < 4096 ? 4096 : want * 2 > HTTP_MAX_RESPONSE ? HTTP_MAX_RESPONSE : want * 2;
+		want = want < 4096                    ? 4096
+		       : want * 2 > HTTP_MAX_RESPONSE ? HTTP_MAX_RESPONSE
+						      : want * 2;
 		grown = malloc(want);
 		if (!grown)
 			return 0;

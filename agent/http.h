@@ -11,10 +11,10 @@
 
 #include <systemd/sd-event.h>
 
-#define HTTP_MAX_RESPONSE (256 * 1024)
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_RESPONSE       (256 * 1024)
+#define HTTP_MAX_HEADERS        8
 #define HTTP_DEFAULT_TIMEOUT_MS 30000
-#define HTTP_MAX_HEADER_VALUE 512
+#define HTTP_MAX_HEADER_VALUE   512
 
 struct http;
 struct http_request;
@@ -33,9 +33,9 @@ struct http_options {
 
 /* What a finished request produced.  Valid only during the callback. */
 struct http_response {
-	int curl_code;   /* CURLE_OK, or the transport failure */
+	int curl_code;     /* CURLE_OK, or the transport failure */
 	const char *error; /* transport error text, "" when curl_code is CURLE_OK */
-	long status;     /* HTTP status, 0 when none was received */
+	long status;       /* HTTP status, 0 when none was received */
 	const char *body;  /* NUL-terminated (the body itself may be shorter) */
 	size_t body_len;
 	const char *retry_after;      /* header value or "" */

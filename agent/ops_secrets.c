@@ -92,8 +92,9 @@ void op_add(struct conn *c, const struct proto_request *req)
 	s = secrets_find(a->secrets, req->add.name, agent_now(a));
 	if (req->add.host)
 		host_pattern_format(&host, host_text, sizeof(host_text));
-	log_info("added secret \"%s\" (%s) from pid %d, lifetime %llds%s%s", s->name, s->fingerprint,
-		 (int)c->peer.pid, lifetime, req->add.host ? ", host " : "", host_text);
+	log_info("added secret \"%s\" (%s) from pid %d, lifetime %llds%s%s", s->name,
+		 s->fingerprint, (int)c->peer.pid, lifetime, req->add.host ? ", host " : "",
+		 host_text);
 	conn_reply(c, added_reply(s, lifetime));
 }
 

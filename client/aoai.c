@@ -76,7 +76,7 @@ static int parse_globals(int argc, char *argv[], struct cli *cli)
 			printf("aoai %s\n", AOAI_VERSION);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("aoai");
+			return cli_usage_error("aoai", NULL);
 		}
 	}
 	return -1;
@@ -108,15 +108,16 @@ static int run(int argc, char *argv[], const struct cli *cli)
 		optind = 0; /* glibc: reset getopt completely for the command */
 		return commands[i].function(argc, argv, cli);
 	}
-	cli_error(0, "unknown command '%s'", argv[0]);
-	return cli_usage_error("aoai");
+	return cli_usage_error("aoai", "unknown command '%s'", argv[0]);
 }
 
 int main(int argc, char *argv[])
 {
 	struct cli cli = { 0 };
+	static char name[] = "aoai";
 	int r;
 
+	argv[0] = name; /* for getopt's messages, whatever the path */
 	r = parse_globals(argc, argv, &cli);
 	if (r >= 0)
 		return r;

@@ -25,8 +25,17 @@ int cli_error(int code, const char *fmt, ...)
 	return code;
 }
 
-int cli_usage_error(const char *prog)
+int cli_usage_error(const char *prog, const char *fmt, ...)
 {
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "%s: ", prog);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
 	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	return CLI_EXIT_USAGE;
 }
@@ -60,7 +69,8 @@ int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)
 		return r;
 	r = aoai_connect(path, ret_conn);
 	if (r == AOAI_E_NOAGENT && errno == EPERM)
-		return cli_error(CLI_EXIT_NOAGENT, "%s belongs to another user: not our agent", path);
+		return cli_error(CLI_EXIT_NOAGENT,
+				 "the agent at %s runs as another user: not using it", path);
 	if (r == AOAI_E_NOAGENT)
 		return cli_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
 	if (r < 0)
@@ -75,7 +85,10 @@ int cli_fail(struct aoai_conn *conn, int err)
 
 	if (!*message)
 		message = aoai_strerror(err);
-	cli_error(0, "%s", message);
+	if (err == AOAI_E_PROTOCOL)
+		cli_error(0, "invalid reply from the agent: %s", message);
+	else
+		cli_error(0, "%s", message);
 	aoai_close(conn);
 	return exitcode_from_error(err);
 }
@@ -114,15 +127,13 @@ int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int 
 			return CLI_EXIT_OK;
 		}
 		if (c != 'j')
-			return cli_usage_error(argv[0]);
+			return cli_usage_error(argv[0], NULL);
 		*json = true;
 	}
-	if (argc - optind != operands) {
-		if (argc - optind > operands)
-			cli_error(0, "unexpected argument '%s'", argv[optind + operands]);
-		else
-			cli_error(0, "missing argument");
-		return cli_usage_error(argv[0]);
-	}
+	if (argc - optind > operands)
+		return cli_usage_error(argv[0], "unexpected argument '%s'",
+				       argv[optind + operands]);
+	if (argc - optind < operands)
+		return cli_usage_error(argv[0], "missing argument");
 	return -1;
 }

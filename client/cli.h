@@ -59,8 +59,12 @@ int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn);
 int cli_fail(struct aoai_conn *conn, int err);
 /* Prints `aoai: MESSAGE` to stderr; returns @code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* For an unknown option or a bad operand: hints at --help, returns CLI_EXIT_USAGE. */
-int cli_usage_error(const char *prog);
+/*
+ * For an unknown option or a bad operand: prints `PROG: MESSAGE` (unless
+ * @fmt is NULL: getopt has said it) and a hint at --help; returns
+ * CLI_EXIT_USAGE.
+ */
+int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Options of a command that has no others than --help and (when @json is not
  * NULL) --json, and exactly @operands operands, left at argv[optind].

@@ -9,20 +9,20 @@
 #include "proto.h"
 
 static const char usage_text[] =
-	"Usage: aoai add NAME [-t LIFE] [--host HOST] [--json]\n"
-	"\n"
-	"Reads a secret from stdin and hands it to the agent under NAME.  On a\n"
-	"terminal it prompts without echo; otherwise it reads all of stdin and\n"
-	"drops one trailing newline.  The secret is never taken from the command line.\n"
-	"\n"
-	"Options:\n"
-	"  -t, --lifetime LIFE  forget the secret after LIFE: seconds, or a number\n"
-	"                       with s, m, h, d or w (90m, 8h); 0 = never.\n"
-	"                       Default: the agent's (aoai-agent -t)\n"
-	"      --host HOST      also create (or update) an api-key profile NAME\n"
-	"                       serving HOST or HOST:PORT\n"
-	"      --json           print the agent's reply as JSON\n"
-	"      --help           show this help\n";
+    "Usage: aoai add NAME [-t LIFE] [--host HOST] [--json]\n"
+    "\n"
+    "Reads a secret from stdin and hands it to the agent under NAME.  On a\n"
+    "terminal it prompts without echo; otherwise it reads all of stdin and\n"
+    "drops one trailing newline.  The secret is never taken from the command line.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --lifetime LIFE  forget the secret after LIFE: seconds, or a number\n"
+    "                       with s, m, h, d or w (90m, 8h); 0 = never.\n"
+    "                       Default: the agent's (aoai-agent -t)\n"
+    "      --host HOST      also create (or update) an api-key profile NAME\n"
+    "                       serving HOST or HOST:PORT\n"
+    "      --json           print the agent's reply as JSON\n"
+    "      --help           show this help\n";
 
 struct add_args {
 	const char *name;
@@ -46,10 +46,10 @@ static int parse_args(int argc, char *argv[], struct add_args *a)
 		switch (c) {
 		case 't':
 			if (lifetime_parse(optarg, &a->lifetime) < 0) {
-				cli_error(0, "invalid lifetime '%s': seconds, or a number with "
-					     "s, m, h, d or w",
-					  optarg);
-				return CLI_EXIT_USAGE;
+				return cli_usage_error(argv[0],
+						       "invalid lifetime '%s': seconds, or a "
+						       "number with s, m, h, d or w",
+						       optarg);
 			}
 			break;
 		case 'H':
@@ -62,12 +62,11 @@ static int parse_args(int argc, char *argv[], struct add_args *a)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error(argv[0]);
+			return cli_usage_error(argv[0], NULL);
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error(0, "add: expected one NAME");
-		return cli_usage_error(argv[0]);
+		return cli_usage_error(argv[0], "expected one NAME");
 	}
 	a->name = argv[optind];
 	if (!proto_name_valid(a->name))

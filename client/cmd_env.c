@@ -11,24 +11,26 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"Usage: aoai env [-s | -c | --fish]\n"
-	"\n"
-	"Prints the statement that sets AOAI_AUTH_SOCK to the agent's socket, for\n"
-	"eval \"$(aoai env)\" in a shell that did not start the agent itself (e.g. with\n"
-	"the systemd user units).  The shell syntax follows $SHELL unless an option\n"
-	"says otherwise.\n"
-	"\n"
-	"Options:\n"
-	"  -s, --sh    Bourne shell syntax\n"
-	"  -c, --csh   C shell syntax\n"
-	"      --fish  fish syntax\n"
-	"      --help  show this help\n";
+    "Usage: aoai env [-s | -c | --fish]\n"
+    "\n"
+    "Prints the statement that sets AOAI_AUTH_SOCK to the agent's socket, for\n"
+    "eval \"$(aoai env)\" in a shell that did not start the agent itself (e.g. with\n"
+    "the systemd user units).  The shell syntax follows $SHELL unless an option\n"
+    "says otherwise.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --sh    Bourne shell syntax\n"
+    "  -c, --csh   C shell syntax\n"
+    "      --fish  fish syntax\n"
+    "      --help  show this help\n";
 
 static int parse_args(int argc, char *argv[], enum shell_kind *kind)
 {
 	static const struct option options[] = {
-		{ "sh", no_argument, NULL, 's' },   { "csh", no_argument, NULL, 'c' },
-		{ "fish", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ "sh", no_argument, NULL, 's' },
+		{ "csh", no_argument, NULL, 'c' },
+		{ "fish", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -49,12 +51,11 @@ static int parse_args(int argc, char *argv[], enum shell_kind *kind)
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error(argv[0]);
+			return cli_usage_error(argv[0], NULL);
 		}
 	}
 	if (optind != argc) {
-		cli_error(0, "env: unexpected argument '%s'", argv[optind]);
-		return cli_usage_error(argv[0]);
+		return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
 	}
 	return -1;
 }

@@ -13,16 +13,16 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"Usage: aoai headers URL [--json]\n"
-	"\n"
-	"Prints the headers the agent gives for a request to URL, one 'Name: value'\n"
-	"line each, so that  aoai headers URL | curl -H @- URL  works.  They contain\n"
-	"credentials: do not paste them anywhere.\n"
-	"\n"
-	"Options:\n"
-	"      --json  print {\"profile\": …, \"headers\": [{\"name\", \"value\",\n"
-	"              \"exists_action\"} …]}\n"
-	"      --help  show this help\n";
+    "Usage: aoai headers URL [--json]\n"
+    "\n"
+    "Prints the headers the agent gives for a request to URL, one 'Name: value'\n"
+    "line each, so that  aoai headers URL | curl -H @- URL  works.  They contain\n"
+    "credentials: do not paste them anywhere.\n"
+    "\n"
+    "Options:\n"
+    "      --json  print {\"profile\": …, \"headers\": [{\"name\", \"value\",\n"
+    "              \"exists_action\"} …]}\n"
+    "      --help  show this help\n";
 
 static const char *const action_names[] = {
 	[AOAI_EXISTS_OVERRIDE] = "override",
@@ -63,7 +63,8 @@ static void wipe_values(json_t *list)
 	json_t *item, *value;
 	size_t i;
 
-	json_array_foreach (list, i, item) {
+	json_array_foreach(list, i, item)
+	{
 		value = json_object_get(item, "value");
 		explicit_bzero((char *)json_string_value(value), json_string_length(value));
 	}

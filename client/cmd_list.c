@@ -34,8 +34,8 @@ static char *join_hosts(const json_t *hosts)
 	f = open_memstream(&text, &len);
 	if (!f)
 		return NULL;
-	json_array_foreach (hosts, i, host)
-		fprintf(f, "%s%s", i ? "," : "", json_string_value(host) ?: "?");
+	json_array_foreach(hosts, i, host)
+	    fprintf(f, "%s%s", i ? "," : "", json_string_value(host) ?: "?");
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -71,13 +71,13 @@ static int print_profiles(const json_t *profiles)
 		return 0;
 	}
 	table = table_new(header, 4);
-	json_array_foreach (profiles, i, p) {
+	json_array_foreach(profiles, i, p)
+	{
 		hosts = join_hosts(json_object_get(p, "hosts"));
 		format_state(p, state, sizeof(state));
-		r = table && hosts ? table_add(table,
-					       (const char *const[]){ field(p, "name"),
-								      field(p, "credential"),
-								      hosts, state })
+		r = table && hosts ? table_add(table, (const char *const[]){ field(p, "name"),
+									     field(p, "credential"),
+									     hosts, state })
 				   : -1;
 		free(hosts);
 		if (r < 0)
@@ -103,7 +103,8 @@ static int print_secrets(const json_t *secrets)
 		return 0;
 	}
 	table = table_new(header, 4);
-	json_array_foreach (secrets, i, s) {
+	json_array_foreach(secrets, i, s)
+	{
 		format_expiry(json_object_get(s, "expires_in"), expiry, sizeof(expiry));
 		r = table ? table_add(table, (const char *const[]){ field(s, "name"),
 								    field(s, "fingerprint"),

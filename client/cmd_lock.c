@@ -11,23 +11,23 @@
 #include "proto.h"
 
 static const char lock_usage[] =
-	"Usage: aoai lock\n"
-	"\n"
-	"Locks the agent with a passphrase: until 'aoai unlock' it releases nothing\n"
-	"and lists no secrets.  The passphrase is read from the terminal (twice), or\n"
-	"from the first line of stdin.\n"
-	"\n"
-	"Options:\n"
-	"      --help  show this help\n";
+    "Usage: aoai lock\n"
+    "\n"
+    "Locks the agent with a passphrase: until 'aoai unlock' it releases nothing\n"
+    "and lists no secrets.  The passphrase is read from the terminal (twice), or\n"
+    "from the first line of stdin.\n"
+    "\n"
+    "Options:\n"
+    "      --help  show this help\n";
 
 static const char unlock_usage[] =
-	"Usage: aoai unlock\n"
-	"\n"
-	"Unlocks the agent.  The passphrase is read from the terminal, or from the\n"
-	"first line of stdin.  A wrong one is answered after a growing delay.\n"
-	"\n"
-	"Options:\n"
-	"      --help  show this help\n";
+    "Usage: aoai unlock\n"
+    "\n"
+    "Unlocks the agent.  The passphrase is read from the terminal, or from the\n"
+    "first line of stdin.  A wrong one is answered after a growing delay.\n"
+    "\n"
+    "Options:\n"
+    "      --help  show this help\n";
 
 #define PASS_BUF TTY_BUF(PROTO_MAX_PASSPHRASE)
 

@@ -5,15 +5,15 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"Usage: aoai reload [--json]\n"
-	"\n"
-	"Makes the agent re-read its configuration file.  Secrets added with\n"
-	"'aoai add' and their profiles stay.  When the file is invalid the agent\n"
-	"keeps the old configuration and its error is printed.\n"
-	"\n"
-	"Options:\n"
-	"      --json  print {\"profiles\": N}\n"
-	"      --help  show this help\n";
+    "Usage: aoai reload [--json]\n"
+    "\n"
+    "Makes the agent re-read its configuration file.  Secrets added with\n"
+    "'aoai add' and their profiles stay.  When the file is invalid the agent\n"
+    "keeps the old configuration and its error is printed.\n"
+    "\n"
+    "Options:\n"
+    "      --json  print {\"profiles\": N}\n"
+    "      --help  show this help\n";
 
 int cmd_reload(int argc, char *argv[], const struct cli *cli)
 {

@@ -7,16 +7,16 @@
 #include "proto.h"
 
 static const char usage_text[] =
-	"Usage: aoai remove NAME\n"
-	"       aoai remove --all\n"
-	"\n"
-	"Makes the agent forget the secret NAME (and the profile 'aoai add --host'\n"
-	"created for it), or every secret added with 'aoai add'.  Secrets from the\n"
-	"configuration file stay.\n"
-	"\n"
-	"Options:\n"
-	"  -a, --all   forget every added secret\n"
-	"      --help  show this help\n";
+    "Usage: aoai remove NAME\n"
+    "       aoai remove --all\n"
+    "\n"
+    "Makes the agent forget the secret NAME (and the profile 'aoai add --host'\n"
+    "created for it), or every secret added with 'aoai add'.  Secrets from the\n"
+    "configuration file stay.\n"
+    "\n"
+    "Options:\n"
+    "  -a, --all   forget every added secret\n"
+    "      --help  show this help\n";
 
 /* Returns -1 to go on, or the exit code; *ret_name is NULL for --all. */
 static int parse_args(int argc, char *argv[], const char **ret_name)
@@ -35,13 +35,13 @@ static int parse_args(int argc, char *argv[], const char **ret_name)
 			return CLI_EXIT_OK;
 		}
 		if (c != 'a')
-			return cli_usage_error(argv[0]);
+			return cli_usage_error(argv[0], NULL);
 		all = true;
 	}
 	if (argc - optind != (all ? 0 : 1)) {
-		cli_error(0, all ? "remove: NAME and --all exclude each other"
-				 : "remove: expected one NAME, or --all");
-		return cli_usage_error(argv[0]);
+		return cli_usage_error(argv[0], "%s",
+				       all ? "NAME and --all exclude each other"
+					   : "expected one NAME, or --all");
 	}
 	*ret_name = all ? NULL : argv[optind];
 	if (*ret_name && !proto_name_valid(*ret_name))

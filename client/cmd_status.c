@@ -35,8 +35,7 @@ static void line_int(const json_t *reply, const char *label, const char *key)
 }
 
 /* A duration field: "13m", or @none when null. */
-static void line_duration(const json_t *reply, const char *label, const char *key,
-			  const char *none)
+static void line_duration(const json_t *reply, const char *label, const char *key, const char *none)
 {
 	const json_t *v = json_object_get(reply, key);
 	char buf[64];

@@ -44,13 +44,14 @@ void table_print(const json_t *table)
 	columns = json_array_size(json_array_get(table, 0));
 	if (columns > TABLE_MAX_COLUMNS)
 		columns = TABLE_MAX_COLUMNS;
-	json_array_foreach (table, i, row)
-		for (j = 0; j < columns; j++) {
-			len = json_string_length(json_array_get(row, j));
-			if (len > width[j])
-				width[j] = len;
-		}
-	json_array_foreach (table, i, row) {
+	json_array_foreach(table, i, row) for (j = 0; j < columns; j++)
+	{
+		len = json_string_length(json_array_get(row, j));
+		if (len > width[j])
+			width[j] = len;
+	}
+	json_array_foreach(table, i, row)
+	{
 		/* The last column is free text (a state's detail): never padded. */
 		for (j = 0; j + 1 < columns; j++)
 			printf("%-*s", (int)(width[j] + TABLE_GAP),

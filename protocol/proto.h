@@ -14,18 +14,18 @@
 
 #include <jansson.h>
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION    1
 #define PROTO_HEADER_LEN 4
 /* Same bound as ssh-agent's AGENT_MAX_LEN; checked before any allocation. */
 #define PROTO_MAX_FRAME (256 * 1024)
 
 /* Bounds on fields a peer controls. */
-#define PROTO_MAX_NAME 64         /* secret and profile names */
-#define PROTO_MAX_SECRET 16384    /* one secret value, bytes */
-#define PROTO_MAX_URL 8192        /* URL given to "headers" */
-#define PROTO_MAX_HOST 255        /* host[:port] given to "add" */
-#define PROTO_MAX_PASSPHRASE 1024 /* lock / unlock */
-#define PROTO_MAX_LIFETIME (100LL * 365 * 24 * 3600) /* seconds */
+#define PROTO_MAX_NAME       64                        /* secret and profile names */
+#define PROTO_MAX_SECRET     16384                     /* one secret value, bytes */
+#define PROTO_MAX_URL        8192                      /* URL given to "headers" */
+#define PROTO_MAX_HOST       255                       /* host[:port] given to "add" */
+#define PROTO_MAX_PASSPHRASE 1024                      /* lock / unlock */
+#define PROTO_MAX_LIFETIME   (100LL * 365 * 24 * 3600) /* seconds */
 
 /*
  * Stable error codes.  The numeric values are internal; the strings are the

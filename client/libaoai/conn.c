@@ -249,7 +249,8 @@ static int recv_all(struct aoai_conn *conn, uint8_t *buf, size_t len)
 		if (n <= 0) {
 			conn->broken = true;
 			if (n == 0)
-				return conn_fail(conn, AOAI_E_IO, "", "the agent closed the connection");
+				return conn_fail(conn, AOAI_E_IO, "",
+						 "the agent closed the connection");
 			return conn_fail(conn, AOAI_E_IO, "", "cannot read from the agent: %m");
 		}
 		buf += n;
@@ -330,7 +331,8 @@ int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 	proto_buf_free(buf, len);
 	if (!json_is_object(reply)) {
 		wipe_json_decref(reply);
-		return conn_fail(conn, AOAI_E_PROTOCOL, "", "the agent's reply is not a JSON object");
+		return conn_fail(conn, AOAI_E_PROTOCOL, "",
+				 "the agent's reply is not a JSON object");
 	}
 	*ret_reply = reply;
 	return 0;

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#define CONN_MAX_CODE 32     /* longest wire error code kept, with NUL */
+#define CONN_MAX_CODE    32  /* longest wire error code kept, with NUL */
 #define CONN_MAX_MESSAGE 512 /* agent messages are cut here, with NUL */
 
 /*
@@ -32,7 +32,7 @@ void conn_clear_error(struct aoai_conn *conn);
  * replaced.  Returns @err, so callers can `return conn_fail(...)`.
  */
 int conn_fail(struct aoai_conn *conn, int err, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * Sends @request as one frame and reads one reply frame, parsed into

@@ -12,16 +12,11 @@ static const struct {
 	const char *code;
 	int err;
 } wire_codes[] = {
-	{ "no_match", AOAI_E_NOMATCH },
-	{ "insecure_url", AOAI_E_NOMATCH },
-	{ "locked", AOAI_E_LOCKED },
-	{ "missing_secret", AOAI_E_UNAVAILABLE },
-	{ "unavailable", AOAI_E_UNAVAILABLE },
-	{ "denied", AOAI_E_DENIED },
-	{ "not_found", AOAI_E_NOTFOUND },
-	{ "bad_passphrase", AOAI_E_PASSPHRASE },
-	{ "not_locked", AOAI_E_NOTLOCKED },
-	{ "bad_config", AOAI_E_CONFIG },
+	{ "no_match", AOAI_E_NOMATCH },        { "insecure_url", AOAI_E_NOMATCH },
+	{ "locked", AOAI_E_LOCKED },           { "missing_secret", AOAI_E_UNAVAILABLE },
+	{ "unavailable", AOAI_E_UNAVAILABLE }, { "denied", AOAI_E_DENIED },
+	{ "not_found", AOAI_E_NOTFOUND },      { "bad_passphrase", AOAI_E_PASSPHRASE },
+	{ "not_locked", AOAI_E_NOTLOCKED },    { "bad_config", AOAI_E_CONFIG },
 };
 
 int errors_from_code(const char *code)

@@ -24,11 +24,9 @@ void wipe_json(json_t *json)
 		/* jansson allocated this buffer; it is const only to its users. */
 		explicit_bzero((char *)json_string_value(json), json_string_length(json));
 	} else if (json_is_array(json)) {
-		json_array_foreach (json, i, value)
-			wipe_json(value);
+		json_array_foreach(json, i, value) wipe_json(value);
 	} else if (json_is_object(json)) {
-		json_object_foreach (json, key, value)
-			wipe_json(value);
+		json_object_foreach(json, key, value) wipe_json(value);
 	}
 }
 

@@ -288,3 +288,16 @@ def test_kill_prints_csh(ctx, build, start_agent):
     assert "unsetenv AOAI_AUTH_SOCK;" in lines and "unsetenv AOAI_AGENT_PID;" in lines, k.stdout
     assert a.wait(10) == 0
     assert not os.path.exists(ctx.sock)
+
+
+def test_sigterm_right_after_ready(ctx, build):
+    """Once the readiness line is out, SIGTERM must already mean a clean exit
+    (regression: signals were set up after the line was printed)."""
+    from aoaitest import Agent
+    for i in range(20):
+        a = Agent(build.agent, ctx.env(sock=False), ctx.path(f"race{i}.log"), sock=ctx.sock)
+        a.start()
+        rc = a.stop(signal.SIGTERM)
+        if rc != 0:
+            fail(f"attempt {i}: SIGTERM right after readiness gave exit {rc}\n{a.log()}")
+        assert not os.path.exists(ctx.sock), f"attempt {i}: socket left behind"
