@@ -54,7 +54,7 @@ enum {
 	AOAI_E_REFUSED = -14,    /* any other error reply (bad_request, conflict, limit …) */
 };
 
-/* The agent's default exists_action values for aoai_header_action(). */
+/* What aoai_header_action() returns: how to merge a header the request already has. */
 enum aoai_exists_action {
 	AOAI_EXISTS_OVERRIDE = 0,
 	AOAI_EXISTS_SKIP = 1,
