@@ -6,7 +6,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libsodium-dev
 libjansson-dev libsystemd-dev"
-TEST_PKGS="libcmocka-dev python3-pytest curl util-linux"
+TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh fish"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in
