@@ -107,9 +107,11 @@ $(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
 $(BUILD)/lib/libaoai.so: $(LIBAOAI)
 	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
 
+# The paths come from the install's PREFIX, so install writes its own copy.
+make_pc = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $(1)
 $(BUILD)/lib/pkgconfig/aoai.pc: client/libaoai/aoai.pc.in Makefile
 	@mkdir -p $(@D)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)$(call make_pc,$<) > $@
 
 # The CLI links only libaoai and jansson, so it starts as fast as ssh-add.
 $(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
@@ -161,7 +163,7 @@ install: all
 	install -m 0755 $(LIBAOAI) $(DESTDIR)$(LIBDIR)/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 0644 $(BUILD)/lib/pkgconfig/aoai.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai
