@@ -126,6 +126,7 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS += -Iagent -Wno-missing-prototypes
+$(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
 
 unit: test-deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)

@@ -11,6 +11,7 @@
 #include "profiles.h"
 #include "secret_files.h"
 #include "secrets.h"
+#include "tokens.h"
 
 uint64_t agent_now(const struct agent *a)
 {
@@ -101,6 +102,8 @@ int agent_load_config(struct agent *a, char *err, size_t errlen)
 		record_reload_error(a, err);
 		return r;
 	}
+	if (a->tokens)
+		tokens_reconfigure(a->tokens, c); /* compares with the old profiles */
 	config_free(a->config);
 	a->config = c;
 	drop_shadowed_added(a);

@@ -11,11 +11,15 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "identity_env.h"
+#include "sources/source.h"
 
 struct secret_store;
 struct agent_lock;
 struct added_profiles;
 struct conn;
+struct tokens;
+struct http;
 
 struct agent {
 	sd_event *event;
@@ -25,6 +29,10 @@ struct agent {
 	struct secret_store *secrets;
 	struct added_profiles *added;
 	struct agent_lock *lock;
+	struct identity_env env;      /* the SDK variables, read at start */
+	struct http *http;            /* token requests, on the event loop */
+	struct source_ctx source_ctx; /* what token sources may use */
+	struct tokens *tokens;
 	sd_event_source *expiry_timer;
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;

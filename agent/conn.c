@@ -23,6 +23,9 @@ static void conn_free(struct conn *c)
 
 	if (c->defer_free)
 		c->defer_free(c->defer_data);
+	if (c->pending_cancel)
+		c->pending_cancel(c->pending_data);
+	sd_event_source_disable_unref(c->resume);
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->frame_timer);
 	sd_event_source_disable_unref(c->defer_timer);
@@ -397,6 +400,29 @@ int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		accept_one(a, cfd);
 	}
 	return 0;
+}
+
+void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data)
+{
+	c->pending_cancel = cancel;
+	c->pending_data = data;
+}
+
+static int on_resume(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	conn_kick(userdata);
+	return 0;
+}
+
+void conn_resume(struct conn *c)
+{
+	int r = c->resume ? 0 : sd_event_add_defer(c->agent->event, &c->resume, on_resume, c);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
+	if (r < 0)
+		c->dead = true; /* noticed at the connection's next event */
 }
 
 void conn_close_all(struct agent *a)

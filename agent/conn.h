@@ -32,6 +32,9 @@ struct conn {
 	conn_defer_fn defer_fn;
 	void *defer_data;
 	conn_free_fn defer_free;
+	conn_free_fn pending_cancel; /* releases what a waiting handler registered */
+	void *pending_data;
+	sd_event_source *resume;
 	struct peer peer;
 	uint8_t *in;
 	size_t in_len, in_cap;
@@ -61,6 +64,15 @@ void conn_reply_error(struct conn *c, int status, const char *message);
  * Returns 0 or -errno (then @data is released).
  */
 int conn_defer(struct conn *c, uint64_t when, conn_defer_fn fn, void *data, conn_free_fn free_fn);
+
+/*
+ * For a handler that waits on something else (a token fetch): @cancel(@data)
+ * runs if the connection closes first.  Clear it with conn_set_pending(c,
+ * NULL, NULL) when the wait ends.
+ */
+void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data);
+/* After a late conn_reply(): sends it and reads on, from the event loop. */
+void conn_resume(struct conn *c);
 
 /* Closes every connection (at exit). */
 void conn_close_all(struct agent *a);

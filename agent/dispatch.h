@@ -22,3 +22,4 @@ void op_headers(struct conn *c, const struct proto_request *req);
 void op_lock(struct conn *c, const struct proto_request *req);
 void op_unlock(struct conn *c, const struct proto_request *req);
 void op_reload(struct conn *c, const struct proto_request *req);
+void op_token(struct conn *c, const struct proto_request *req);

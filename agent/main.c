@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 
 #include "added_profiles.h"
@@ -22,6 +23,8 @@
 #include "conn.h"
 #include "daemon.h"
 #include "harden.h"
+#include "http.h"
+#include "tokens.h"
 #include "lifetime.h"
 #include "listen.h"
 #include "lock.h"
@@ -147,8 +150,11 @@ static int agent_init(struct agent *a, const struct options *o)
 	a->secrets = secrets_new();
 	a->added = added_profiles_new();
 	a->lock = lock_new();
-	if (!a->secrets || !a->added || !a->lock || (o->config && !a->config_path))
+	if (!a->secrets || !a->added || !a->lock || (o->config && !a->config_path) ||
+	    identity_env_read(&a->env) < 0 || tokens_new(&a->source_ctx, &a->tokens) < 0)
 		return -ENOMEM;
+	a->source_ctx.env = &a->env;
+	a->source_ctx.secrets = a->secrets;
 	r = agent_load_config(a, err, sizeof(err));
 	if (r < 0)
 		fprintf(stderr, "aoai-agent: %s\n", err);
@@ -158,6 +164,9 @@ static int agent_init(struct agent *a, const struct options *o)
 static void agent_done(struct agent *a, struct listener *l)
 {
 	conn_close_all(a);
+	a->tokens = tokens_free(a->tokens); /* wipes */
+	a->http = http_free(a->http);
+	identity_env_clear(&a->env);
 	listener_close(l);
 	if (a->reserve_fd >= 0)
 		close(a->reserve_fd);
@@ -169,6 +178,7 @@ static void agent_done(struct agent *a, struct listener *l)
 	a->config = config_free(a->config);
 	free(a->config_path);
 	free(a->last_reload_error);
+	curl_global_cleanup();
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -205,6 +215,7 @@ static int add_signals(struct agent *a)
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGCHLD); /* for sd_event_add_child (the Azure CLI source) */
 	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
 		return -errno;
 	r = sd_event_add_signal(a->event, NULL, SIGTERM, NULL, NULL); /* NULL: exit the loop */
@@ -227,6 +238,10 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 
 	if (r >= 0)
 		r = add_signals(a);
+	if (r >= 0)
+		r = http_new(a->event, &a->http);
+	a->source_ctx.event = a->event;
+	a->source_ctx.http = a->http;
 	if (r >= 0)
 		r = sd_event_add_io(a->event, NULL, listener_fd(l), EPOLLIN, conn_on_listen, a);
 	if (r >= 0 && parent_fd >= 0)
@@ -286,6 +301,8 @@ int main(int argc, char **argv)
 	if (o.kill)
 		return daemon_kill(o.shell);
 	r = harden_process();
+	if (r == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		r = -ENOMEM;
 	if (r < 0) {
 		fprintf(stderr, "aoai-agent: cannot harden the process: %s\n", strerror(-r));
 		return 1;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "release.h"
+#include "token_wait.h"
 
 /* Finds the profile for the URL and checks it may be released.  Returns a
  * status; *ret is the matched profile (or NULL). */
@@ -16,6 +17,7 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 			  struct url_target *t, char *msg, size_t len)
 {
 	struct agent *a = c->agent;
+	const struct profile *p;
 
 	if (url_target_parse(url, t, msg, len) < 0)
 		return PROTO_E_BAD_REQUEST;
@@ -24,8 +26,7 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 			 t->host, t->port);
 		return PROTO_E_INSECURE_URL;
 	}
-	const struct profile *p = profiles_match(a, t);
-
+	p = profiles_match(a, t);
 	*ret = p;
 	if (!p) {
 		snprintf(msg, len, "no profile covers host %s:%d", t->host, t->port);
@@ -38,12 +39,6 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 	if (lock_is_locked(a->lock)) {
 		snprintf(msg, len, "the agent is locked (aoai unlock)");
 		return PROTO_E_LOCKED;
-	}
-	if (cred_type_is_token(p->cred.type)) {
-		snprintf(msg, len,
-			 "profile \"%s\": %s credentials are not available in this version",
-			 p->name, cred_type_name(p->cred.type));
-		return PROTO_E_UNAVAILABLE;
 	}
 	return PROTO_OK;
 }
@@ -64,29 +59,55 @@ static void audit(struct conn *c, const struct profile *p, const struct url_targ
 	       status == PROTO_OK ? "ok" : proto_status_name(status));
 }
 
-void op_headers(struct conn *c, const struct proto_request *req)
+/* Expands the profile's headers and answers; @token is NULL for api-key. */
+static void answer(struct conn *c, const struct profile *p, const struct url_target *t,
+		   const char *token, size_t token_len)
 {
-	const struct profile *p = NULL;
-	struct url_target t = { 0 };
 	json_t *reply = NULL, *list = json_array();
 	char msg[512];
-	int status;
+	int status = list ? release_expand(c->agent, p, agent_now(c->agent), token, token_len, list,
+					   msg, sizeof(msg))
+			  : PROTO_E_INTERNAL;
 
-	status = choose_profile(c, req->headers.url, &p, &t, msg, sizeof(msg));
-	if (status == PROTO_OK)
-		status =
-		    list ? release_expand(c->agent, p, agent_now(c->agent), list, msg, sizeof(msg))
-			 : PROTO_E_INTERNAL;
 	if (status == PROTO_OK) {
-		reply = proto_ok_reply();
-		if (reply && (json_object_set_new(reply, "profile", json_string(p->name)) ||
-			      json_object_set(reply, "headers", list)))
-			reply = (json_decref(reply), NULL);
+		reply = json_pack("{s:b, s:s, s:O}", "ok", 1, "profile", p->name, "headers", list);
+		status = reply ? PROTO_OK : PROTO_E_INTERNAL;
+		snprintf(msg, sizeof(msg), "out of memory");
 	}
-	audit(c, p, &t, status);
+	audit(c, p, t, status);
 	json_decref(list);
 	if (status == PROTO_OK)
 		conn_reply(c, reply);
 	else
 		conn_reply_error(c, status, msg);
+}
+
+static void answer_with_token(struct conn *c, const struct profile *p,
+			      const struct token_view *view, const char *message, const void *ctx)
+{
+	const struct url_target *t = ctx;
+
+	if (view && p) {
+		answer(c, p, t, view->token, view->len);
+		return;
+	}
+	audit(c, p, t, PROTO_E_UNAVAILABLE);
+	conn_reply_error(c, PROTO_E_UNAVAILABLE, message ? message : "token unavailable");
+}
+
+void op_headers(struct conn *c, const struct proto_request *req)
+{
+	const struct profile *p = NULL;
+	struct url_target t = { 0 };
+	char msg[512];
+	int status = choose_profile(c, req->headers.url, &p, &t, msg, sizeof(msg));
+
+	if (status != PROTO_OK) {
+		audit(c, p, &t, status);
+		conn_reply_error(c, status, msg);
+	} else if (cred_type_is_token(p->cred.type)) {
+		token_wait(c, p, NULL, answer_with_token, &t, sizeof(t));
+	} else {
+		answer(c, p, &t, NULL, 0);
+	}
 }

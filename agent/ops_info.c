@@ -7,6 +7,7 @@
 #include "lock.h"
 #include "profiles.h"
 #include "secrets.h"
+#include "tokens.h"
 #include "release.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -30,21 +31,23 @@ static json_t *hosts_json(const struct profile *p)
 	return hosts;
 }
 
-/* The same checks as a release, without producing anything. */
+/* The same checks as a release, without producing anything (a token
+ * profile's {secret:NAME} headers are checked with a stand-in token). */
 static void profile_state(const struct agent *a, const struct profile *p, const char **state,
 			  const char **detail, char *buf, size_t len)
 {
+	const char *token = cred_type_is_token(p->cred.type) ? "-" : NULL;
+
 	*detail = NULL;
+	*state = "ready";
 	if (lock_is_locked(a->lock)) {
 		*state = "locked";
-	} else if (cred_type_is_token(p->cred.type)) {
+	} else if (token && (*detail = tokens_last_error(a->tokens, p))) {
 		*state = "unavailable";
-		*detail = "token credentials are not available in this version";
-	} else if (release_expand(a, p, agent_now(a), NULL, buf, len) != PROTO_OK) {
+	} else if (release_expand(a, p, agent_now(a), token, token ? 1 : 0, NULL, buf, len) !=
+		   PROTO_OK) {
 		*state = "missing_secret";
 		*detail = buf;
-	} else {
-		*state = "ready";
 	}
 }
 
@@ -59,7 +62,8 @@ static json_t *profile_json(const struct agent *a, const struct profile *p)
 	    put(o, "credential", json_string(cred_type_name(p->cred.type))) &&
 	    put(o, "origin", json_string(profile_is_added(a, p) ? "added" : "config")) &&
 	    put(o, "state", json_string(state)) &&
-	    put(o, "detail", detail ? json_string(detail) : json_null()))
+	    put(o, "detail", detail ? json_string(detail) : json_null()) &&
+	    (!cred_type_is_token(p->cred.type) || put(o, "token", tokens_describe(a->tokens, p))))
 		return o;
 	json_decref(o);
 	return NULL;
@@ -158,6 +162,7 @@ void op_status(struct conn *c, const struct proto_request *req)
 	    put(r, "locked", json_boolean(lock_is_locked(a->lock))) &&
 	    put(r, "profiles", json_integer((json_int_t)profiles_count(a))) &&
 	    put(r, "secrets", json_integer((json_int_t)held_secrets(a))) &&
+	    put(r, "tokens", json_integer(tokens_valid_count(a->tokens))) &&
 	    put(r, "connections", json_integer(a->n_conns)) &&
 	    put(r, "default_lifetime",
 		a->default_lifetime ? json_integer(a->default_lifetime) : json_null()) &&

@@ -58,11 +58,16 @@ static json_t *header_entry(const struct header_template *h, const char *value, 
 	return NULL;
 }
 
-int release_expand(const struct agent *a, const struct profile *p, uint64_t now, json_t *list,
-		   char *msg, size_t len)
+int release_expand(const struct agent *a, const struct profile *p, uint64_t now, const char *token,
+		   size_t token_len, json_t *list, char *msg, size_t len)
 {
 	struct release rel = { .a = a, .profile = p, .now = now };
-	struct template_vars vars = { .secret = lookup_secret, .userdata = &rel };
+	struct template_vars vars = {
+		.secret = lookup_secret,
+		.userdata = &rel,
+		.token = token,
+		.token_len = token_len,
+	};
 	char missing[PROTO_MAX_NAME + 16];
 
 	for (size_t i = 0; i < p->n_headers; i++) {

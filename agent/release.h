@@ -7,11 +7,12 @@
 #include "agent.h"
 
 /*
- * Expands every header template of @p at @now.  With @list, appends
+ * Expands every header template of @p at @now, with @token (NULL for
+ * api-key profiles) for {token}.  With @list, appends
  * {"name","value","exists_action"} objects to it; without, only checks that
  * everything the templates need is held.  Returns PROTO_OK, or
  * PROTO_E_MISSING_SECRET / PROTO_E_INTERNAL with a message (naming the
  * profile and the secret, never a value) in @msg.
  */
-int release_expand(const struct agent *a, const struct profile *p, uint64_t now, json_t *list,
-		   char *msg, size_t len);
+int release_expand(const struct agent *a, const struct profile *p, uint64_t now, const char *token,
+		   size_t token_len, json_t *list, char *msg, size_t len);

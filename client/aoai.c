@@ -19,6 +19,7 @@ static const struct {
 	{ "list", cmd_list, "List profiles and secrets (never a secret)" },
 	{ "remove", cmd_remove, "Forget a secret, or all of them" },
 	{ "headers", cmd_headers, "Print the headers for a URL" },
+	{ "token", cmd_token, "Print an access token of a token profile" },
 	{ "lock", cmd_lock, "Lock the agent with a passphrase" },
 	{ "unlock", cmd_unlock, "Unlock the agent" },
 	{ "status", cmd_status, "Show the agent's state" },

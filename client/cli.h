@@ -38,6 +38,7 @@ int cmd_lock(int argc, char *argv[], const struct cli *cli);
 int cmd_reload(int argc, char *argv[], const struct cli *cli);
 int cmd_remove(int argc, char *argv[], const struct cli *cli);
 int cmd_status(int argc, char *argv[], const struct cli *cli);
+int cmd_token(int argc, char *argv[], const struct cli *cli);
 int cmd_unlock(int argc, char *argv[], const struct cli *cli);
 
 /* The exit code for an AOAI_E_* value. */

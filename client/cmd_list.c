@@ -43,13 +43,50 @@ static char *join_hosts(const json_t *hosts)
 	return text;
 }
 
-/* "ready", "missing secret", "unavailable: token credentials are …". */
+/* "valid": "token expires in 52m, refresh in 22m"; else "no token yet" … */
+static void format_token(const json_t *token, char *buf, size_t len)
+{
+	const char *state = field(token, "state") ?: "";
+	const json_t *refresh_in = json_object_get(token, "refresh_in");
+	const char *error = field(token, "last_error");
+	char expiry[64], refresh[32];
+
+	if (strcmp(state, "valid") != 0) {
+		snprintf(buf, len, "%s",
+			 strcmp(state, "fetching") == 0  ? "fetching a token"
+			 : strcmp(state, "expired") == 0 ? "token expired"
+							 : "no token yet");
+		return;
+	}
+	format_expiry(json_object_get(token, "expires_in"), expiry, sizeof(expiry));
+	format_duration(json_integer_value(refresh_in), refresh, sizeof(refresh));
+	/* Past its refresh time: a refresh is under way, or failing and retried. */
+	if (json_is_integer(refresh_in))
+		snprintf(buf, len, "token %s, refresh in %s", expiry, refresh);
+	else if (error)
+		snprintf(buf, len, "token %s, refresh failing: %s", expiry, error);
+	else
+		snprintf(buf, len, "token %s, refreshing", expiry);
+}
+
+/*
+ * "ready", "missing secret", "unavailable: <last error>"; a ready token
+ * profile says what its token is doing: "ready (token expires in 52m,
+ * refresh in 22m)", "ready (no token yet)".
+ */
 static void format_state(const json_t *profile, char *buf, size_t len)
 {
 	const char *state = field(profile, "state") ?: "unknown";
 	const char *detail = field(profile, "detail");
+	const json_t *token = json_object_get(profile, "token");
+	char about[512];
 	size_t i;
 
+	if (json_is_object(token) && strcmp(state, "ready") == 0) {
+		format_token(token, about, sizeof(about));
+		snprintf(buf, len, "%s (%s)", state, about);
+		return;
+	}
 	snprintf(buf, len, "%s%s%s", state, detail ? ": " : "", detail ? detail : "");
 	for (i = 0; buf[i] && buf[i] != ':'; i++)
 		if (buf[i] == '_')

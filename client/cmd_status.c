@@ -63,6 +63,9 @@ static int print_status(const char *json)
 	line("Locked:", json_is_true(json_object_get(r, "locked")) ? "yes" : "no");
 	line_int(r, "Profiles:", "profiles");
 	line_int(r, "Secrets:", "secrets");
+	/* Agents with token support count their valid cached tokens. */
+	if (json_object_get(r, "tokens"))
+		line_int(r, "Tokens:", "tokens");
 	line_int(r, "Connections:", "connections");
 	line_duration(r, "Default lifetime:", "default_lifetime", "no expiry");
 	line_int(r, "Reloads:", "reloads");

@@ -9,9 +9,11 @@
  *      internal …; its message is printed), a broken connection, a bad reply
  *   2  usage error: unknown option, missing or invalid argument, bad input
  *   3  no agent reachable (no socket path, nothing listening, or not ours)
- *   4  no profile matches the URL (no_match, insecure_url)
+ *   4  no profile matches the URL, or (aoai token) the agent has no token
+ *      profile (no_match, insecure_url)
  *   5  the agent is locked (locked)
- *   6  the credential is unavailable (missing_secret, unavailable)
+ *   6  the credential is unavailable (missing_secret, unavailable: e.g. a
+ *      token source failed)
  *   7  the profile does not allow this client (denied)
  */
 #include "cli.h"
@@ -21,9 +23,9 @@ const char exitcode_help[] = "Exit status:\n"
 			     "  1  other failure (the agent's reason is printed)\n"
 			     "  2  usage error\n"
 			     "  3  no agent reachable\n"
-			     "  4  no profile matches the URL\n"
+			     "  4  no profile matches the URL (token: no token profile)\n"
 			     "  5  the agent is locked\n"
-			     "  6  the credential is unavailable\n"
+			     "  6  the credential is unavailable (token: the source failed)\n"
 			     "  7  the profile does not allow this client\n";
 
 int exitcode_from_error(int err)

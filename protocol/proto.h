@@ -25,6 +25,7 @@
 #define PROTO_MAX_URL        8192                      /* URL given to "headers" */
 #define PROTO_MAX_HOST       255                       /* host[:port] given to "add" */
 #define PROTO_MAX_PASSPHRASE 1024                      /* lock / unlock */
+#define PROTO_MAX_SCOPE      1024                      /* scope given to "token" */
 #define PROTO_MAX_LIFETIME   (100LL * 365 * 24 * 3600) /* seconds */
 
 /*
@@ -88,6 +89,7 @@ enum proto_op {
 	PROTO_OP_UNLOCK,
 	PROTO_OP_STATUS,
 	PROTO_OP_RELOAD,
+	PROTO_OP_TOKEN,
 	_PROTO_OP_MAX,
 };
 
@@ -119,6 +121,10 @@ struct proto_request {
 			const char *passphrase;
 			size_t passphrase_len;
 		} lock; /* lock and unlock */
+		struct {
+			const char *profile; /* NULL: the only token profile */
+			const char *scope;   /* NULL: the profile's own scope */
+		} token;
 	};
 };
 
@@ -134,6 +140,11 @@ void proto_request_done(struct proto_request *req);
 
 /* Validates a secret or profile name: 1..PROTO_MAX_NAME of [A-Za-z0-9._-]. */
 bool proto_name_valid(const char *name);
+/*
+ * Validates a token scope: 1..PROTO_MAX_SCOPE bytes of printable ASCII
+ * without spaces ("https://cognitiveservices.azure.com/.default").
+ */
+bool proto_scope_valid(const char *scope);
 
 /*
  * Encodes @msg (a JSON object; "v" is added) as a complete frame in a new

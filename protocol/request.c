@@ -19,6 +19,7 @@
 
 enum field_type {
 	FIELD_NAME,     /* string accepted by proto_name_valid() */
+	FIELD_SCOPE,    /* string accepted by proto_scope_valid() */
 	FIELD_STRING,   /* string of 1..max bytes (jansson already refuses NUL) */
 	FIELD_LIFETIME, /* integer 0..PROTO_MAX_LIFETIME; absent: -1 */
 	FIELD_TRUE,     /* the boolean true; absent: false */
@@ -65,6 +66,12 @@ static const struct field lock_fields[] = {
 	{ .key = NULL },
 };
 
+static const struct field token_fields[] = {
+	FIELD("profile", FIELD_NAME, false, 0, token.profile, NO_LEN),
+	FIELD("scope", FIELD_SCOPE, false, PROTO_MAX_SCOPE, token.scope, NO_LEN),
+	{ .key = NULL },
+};
+
 static const struct field no_fields[] = {
 	{ .key = NULL },
 };
@@ -106,6 +113,7 @@ static const struct op {
 	[PROTO_OP_UNLOCK] = { "unlock", lock_fields, NULL },
 	[PROTO_OP_STATUS] = { "status", no_fields, NULL },
 	[PROTO_OP_RELOAD] = { "reload", no_fields, NULL },
+	[PROTO_OP_TOKEN] = { "token", token_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)
@@ -281,6 +289,30 @@ static enum proto_status parse_name(const json_t *v, const struct field *f,
 	return PROTO_OK;
 }
 
+bool proto_scope_valid(const char *scope)
+{
+	size_t i;
+
+	if (!scope || scope[0] == '\0')
+		return false;
+	for (i = 0; scope[i]; i++)
+		if (i >= PROTO_MAX_SCOPE || scope[i] <= ' ' || scope[i] > '~')
+			return false;
+	return true;
+}
+
+static enum proto_status parse_scope(const json_t *v, const struct field *f,
+				     struct proto_request *req, char *err, size_t errlen)
+{
+	if (!json_is_string(v) || !proto_scope_valid(json_string_value(v)))
+		return bad(err, errlen,
+			   "field \"%s\": must be 1..%zu characters of printable ASCII without "
+			   "spaces",
+			   f->key, f->max);
+	*(const char **)field_ptr(req, f->offset) = json_string_value(v);
+	return PROTO_OK;
+}
+
 static enum proto_status parse_lifetime(const json_t *v, const struct field *f,
 					struct proto_request *req, char *err, size_t errlen)
 {
@@ -312,6 +344,8 @@ static enum proto_status parse_field(const json_t *v, const struct field *f,
 	switch (f->type) {
 	case FIELD_NAME:
 		return parse_name(v, f, req, err, errlen);
+	case FIELD_SCOPE:
+		return parse_scope(v, f, req, err, errlen);
 	case FIELD_STRING:
 		return parse_string(v, f, req, err, errlen);
 	case FIELD_LIFETIME:

@@ -10,8 +10,8 @@
  *
  * Threads: the library has no global state.  A connection is used by one
  * thread at a time; use one connection per thread, or lock around it.
- * Secrets the library hands out (header values) live in memory that
- * aoai_headers_free() wipes.
+ * Secrets the library hands out (header values, tokens) live in memory
+ * that aoai_headers_free() and aoai_token_free() wipe.
  */
 #ifndef AOAI_H
 #define AOAI_H
@@ -47,7 +47,7 @@ enum {
 	AOAI_E_LOCKED = -7,      /* locked */
 	AOAI_E_UNAVAILABLE = -8, /* missing_secret, unavailable */
 	AOAI_E_DENIED = -9,      /* denied */
-	AOAI_E_NOTFOUND = -10,   /* not_found */
+	AOAI_E_NOTFOUND = -10,   /* not_found: no such secret or profile */
 	AOAI_E_PASSPHRASE = -11, /* bad_passphrase */
 	AOAI_E_NOTLOCKED = -12,  /* not_locked */
 	AOAI_E_CONFIG = -13,     /* bad_config */
@@ -63,6 +63,7 @@ enum aoai_exists_action {
 
 struct aoai_conn;
 struct aoai_headers;
+struct aoai_token;
 
 /* A short English description of an AOAI_E_* code. */
 AOAI_EXPORT const char *aoai_strerror(int err);
@@ -111,6 +112,35 @@ AOAI_EXPORT int aoai_header_action(const struct aoai_headers *h, size_t i);
 AOAI_EXPORT const char *aoai_headers_profile(const struct aoai_headers *h);
 /* Wipes and frees @h.  Accepts NULL; returns NULL. */
 AOAI_EXPORT struct aoai_headers *aoai_headers_free(struct aoai_headers *h);
+
+/*
+ * Asks for an access token of the token profile @profile (NULL: the only
+ * token profile the agent has) for @scope (NULL: the profile's scope).
+ * Returns 0 and sets *ret_token, or AOAI_E_NOMATCH (no token profile),
+ * AOAI_E_NOTFOUND (no such profile), AOAI_E_REFUSED (an api-key profile, or
+ * several token profiles and no @profile; also an agent without token
+ * support, aoai_conn_error_code() "unknown_op"), AOAI_E_LOCKED,
+ * AOAI_E_DENIED, AOAI_E_UNAVAILABLE (the token source failed; the message
+ * names it and its error), AOAI_E_INVALID (bad @profile or @scope), …
+ *
+ * When the agent holds no valid token this waits for its fetch from the
+ * identity endpoint: it may block for a while.  The library sets no timeout;
+ * the agent bounds the wait.
+ */
+AOAI_EXPORT int aoai_get_token(struct aoai_conn *conn, const char *profile, const char *scope,
+			       struct aoai_token **ret_token);
+/* The access token (printable ASCII), to be sent as "Authorization: Bearer …". */
+AOAI_EXPORT const char *aoai_token_value(const struct aoai_token *t);
+/* When the token expires, in seconds since the epoch (UTC). */
+AOAI_EXPORT long long aoai_token_expires_on(const struct aoai_token *t);
+/* The token type, "Bearer". */
+AOAI_EXPORT const char *aoai_token_type(const struct aoai_token *t);
+/* The profile that produced @t. */
+AOAI_EXPORT const char *aoai_token_profile(const struct aoai_token *t);
+/* The token source that produced it: "imds", "workload-identity", "azure-cli" … */
+AOAI_EXPORT const char *aoai_token_source(const struct aoai_token *t);
+/* Wipes and frees @t.  Accepts NULL; returns NULL. */
+AOAI_EXPORT struct aoai_token *aoai_token_free(struct aoai_token *t);
 
 /*
  * Hands a secret to the agent.  @lifetime: seconds, 0 = never, -1 = the

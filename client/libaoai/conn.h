@@ -62,6 +62,8 @@ int errors_from_code(const char *code);
 void wipe_json(json_t *json);
 /* wipe_json() then json_decref(), for documents the caller alone holds.  Returns NULL. */
 json_t *wipe_json_decref(json_t *json);
+/* Wipes and frees a NUL-terminated string libaoai copied out.  Accepts NULL; returns NULL. */
+char *wipe_str_free(char *s);
 
 /*
  * Serialises @json compactly into a new NUL-terminated buffer sized up front

@@ -54,7 +54,7 @@ const char *aoai_strerror(int err)
 	case AOAI_E_DENIED:
 		return "the profile does not allow this client";
 	case AOAI_E_NOTFOUND:
-		return "no such secret";
+		return "no such secret or profile";
 	case AOAI_E_PASSPHRASE:
 		return "wrong passphrase";
 	case AOAI_E_NOTLOCKED:

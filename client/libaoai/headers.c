@@ -27,15 +27,6 @@ struct aoai_headers {
 	struct header h[];
 };
 
-static char *str_wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-	return NULL;
-}
-
 struct aoai_headers *aoai_headers_free(struct aoai_headers *h)
 {
 	size_t i;
@@ -43,8 +34,8 @@ struct aoai_headers *aoai_headers_free(struct aoai_headers *h)
 	if (!h)
 		return NULL;
 	for (i = 0; i < h->count; i++) {
-		str_wipe_free(h->h[i].name);
-		str_wipe_free(h->h[i].value);
+		wipe_str_free(h->h[i].name);
+		wipe_str_free(h->h[i].value);
 	}
 	free(h->profile);
 	free(h);

@@ -37,6 +37,15 @@ json_t *wipe_json_decref(json_t *json)
 	return NULL;
 }
 
+char *wipe_str_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+	return NULL;
+}
+
 int wipe_json_dump(const json_t *json, char **ret_text, size_t *ret_len)
 {
 	size_t len;

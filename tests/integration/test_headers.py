@@ -16,8 +16,10 @@ def setup(ctx, start_agent):
         "contoso": api_key_profile("contoso.openai.azure.com"),
         "plain": api_key_profile("example.com"),
         "nokey": api_key_profile("nokey.openai.azure.com"),
+        # Nothing listens on port 1: the identity endpoint is down.
         "vm": {"hosts": ["vm.openai.azure.com"],
-               "credential": {"type": "managed-identity"}},
+               "credential": {"type": "managed-identity",
+                              "endpoint": "http://127.0.0.1:1/metadata/identity/oauth2/token"}},
     }})
     a = start_agent(config=cfg)
     key = ctx.secret()
@@ -53,8 +55,9 @@ def test_profile_without_secret(setup, aoai, raw):
 
 
 def test_token_profile_unavailable(setup, aoai, aoai_json, raw):
-    r = expect_rc(aoai("headers", "https://vm.openai.azure.com/x"), 6, "token profile")
-    assert r.stderr.strip()
+    r = expect_rc(aoai("headers", "https://vm.openai.azure.com/x"), 6, "identity endpoint down")
+    assert "imds" in r.stderr, r.stderr
+    assert r.stdout == ""
     expect_error(wire(raw, "https://vm.openai.azure.com/x"), "unavailable")
     (vm,) = [p for p in aoai_json("list")["profiles"] if p["name"] == "vm"]
     assert vm["credential"] == "managed-identity"

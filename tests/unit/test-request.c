@@ -212,6 +212,66 @@ static void test_decode_lock_unlock(void **state)
 	proto_request_done(&req);
 }
 
+static void test_decode_token(void **state)
+{
+	const char *scope = "https://cognitiveservices.azure.com/.default";
+	struct proto_request req;
+	char json[256];
+
+	(void)state;
+	snprintf(json, sizeof(json),
+		 "{\"v\":1,\"op\":\"token\",\"profile\":\"vm\",\"scope\":\"%s\"}", scope);
+	assert_int_equal(decode_str(json, &req, NULL, 0), PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_TOKEN);
+	assert_string_equal(req.token.profile, "vm");
+	assert_string_equal(req.token.scope, scope);
+	proto_request_done(&req);
+	assert_null(req.token.profile);
+
+	/* Both fields are optional. */
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"token\"}", &req, NULL, 0), PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_TOKEN);
+	assert_null(req.token.profile);
+	assert_null(req.token.scope);
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"token\",\"scope\":\"api://1e6a/.default\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_null(req.token.profile);
+	assert_string_equal(req.token.scope, "api://1e6a/.default");
+	proto_request_done(&req);
+	assert_int_equal(
+	    decode_str("{\"op\":\"token\",\"profile\":\"a.b_c-D9\",\"v\":1}", &req, NULL, 0),
+	    PROTO_OK);
+	assert_string_equal(req.token.profile, "a.b_c-D9");
+	assert_null(req.token.scope);
+	proto_request_done(&req);
+}
+
+static void test_scope_valid(void **state)
+{
+	char scope[PROTO_MAX_SCOPE + 2];
+
+	(void)state;
+	assert_true(proto_scope_valid("https://cognitiveservices.azure.com/.default"));
+	assert_true(proto_scope_valid("api://1e6a-4c/.default"));
+	assert_true(proto_scope_valid("!~"));
+	assert_false(proto_scope_valid(NULL));
+	assert_false(proto_scope_valid(""));
+	assert_false(proto_scope_valid("a b"));
+	assert_false(proto_scope_valid(" a"));
+	assert_false(proto_scope_valid("a\tb"));
+	assert_false(proto_scope_valid("a\n"));
+	assert_false(proto_scope_valid("a\x7f"));
+	assert_false(proto_scope_valid("caf\xc3\xa9"));
+	memset(scope, 's', PROTO_MAX_SCOPE);
+	scope[PROTO_MAX_SCOPE] = '\0';
+	assert_true(proto_scope_valid(scope));
+	scope[PROTO_MAX_SCOPE] = 's';
+	scope[PROTO_MAX_SCOPE + 1] = '\0';
+	assert_false(proto_scope_valid(scope));
+}
+
 static void test_bad_payloads(void **state)
 {
 	static const char *const cases[] = {
@@ -292,7 +352,7 @@ static void test_bad_op(void **state)
 	expect_fail("{\"v\":1,\"op\":\"" SENTINEL "\"}", PROTO_E_UNKNOWN_OP, NULL);
 	expect_fail("{\"v\":1,\"op\":\"\"}", PROTO_E_UNKNOWN_OP, NULL);
 	expect_fail("{\"v\":1,\"op\":\"ADD\"}", PROTO_E_UNKNOWN_OP, NULL);
-	expect_fail("{\"v\":1,\"op\":\"token\"}", PROTO_E_UNKNOWN_OP, NULL);
+	expect_fail("{\"v\":1,\"op\":\"TOKEN\"}", PROTO_E_UNKNOWN_OP, NULL);
 	expect_fail("{\"v\":1}", PROTO_E_BAD_REQUEST, "\"op\"");
 	expect_fail("{\"v\":1,\"op\":1}", PROTO_E_BAD_REQUEST, "\"op\"");
 	expect_fail("{\"v\":1,\"op\":null}", PROTO_E_BAD_REQUEST, "\"op\"");
@@ -433,6 +493,66 @@ static void test_bad_lock(void **state)
 		    PROTO_OK);
 	expect_long("{\"v\":1,\"op\":\"unlock\",\"passphrase\":\"" SENTINEL, PROTO_MAX_PASSPHRASE,
 		    "\"}", PROTO_E_BAD_REQUEST);
+}
+
+#define TOKEN_PREFIX "{\"v\":1,\"op\":\"token\","
+
+static void test_bad_token(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *has;
+	} cases[] = {
+		/* Wrong types: absent is fine, null is not. */
+		{ TOKEN_PREFIX "\"profile\":1}", "field \"profile\": must be a string" },
+		{ TOKEN_PREFIX "\"profile\":null}", "\"profile\"" },
+		{ TOKEN_PREFIX "\"profile\":[\"vm\"]}", "\"profile\"" },
+		{ TOKEN_PREFIX "\"profile\":true}", "\"profile\"" },
+		{ TOKEN_PREFIX "\"scope\":1}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":null}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":{\"s\":\"" SENTINEL "\"}}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":[\"" SENTINEL "\"]}", "\"scope\"" },
+		/* Bad names. */
+		{ TOKEN_PREFIX "\"profile\":\"\"}", "field \"profile\": must be 1..64 characters" },
+		{ TOKEN_PREFIX "\"profile\":\"" SENTINEL " x\"}", "\"profile\"" },
+		{ TOKEN_PREFIX "\"profile\":\"" SENTINEL "/x\"}", "\"profile\"" },
+		{ TOKEN_PREFIX "\"profile\":\"caf\\u00e9\"}", "\"profile\"" },
+		/* Bad scopes: empty, spaces, control and non-ASCII characters. */
+		{ TOKEN_PREFIX "\"scope\":\"\"}",
+		  "field \"scope\": must be 1..1024 characters of printable ASCII without spaces" },
+		{ TOKEN_PREFIX "\"scope\":\"" SENTINEL " openid\"}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":\" " SENTINEL "\"}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":\"" SENTINEL "\\t\"}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":\"" SENTINEL "\\n\"}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":\"" SENTINEL "\\u007f\"}", "\"scope\"" },
+		{ TOKEN_PREFIX "\"scope\":\"" SENTINEL "\\u00e9\"}", "\"scope\"" },
+		/* Fields of other operations, and unknown ones (never echoed). */
+		{ TOKEN_PREFIX "\"url\":\"https://" SENTINEL "\"}",
+		  "field \"url\": not allowed in op \"token\"" },
+		{ TOKEN_PREFIX "\"name\":\"vm\"}", "field \"name\": not allowed in op \"token\"" },
+		{ TOKEN_PREFIX "\"" SENTINEL "\":\"vm\"}", "op \"token\": unknown field" },
+		{ TOKEN_PREFIX "\"Scope\":\"x\"}", "unknown field" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_fail(cases[i].json, PROTO_E_BAD_REQUEST, cases[i].has);
+	/* "profile" and "scope" belong to "token" only. */
+	expect_fail("{\"v\":1,\"op\":\"list\",\"scope\":\"x\"}", PROTO_E_BAD_REQUEST,
+		    "field \"scope\": not allowed in op \"list\"");
+	expect_fail("{\"v\":1,\"op\":\"headers\",\"url\":\"https://h/\",\"profile\":\"vm\"}",
+		    PROTO_E_BAD_REQUEST, "field \"profile\": not allowed in op \"headers\"");
+}
+
+static void test_bad_token_lengths(void **state)
+{
+	(void)state;
+	expect_long(TOKEN_PREFIX "\"scope\":\"", PROTO_MAX_SCOPE, "\"}", PROTO_OK);
+	expect_long(TOKEN_PREFIX "\"scope\":\"" SENTINEL, PROTO_MAX_SCOPE, "\"}",
+		    PROTO_E_BAD_REQUEST);
+	expect_long(TOKEN_PREFIX "\"profile\":\"", PROTO_MAX_NAME, "\"}", PROTO_OK);
+	expect_long(TOKEN_PREFIX "\"profile\":\"", PROTO_MAX_NAME + 1, "\"}", PROTO_E_BAD_REQUEST);
 }
 
 static void test_err_buffer_sizes(void **state)
@@ -667,6 +787,7 @@ static void test_op_names(void **state)
 		[PROTO_OP_LIST] = "list",     [PROTO_OP_HEADERS] = "headers",
 		[PROTO_OP_LOCK] = "lock",     [PROTO_OP_UNLOCK] = "unlock",
 		[PROTO_OP_STATUS] = "status", [PROTO_OP_RELOAD] = "reload",
+		[PROTO_OP_TOKEN] = "token",
 	};
 	unsigned i;
 
@@ -687,6 +808,8 @@ int main(void)
 		cmocka_unit_test(test_decode_no_field_ops),
 		cmocka_unit_test(test_decode_headers),
 		cmocka_unit_test(test_decode_lock_unlock),
+		cmocka_unit_test(test_decode_token),
+		cmocka_unit_test(test_scope_valid),
 		cmocka_unit_test(test_bad_payloads),
 		cmocka_unit_test(test_bad_payload_bytes),
 		cmocka_unit_test(test_bad_version),
@@ -698,6 +821,8 @@ int main(void)
 		cmocka_unit_test(test_bad_remove),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_lock),
+		cmocka_unit_test(test_bad_token),
+		cmocka_unit_test(test_bad_token_lengths),
 		cmocka_unit_test(test_err_buffer_sizes),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_encode_round_trip),

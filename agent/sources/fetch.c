@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "arc_challenge.h"
+#include "fetch.h"
+#include "hosts.h"
+
+#define FETCH_MAX_URL  8192
+#define FETCH_MAX_BODY 65536
+
+static char *wipe_free(char *s, size_t len)
+{
+	if (s) {
+		sodium_memzero(s, len);
+		free(s);
+	}
+	return NULL;
+}
+
+static void fetch_free(struct source_fetch *f)
+{
+	http_cancel(f->req);
+	azure_cli_cancel(f->az);
+	wipe_free(f->url, f->url ? strlen(f->url) : 0);
+	wipe_free(f->body, f->body_len);
+	for (size_t i = 0; i < f->n_headers; i++)
+		wipe_free(f->headers[i], strlen(f->headers[i]));
+	sodium_memzero(f, sizeof(*f));
+	free(f);
+}
+
+void source_cancel(struct source_fetch *f)
+{
+	if (f)
+		fetch_free(f);
+}
+
+void fetch_finish(struct source_fetch *f, struct token_response *tok,
+		  const struct source_error *err)
+{
+	f->req = NULL; /* http frees it after the callback */
+	f->done(f->userdata, tok, err);
+	fetch_free(f);
+}
+
+void fetch_error(struct source_fetch *f, struct source_error *err, long status, bool retryable,
+		 const char *fmt, ...)
+{
+	char text[SOURCE_MAX_MESSAGE - 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	err->status = status;
+	err->retryable = retryable;
+	err->retry_after = -1;
+	snprintf(err->message, sizeof(err->message), "%.24s: %s", f->name, text);
+}
+
+int fetch_add_header(struct source_fetch *f, const char *name, const char *value)
+{
+	char *h;
+
+	if (f->n_headers == HTTP_MAX_HEADERS - 1)
+		return -E2BIG;
+	if (asprintf(&h, "%s: %s", name, value) < 0)
+		return -ENOMEM;
+	f->headers[f->n_headers++] = h;
+	return 0;
+}
+
+/* Appends "@sep@key=escaped" to *@buf (length *@len), growing it by copying so
+ * no unwiped copy of a secret is left behind. */
+static int append_param(char **buf, size_t *len, char sep, const char *key, const char *value,
+			size_t vlen, size_t max)
+{
+	char *esc = curl_easy_escape(NULL, value, (int)vlen);
+	char sepstr[2] = { sep, '\0' };
+	size_t need;
+	char *n;
+
+	if (!esc)
+		return -ENOMEM;
+	need = *len + 1 + strlen(key) + 1 + strlen(esc) + 1;
+	n = need <= max ? malloc(need) : NULL;
+	if (n) {
+		snprintf(n, need, "%s%s%s=%s", *buf ? *buf : "", *len ? sepstr : "", key, esc);
+		wipe_free(*buf, *len);
+		*buf = n;
+		*len = strlen(n);
+	}
+	sodium_memzero(esc, strlen(esc));
+	curl_free(esc);
+	return n ? 0 : need > max ? -E2BIG : -ENOMEM;
+}
+
+int fetch_add_query(struct source_fetch *f, const char *key, const char *value)
+{
+	size_t len = strlen(f->url);
+
+	return append_param(&f->url, &len, strchr(f->url, '?') ? '&' : '?', key, value,
+			    strlen(value), FETCH_MAX_URL);
+}
+
+int fetch_add_form(struct source_fetch *f, const char *key, const char *value, size_t len)
+{
+	return append_param(&f->body, &f->body_len, '&', key, value, len, FETCH_MAX_BODY);
+}
+
+/* SPEC §4: token endpoints are https, except loopback and the IMDS address. */
+int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *err)
+{
+	struct url_target t;
+	char why[256];
+
+	if (url_target_parse(url, &t, why, sizeof(why)) < 0) {
+		fetch_error(f, err, 0, false, "endpoint: %s", why);
+		return -EINVAL;
+	}
+	f->allow_http = !t.https;
+	if (!t.https && !t.loopback && strcmp(t.host, "169.254.169.254") != 0) {
+		fetch_error(f, err, 0, false, "endpoint %s:%d: plain http only to loopback or IMDS",
+			    t.host, t.port);
+		return -EINVAL;
+	}
+	free(f->url);
+	f->url = strdup(url);
+	return f->url ? 0 : -ENOMEM;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date. */
+static int64_t parse_retry_after(const char *v)
+{
+	struct tm tm = { 0 };
+	char *end;
+	long long secs;
+
+	if (!*v)
+		return -1;
+	secs = strtoll(v, &end, 10);
+	if (end != v && *end == '\0')
+		return secs < 0 ? 0 : secs;
+	end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return -1;
+	secs = (long long)timegm(&tm) - (long long)time(NULL);
+	return secs < 0 ? 0 : secs;
+}
+
+static bool status_retryable(long status)
+{
+	return status == 404 || status == 408 || status == 410 || status == 429 || status >= 500;
+}
+
+static void on_response(const struct http_response *resp, void *userdata);
+
+/* Azure Arc answers the first request with a challenge naming a key file
+ * that proves the caller may read it; the retry carries its contents. */
+static int answer_arc_challenge(struct source_fetch *f, const char *challenge,
+				struct source_error *err)
+{
+	char path[512], why[256];
+	char *key = NULL, *basic = NULL;
+	size_t key_len = 0;
+	int r;
+
+	f->arc = false; /* only once */
+	r = arc_challenge_key_path(challenge, f->arc_dir, path, sizeof(path), why, sizeof(why));
+	if (r == 0)
+		r = arc_challenge_read_key(path, &key, &key_len, why, sizeof(why));
+	if (r < 0) {
+		fetch_error(f, err, 401, false, "challenge refused: %s", why);
+		return r;
+	}
+	r = asprintf(&basic, "Basic %.*s", (int)key_len, key) < 0 ? -ENOMEM : 0;
+	sodium_free(key);
+	if (r == 0)
+		r = fetch_add_header(f, "Authorization", basic);
+	wipe_free(basic, basic ? strlen(basic) : 0);
+	if (r == 0)
+		r = fetch_send(f, err);
+	else
+		fetch_error(f, err, 0, false, "out of memory");
+	return r;
+}
+
+static void response_error(struct source_fetch *f, const struct http_response *resp,
+			   struct source_error *err)
+{
+	char desc[SOURCE_MAX_MESSAGE - 64];
+
+	if (resp->curl_code != 0) {
+		fetch_error(f, err, 0, true, "%s", resp->error);
+		return;
+	}
+	token_error_describe(resp->body, resp->body_len, desc, sizeof(desc));
+	fetch_error(f, err, resp->status, status_retryable(resp->status), "HTTP %ld: %s",
+		    resp->status, desc);
+	err->retry_after = parse_retry_after(resp->retry_after);
+}
+
+static void on_response(const struct http_response *resp, void *userdata)
+{
+	struct source_fetch *f = userdata;
+	struct token_response tok = { 0 };
+	struct source_error err = { 0 };
+	char why[256];
+
+	f->req = NULL;
+	if (resp->curl_code == 0 && resp->status == 401 && f->arc && *resp->www_authenticate) {
+		if (answer_arc_challenge(f, resp->www_authenticate, &err) == 0)
+			return; /* the retry's response comes back here */
+		fetch_finish(f, NULL, &err);
+		return;
+	}
+	if (resp->curl_code != 0 || resp->status != 200) {
+		response_error(f, resp, &err);
+		fetch_finish(f, NULL, &err);
+		return;
+	}
+	if (token_response_parse(resp->body, resp->body_len, (int64_t)time(NULL), &tok, why,
+				 sizeof(why)) < 0) {
+		fetch_error(f, &err, 200, true, "unusable response: %s", why);
+		fetch_finish(f, NULL, &err);
+		return;
+	}
+	fetch_finish(f, &tok, NULL);
+	token_response_done(&tok);
+}
+
+int fetch_send(struct source_fetch *f, struct source_error *err)
+{
+	struct http_options o = {
+		.method = f->body ? "POST" : "GET",
+		.url = f->url,
+		.body = f->body,
+		.body_len = f->body_len,
+		.timeout_ms = SOURCE_TIMEOUT_MS,
+		.allow_http = f->allow_http,
+		.pinned_sha1 = f->pinned_sha1[0] ? f->pinned_sha1 : NULL,
+	};
+	int r;
+
+	for (size_t i = 0; i < f->n_headers; i++)
+		o.headers[i] = f->headers[i];
+	r = http_start(f->ctx->http, &o, on_response, f, &f->req);
+	if (r < 0)
+		fetch_error(f, err, 0, false, "cannot start the request: %s", strerror(-r));
+	return r;
+}

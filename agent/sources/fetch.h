@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* The inside of a fetch, shared by the source files. */
+#pragma once
+
+#include <stdio.h>
+
+#include "source.h"
+
+struct az_run;
+
+struct source_fetch {
+	const struct source_ctx *ctx;
+	const char *name; /* source_name() */
+	source_done_fn done;
+	void *userdata;
+	/* HTTP sources: the request as built at start, owned (wiped: it may
+	 * carry a client secret, an assertion or an identity header). */
+	char *url;
+	char *body;
+	size_t body_len;
+	char *headers[HTTP_MAX_HEADERS];
+	size_t n_headers;
+	bool allow_http;
+	char pinned_sha1[41];
+	bool arc; /* answer Azure Arc's 401 challenge once */
+	char arc_dir[256];
+	struct http_request *req;
+	struct az_run *az; /* the Azure CLI source */
+};
+
+/* Adds "Name: value" to the request.  Returns 0 or -ENOMEM / -E2BIG. */
+int fetch_add_header(struct source_fetch *f, const char *name, const char *value);
+/* Appends "&key=escaped(value)" (or "?…" for the first) to f->url. */
+int fetch_add_query(struct source_fetch *f, const char *key, const char *value);
+/* Appends "key=escaped(value)" to the form body, with '&' between fields. */
+int fetch_add_form(struct source_fetch *f, const char *key, const char *value, size_t len);
+/* Sets f->url after checking it: https, or http to loopback / the IMDS address. */
+int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *err);
+/* Sends the request built in @f.  Returns 0 or -errno with @err filled. */
+int fetch_send(struct source_fetch *f, struct source_error *err);
+
+/* Finishes the fetch: calls the callback once, then frees @f. */
+void fetch_finish(struct source_fetch *f, struct token_response *tok,
+		  const struct source_error *err);
+/* Fills @err: "name: " + the formatted text, with retry classification. */
+void fetch_error(struct source_fetch *f, struct source_error *err, long status, bool retryable,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The request builders, one per family of sources. */
+int managed_identity_prepare(struct source_fetch *f, const struct profile *p, const char *resource,
+			     struct source_error *err);
+int entra_prepare(struct source_fetch *f, const struct profile *p, const char *scope,
+		  struct source_error *err);
+int azure_cli_start(struct source_fetch *f, const struct profile *p, const char *resource,
+		    struct source_error *err);
+void azure_cli_cancel(struct az_run *az);

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The token cache: one entry per (profile, scope), shared by every client.
+ * While a fetch is in flight, every request for that entry waits for it
+ * (single flight).  A token is refreshed in the background before it
+ * expires (the Azure SDK rule: at refresh_in when given, at half-life for
+ * tokens living over 2 hours, else 5 minutes before expiry); failures back
+ * off with jitter, honouring Retry-After and the IMDS rules, and the cached
+ * token is served until it expires.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sources/source.h"
+
+#define TOKENS_MAX                    1024
+#define TOKEN_MIN_VALIDITY_USEC       (30ULL * 1000000) /* never hand out a dying token */
+#define TOKEN_REFRESH_MARGIN_SEC      300
+#define TOKEN_HALF_LIFE_ABOVE_SEC     7200
+#define TOKEN_FOREGROUND_ATTEMPTS     3 /* a waiting client sees at most this many tries */
+#define TOKEN_BACKOFF_FIRST_USEC      (1ULL * 1000000)
+#define TOKEN_BACKOFF_MAX_USEC        (60ULL * 1000000)
+#define TOKEN_IMDS_GONE_INTERVAL_USEC (10ULL * 1000000) /* 410: every 10 s … */
+#define TOKEN_IMDS_GONE_WINDOW_USEC   (70ULL * 1000000) /* … for at least 70 s */
+#define TOKEN_RETRY_AFTER_MAX_SEC     600
+
+struct tokens;
+struct token_waiter;
+
+/* A token as handed out; valid until the next event-loop iteration. */
+struct token_view {
+	const char *token;
+	size_t len;
+	int64_t expires_on; /* unix seconds */
+	const char *source;
+	const char *scope;
+};
+
+/* @view is NULL on failure, then @message says why (names profile and source). */
+typedef void (*token_ready_fn)(void *userdata, const struct token_view *view, const char *message);
+
+int tokens_new(const struct source_ctx *ctx, struct tokens **ret);
+/* Cancels fetches and waiters (without callbacks), wipes every token. */
+struct tokens *tokens_free(struct tokens *t);
+
+/*
+ * The valid cached token of @p for @scope (NULL: the profile's), if any.
+ * Returns true and fills @view.  Never starts anything.
+ */
+bool tokens_lookup(struct tokens *t, const struct profile *p, const char *scope,
+		   struct token_view *view);
+/*
+ * Asks for a token: if one is valid, @ready runs before this returns;
+ * otherwise the caller waits for the fetch in flight (starting one if
+ * needed) and @ready runs later from the event loop.  *ret_waiter is set
+ * while waiting (cancel it with tokens_cancel() if the caller goes away),
+ * else NULL.  Returns 0 or a negative errno.
+ */
+int tokens_get(struct tokens *t, const struct profile *p, const char *scope, token_ready_fn ready,
+	       void *userdata, struct token_waiter **ret_waiter);
+void tokens_cancel(struct token_waiter *w);
+
+/* After a reload: drops entries whose profile is gone or changed. */
+void tokens_reconfigure(struct tokens *t, const struct config *c);
+/* The "token" object `list` shows for a token profile (a new reference). */
+json_t *tokens_describe(struct tokens *t, const struct profile *p);
+/* The last failure of the profile's default-scope entry, when it holds no
+ * valid token; NULL otherwise. */
+const char *tokens_last_error(struct tokens *t, const struct profile *p);
+/* Number of cached tokens that are valid now. */
+unsigned tokens_valid_count(struct tokens *t);
