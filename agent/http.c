@@ -339,6 +339,11 @@ static int configure(struct http_request *r, const struct http_options *o)
 	bad |= curl_easy_setopt(e, CURLOPT_URL, o->url);
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, o->allow_http ? "http,https" : "https");
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* Plain http goes only to loopback or IMDS, both on this machine:
+	 * never through a proxy from the environment (IMDS refuses proxied
+	 * requests; a proxy would see the Metadata and secret headers). */
+	if (o->allow_http)
+		bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
 				o->timeout_ms ? o->timeout_ms : (long)HTTP_DEFAULT_TIMEOUT_MS);

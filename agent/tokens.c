@@ -37,9 +37,10 @@ struct token_entry {
 	uint64_t refresh_at;
 	struct source_fetch *fetch;
 	struct token_waiter *waiters;
-	sd_event_source *timer; /* the next refresh or retry */
-	unsigned attempts;      /* failures since the last success */
-	uint64_t gone_since;    /* first IMDS 410 of this run of failures */
+	sd_event_source *timer;  /* the next refresh or retry */
+	sd_event_source *expiry; /* wipes the token when it may no longer be served */
+	unsigned attempts;       /* failures since the last success */
+	uint64_t gone_since;     /* first IMDS 410 of this run of failures */
 	bool failed;
 	char last_error[SOURCE_MAX_MESSAGE + PROTO_MAX_NAME + 16];
 };
@@ -99,6 +100,7 @@ static void entry_free(struct token_entry *e)
 		tokens_cancel(e->waiters);
 	source_cancel(e->fetch);
 	sd_event_source_disable_unref(e->timer);
+	sd_event_source_disable_unref(e->expiry);
 	forget_token(e);
 	free(e->scope);
 	if (e->prev)
@@ -207,6 +209,36 @@ static void arm_timer(struct token_entry *e, uint64_t when)
 		log_error("profile \"%s\": cannot arm the token timer: %s", e->name, strerror(-r));
 }
 
+static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct token_entry *e = userdata;
+
+	(void)s;
+	(void)usec;
+	if (!entry_valid(e, agent_now(NULL)))
+		log_debug("profile \"%s\": token for %s expired and wiped", e->name, e->scope);
+	return 0;
+}
+
+/* A token nobody refreshes is wiped when it stops being served, not when
+ * somebody next asks for it. */
+static void arm_expiry(struct token_entry *e)
+{
+	uint64_t when =
+	    e->expires_at > TOKEN_MIN_VALIDITY_USEC ? e->expires_at - TOKEN_MIN_VALIDITY_USEC : 0;
+	int r;
+
+	if (!e->expiry)
+		r = sd_event_add_time(e->t->ctx->event, &e->expiry, CLOCK_BOOTTIME, when, 0,
+				      on_expiry, e);
+	else
+		r = sd_event_source_set_time(e->expiry, when);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(e->expiry, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error("profile \"%s\": cannot arm the expiry timer: %s", e->name, strerror(-r));
+}
+
 static bool timer_pending(struct token_entry *e)
 {
 	int enabled = SD_EVENT_OFF;
@@ -274,6 +306,7 @@ static int store_token(struct token_entry *e, struct token_response *tok)
 	e->expires_at = now + (uint64_t)(lifetime > 0 ? lifetime : 0) * USEC;
 	delay = refresh_delay(lifetime, tok->refresh_in);
 	e->refresh_at = delay ? now + delay : 0;
+	arm_expiry(e);
 	return 0;
 }
 

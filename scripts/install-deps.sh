@@ -6,7 +6,8 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libsodium-dev
 libjansson-dev libsystemd-dev"
-TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh fish"
+TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh fish python3-azure python3-cryptography
+python3-requests openssl"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in

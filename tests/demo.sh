@@ -11,6 +11,7 @@ agent_bin="$build/bin/aoai-agent"
 aoai_bin="$build/bin/aoai"
 python=/usr/bin/python3
 fake="$here/fakes/fake_aoai.py"
+fake_identity="$here/fakes/fake_identity.py"
 for f in "$agent_bin" "$aoai_bin"; do
 	[ -x "$f" ] || { echo "demo: $f is missing; run make first" >&2; exit 1; }
 done
@@ -20,17 +21,20 @@ command -v curl >/dev/null || { echo "demo: curl is needed" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/aoai-demo.XXXXXX)
 agent_pid=""
 fake_pid=""
+identity_pid=""
 cleanup() {
 	local rc=$?
-	exec 3<&- 4<&-
+	exec 3<&- 4<&- 5<&-
 	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
 		kill -TERM "$agent_pid" 2>/dev/null || true
 		wait "$agent_pid" 2>/dev/null || true
 	fi
-	if [ -n "$fake_pid" ] && kill -0 "$fake_pid" 2>/dev/null; then
-		kill -TERM "$fake_pid" 2>/dev/null || true
-		wait "$fake_pid" 2>/dev/null || true
-	fi
+	for pid in "$fake_pid" "$identity_pid"; do
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$tmp"
 	if [ "$rc" -ne 0 ]; then
 		echo "demo: failed (exit $rc)" >&2
@@ -74,24 +78,40 @@ wait_line() {
 	return 1
 }
 
-heading "Start a stand-in Azure OpenAI endpoint on loopback"
+heading "Start stand-ins for Azure OpenAI and the managed-identity endpoint (IMDS) on loopback"
 (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/demo.key")
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/jwt.key")
+mkfifo "$tmp/identity.out"
+"$python" "$fake_identity" --jwt-key-file "$tmp/jwt.key" --max-lifetime 300 \
+	>"$tmp/identity.out" 2>"$tmp/identity.err" &
+identity_pid=$!
+exec 5<"$tmp/identity.out"
+ready=$(wait_line 5 "listening on 127.0.0.1:")
+imds="http://127.0.0.1:${ready##*:}/metadata/identity/oauth2/token"
+echo "fake IMDS: $imds"
 mkfifo "$tmp/fake.out"
-"$python" "$fake" --key-file "$tmp/demo.key" --max-lifetime 300 >"$tmp/fake.out" 2>"$tmp/fake.err" &
+"$python" "$fake" --key-file "$tmp/demo.key" --jwt-key-file "$tmp/jwt.key" --max-lifetime 300 \
+	>"$tmp/fake.out" 2>"$tmp/fake.err" &
 fake_pid=$!
 exec 3<"$tmp/fake.out"
 ready=$(wait_line 3 "listening on 127.0.0.1:")
 port=${ready##*:}
-url="http://127.0.0.1:$port/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
-echo "fake endpoint: $ready (it accepts only the key in $tmp/demo.key)"
+path="/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+url="http://127.0.0.1:$port$path"
+vm_url="http://localhost:$port$path"
+echo "fake endpoint: $ready (it accepts the key in $tmp/demo.key, or a token from the fake IMDS)"
 
-heading "Write a demo configuration: profile \"demo\" for 127.0.0.1:$port"
+heading "Write a demo configuration: an api-key profile and a managed-identity profile"
 cat >"$tmp/config.json" <<EOF
 {
   "profiles": {
     "demo": {
       "hosts": ["127.0.0.1:$port"],
       "credential": { "type": "api-key" }
+    },
+    "vm": {
+      "hosts": ["localhost:$port"],
+      "credential": { "type": "managed-identity", "endpoint": "$imds" }
     }
   }
 }
@@ -138,6 +158,20 @@ echo "HTTP $code"
 "$python" -m json.tool "$tmp/resp.json"
 [ "$code" = 200 ] || { echo "demo: expected 200 with the agent's headers" >&2; exit 1; }
 
+heading "aoai token vm — an Entra ID token from the managed identity (a fake JWT)"
+show aoai token vm --json
+
+heading "aoai list — the token's source, expiry and next refresh"
+show aoai list
+
+heading "aoai headers URL | curl -H @- URL, with the bearer token"
+printf "\$ aoai headers '%s' | curl -s -H @- -d '%s' '%s'\n" "$vm_url" "$body" "$vm_url"
+code=$(aoai headers "$vm_url" | curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
+	-H @- -H 'Content-Type: application/json' -d "$body" "$vm_url")
+echo "HTTP $code"
+"$python" -m json.tool "$tmp/resp.json"
+[ "$code" = 200 ] || { echo "demo: expected 200 with the bearer token" >&2; exit 1; }
+
 heading "Stop everything and clean up"
 show aoai remove demo
 kill -TERM "$agent_pid"
@@ -145,7 +179,7 @@ rc=0
 wait "$agent_pid" || rc=$?
 agent_pid=""
 echo "agent stopped (exit $rc); socket removed: $([ -e "$sock" ] && echo no || echo yes)"
-kill -TERM "$fake_pid"
-wait "$fake_pid" || true
-fake_pid=""
+kill -TERM "$fake_pid" "$identity_pid"
+wait "$fake_pid" "$identity_pid" || true
+fake_pid="" identity_pid=""
 echo "done: the temporary directory $tmp is removed on exit"

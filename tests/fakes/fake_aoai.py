@@ -4,13 +4,16 @@
 
 Serves the request shapes clients use and authenticates exactly as Azure
 does: an `api-key` header (or `Authorization: Bearer …` when --bearer-file is
-given), otherwise 401 with Azure's JSON body.  It binds 127.0.0.1 only, prints
+given, or a bearer JWT minted by tests/fakes/fake_identity.py or the fake `az`
+when --jwt-key-file is given: HS256 with that key, unexpired, audience Azure
+OpenAI), otherwise 401 with Azure's JSON body.  It binds 127.0.0.1 only, prints
 `listening on 127.0.0.1:PORT` once bound, and exits on SIGTERM/SIGINT or after
 --max-lifetime seconds, so a forgotten instance cannot outlive a test run.
 
 Accepted secrets are read from files (never argv).  --log appends one JSON
 line per request with the header *names* and whether `api-key` /
-`Authorization` were present — never a header value.
+`Authorization` were present — never a header value; for an accepted JWT also
+its `src` claim (which fake issued it) as `bearer_src`.
 """
 
 import argparse
@@ -25,7 +28,11 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jwt_hs256  # noqa: E402
+
 BIND_HOST = "127.0.0.1"
+JWT_AUDIENCES = ("https://cognitiveservices.azure.com", "https://cognitiveservices.azure.com/")
 MAX_BODY = 1024 * 1024
 DEFAULT_DEPLOYMENTS = ("gpt-4o", "gpt-4o-mini")
 MODEL_OF = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
@@ -84,17 +91,31 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n)
 
     def _auth(self):
-        """Returns "api-key", "bearer" or None, comparing in constant time."""
+        """Returns "api-key", "bearer", "jwt" or None, comparing in constant time."""
+        self.bearer_src = None
         key = self.headers.get("api-key")
         if key is not None and self.server.key is not None:
             if hmac.compare_digest(key.encode("utf-8", "surrogateescape"), self.server.key):
                 return "api-key"
         auth = self.headers.get("Authorization")
-        if auth is not None and self.server.bearer is not None:
-            scheme, _, token = auth.partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(
-                    token.strip().encode("utf-8", "surrogateescape"), self.server.bearer):
-                return "bearer"
+        if auth is None:
+            return None
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        token = token.strip().encode("utf-8", "surrogateescape")
+        if self.server.bearer is not None and hmac.compare_digest(token, self.server.bearer):
+            return "bearer"
+        if self.server.jwt_key is not None:
+            try:
+                claims = jwt_hs256.verify(self.server.jwt_key, token)
+            except jwt_hs256.JwtError:
+                return None
+            if claims.get("aud") not in JWT_AUDIENCES:
+                return None
+            src = claims.get("src")
+            self.bearer_src = src if isinstance(src, str) else None
+            return "jwt"
         return None
 
     def _log(self, status, auth):
@@ -113,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
             "auth": auth,
             "status": status,
         }
+        if auth == "jwt":
+            entry["bearer_src"] = getattr(self, "bearer_src", None)
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         with self.server.log_lock:
             fd = os.open(self.server.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -275,18 +298,21 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free)")
     ap.add_argument("--key-file", help="file holding the accepted api-key")
     ap.add_argument("--bearer-file", help="file holding an accepted bearer token")
+    ap.add_argument("--jwt-key-file",
+                    help="file holding the HS256 key of accepted bearer JWTs (fake_identity.py)")
     ap.add_argument("--log", help="append one JSON line per request (header names only)")
     ap.add_argument("--deployment", action="append", help="deployment name (repeatable)")
     ap.add_argument("--max-lifetime", type=float, default=600.0,
                     help="exit after this many seconds (default 600)")
     ap.add_argument("--verbose", action="store_true", help="access log on stderr")
     args = ap.parse_args(argv)
-    if args.key_file is None and args.bearer_file is None:
-        ap.error("give --key-file and/or --bearer-file")
+    if args.key_file is None and args.bearer_file is None and args.jwt_key_file is None:
+        ap.error("give --key-file, --bearer-file and/or --jwt-key-file")
 
     srv = Server((BIND_HOST, args.port), Handler)
     srv.key = read_secret_file(args.key_file)
     srv.bearer = read_secret_file(args.bearer_file)
+    srv.jwt_key = read_secret_file(args.jwt_key_file)
     srv.log_path = args.log
     srv.log_lock = threading.Lock()
     srv.verbose = args.verbose

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -474,3 +475,29 @@ def stop_fake(fake):
             fake.proc.kill()
             fake.proc.wait(5)
     fake.proc.stdout.close()
+
+
+# --- the real curl -------------------------------------------------------------
+
+CURL = shutil.which("curl")
+CHAT_BODY = json.dumps({"messages": [{"role": "user", "content": "Say hello"}]})
+
+
+def curl_chat(ctx, url, with_headers_from=None):
+    """POSTs a chat request with curl; returns (http status, body).  With
+    @with_headers_from (the aoai binary), runs `aoai headers URL | curl -H @- URL`."""
+    if CURL is None:
+        pytest.fail("curl is not installed (scripts/install-deps.sh test installs it)")
+    body = ctx.write_file("req.json", CHAT_BODY)
+    out = ctx.path("resp.json")
+    out.unlink(missing_ok=True)
+    curl_cmd = ('curl -sS --max-time 10 -o "$3" -w "%{http_code}" '
+                '-H "Content-Type: application/json" --data-binary @"$2"')
+    if with_headers_from:
+        script = f'set -e; "$4" headers "$1" | {curl_cmd} -H @- "$1"'
+    else:
+        script = f'{curl_cmd} "$1"'
+    r = run(["/bin/sh", "-c", script, "sh", url, body, out, with_headers_from or ""],
+            ctx.env())
+    expect_rc(r, 0, "curl")
+    return int(r.stdout.strip() or 0), (out.read_text() if out.exists() else "")

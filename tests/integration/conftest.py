@@ -236,3 +236,8 @@ def raw(ctx):
     yield connect
     for c in clients:
         c.close()
+
+
+# The fake Entra / managed-identity service: fixtures `identity` and `identity_tls`
+# (tests/integration/identity.py holds them and the harness functions).
+from identity import identity, identity_tls  # noqa: E402,F401

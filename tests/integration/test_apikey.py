@@ -4,39 +4,14 @@
 
 import hashlib
 import json
-import shutil
 
 import pytest
 
-from aoaitest import (api_key_profile, assert_absent, assert_line, describe, expect_rc, fail,
-                      find_header, redact, run)
-
-CURL = shutil.which("curl")
-CHAT_BODY = json.dumps({"messages": [{"role": "user", "content": "Say hello"}]})
-
+from aoaitest import (api_key_profile, assert_absent, assert_line, curl_chat, describe, expect_rc,
+                      fail, find_header, redact, run)
 
 def fingerprint(key):
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def curl(ctx, url, with_headers_from=None):
-    """POSTs a chat request with curl; returns (http status, body).  With
-    @with_headers_from (the aoai binary), runs `aoai headers URL | curl -H @- URL`."""
-    if CURL is None:
-        pytest.fail("curl is not installed (scripts/install-deps.sh test installs it)")
-    body = ctx.write_file("req.json", CHAT_BODY)
-    out = ctx.path("resp.json")
-    out.unlink(missing_ok=True)
-    curl_cmd = ('curl -sS --max-time 10 -o "$3" -w "%{http_code}" '
-                '-H "Content-Type: application/json" --data-binary @"$2"')
-    if with_headers_from:
-        script = f'set -e; "$4" headers "$1" | {curl_cmd} -H @- "$1"'
-    else:
-        script = f'{curl_cmd} "$1"'
-    r = run(["/bin/sh", "-c", script, "sh", url, body, out, with_headers_from or ""],
-            ctx.env())
-    expect_rc(r, 0, "curl")
-    return int(r.stdout.strip() or 0), (out.read_text() if out.exists() else "")
 
 
 @pytest.fixture
@@ -82,10 +57,10 @@ def test_api_key_end_to_end(ctx, build, configured, fake_aoai, aoai, aoai_json):
     if find_header(json.loads(hj.stdout), "api-key") != key:
         fail(f"`aoai headers --json` does not carry the key:\n{hj.stdout}")
 
-    status, body = curl(ctx, fake_aoai.chat_url)
+    status, body = curl_chat(ctx, fake_aoai.chat_url)
     assert status == 401, body
     assert json.loads(body)["error"]["code"] == "401"
-    status, body = curl(ctx, fake_aoai.chat_url, with_headers_from=build.aoai)
+    status, body = curl_chat(ctx, fake_aoai.chat_url, with_headers_from=build.aoai)
     assert status == 200, redact(body)
     resp = json.loads(body)
     assert resp["object"] == "chat.completion"
@@ -129,12 +104,12 @@ def test_no_config_add_with_host(ctx, build, start_agent, fake_aoai, aoai, aoai_
     (prof,) = data["profiles"]
     assert prof["name"] == "demo" and prof["origin"] == "added" and prof["state"] == "ready"
     assert prof["hosts"] == [fake_aoai.hostport] and prof["credential"] == "api-key"
-    status, body = curl(ctx, fake_aoai.chat_url, with_headers_from=build.aoai)
+    status, body = curl_chat(ctx, fake_aoai.chat_url, with_headers_from=build.aoai)
     assert status == 200, redact(body)
     assert json.loads(body)["object"] == "chat.completion"
 
     # The v1 path on the same host is covered by the same profile.
-    status, body = curl(ctx, f"{fake_aoai.base}/openai/v1/chat/completions",
+    status, body = curl_chat(ctx, f"{fake_aoai.base}/openai/v1/chat/completions",
                         with_headers_from=build.aoai)
     assert status == 200, redact(body)
 
