@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +17,8 @@
 
 #include <sodium.h>
 
+#include "read_full.h"
+#include "errmsg.h"
 #include "arc_challenge.h"
 
 #define ARC_SCHEME     "Basic"
@@ -27,20 +28,6 @@
 #define ARC_MAX_REALM  (ARC_MAX_DIR + 1 + ARC_MAX_KEY_NAME)
 #define ARC_MAX_PARAM  32 /* bytes of an auth-param name */
 #define ARC_GROUP_HINT "the user must be in the himds group"
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static bool is_ows(char c)
 {
@@ -106,21 +93,21 @@ static int find_realm(const char *p, char *realm, size_t realmlen, char *err, si
 		if (!*p || !scan_name(&p, name, sizeof(name)))
 			break; /* the end, or the next challenge's scheme */
 		if (scan_value(&p, value, sizeof(value)) < 0)
-			return fail(err, errlen, -EINVAL,
-				    "challenge parameter \"%s\" is malformed or too long", name);
+			return errmsg(err, errlen, -EINVAL,
+				      "challenge parameter \"%s\" is malformed or too long", name);
 		if (strcasecmp(name, ARC_REALM) == 0) {
 			if (found)
-				return fail(err, errlen, -EINVAL,
-					    "challenge has more than one realm");
+				return errmsg(err, errlen, -EINVAL,
+					      "challenge has more than one realm");
 			snprintf(realm, realmlen, "%s", value);
 			found = true;
 		}
 		p = skip_ows(p);
 		if (*p && *p != ',')
-			return fail(err, errlen, -EINVAL, "challenge parameters are malformed");
+			return errmsg(err, errlen, -EINVAL, "challenge parameters are malformed");
 	}
 	if (!found)
-		return fail(err, errlen, -EINVAL, "challenge has no realm (the key file path)");
+		return errmsg(err, errlen, -EINVAL, "challenge has no realm (the key file path)");
 	return 0;
 }
 
@@ -144,18 +131,19 @@ static int check_realm(const char *realm, const char *dir, char *err, size_t err
 	while (dirlen > 1 && dir[dirlen - 1] == '/')
 		dirlen--; /* "/var/opt/azcmagent/tokens/" names the same directory */
 	if (realm[0] != '/')
-		return fail(err, errlen, -EINVAL, "key file path is not absolute");
+		return errmsg(err, errlen, -EINVAL, "key file path is not absolute");
 	if (strstr(realm, ".."))
-		return fail(err, errlen, -EINVAL, "key file path contains \"..\"");
+		return errmsg(err, errlen, -EINVAL, "key file path contains \"..\"");
 	if (dirlen == 1 && dir[0] == '/')
 		dirlen = 0; /* the root: the slash before NAME is the only one */
 	if ((size_t)(slash - realm) != dirlen || memcmp(realm, dir, dirlen) != 0)
-		return fail(err, errlen, -EINVAL, "key file is not directly in %s", dir);
+		return errmsg(err, errlen, -EINVAL, "key file is not directly in %s", dir);
 	if (!key_name_valid(slash + 1))
-		return fail(err, errlen, -EINVAL,
-			    "key file name must be 1 to %d letters, digits, '.', '_' or '-' ending "
-			    "in \"%s\"",
-			    ARC_MAX_KEY_NAME, ARC_KEY_SUFFIX);
+		return errmsg(
+		    err, errlen, -EINVAL,
+		    "key file name must be 1 to %d letters, digits, '.', '_' or '-' ending "
+		    "in \"%s\"",
+		    ARC_MAX_KEY_NAME, ARC_KEY_SUFFIX);
 	return 0;
 }
 
@@ -169,16 +157,16 @@ int arc_challenge_key_path(const char *www_authenticate, const char *allowed_dir
 	int r;
 
 	if (dir[0] != '/' || strlen(dir) > ARC_MAX_DIR)
-		return fail(err, errlen, -EINVAL, "key directory must be an absolute path");
+		return errmsg(err, errlen, -EINVAL, "key directory must be an absolute path");
 	if (!*p)
-		return fail(err, errlen, -EINVAL, "empty challenge");
+		return errmsg(err, errlen, -EINVAL, "empty challenge");
 	if (strncasecmp(p, ARC_SCHEME, scheme) != 0 || (p[scheme] && !is_ows(p[scheme])))
-		return fail(err, errlen, -EINVAL, "challenge scheme is not %s", ARC_SCHEME);
+		return errmsg(err, errlen, -EINVAL, "challenge scheme is not %s", ARC_SCHEME);
 	r = find_realm(p + scheme, realm, sizeof(realm), err, errlen);
 	if (r == 0)
 		r = check_realm(realm, dir, err, errlen);
 	if (r == 0 && strlen(realm) >= outlen)
-		r = fail(err, errlen, -EINVAL, "key file path is too long");
+		r = errmsg(err, errlen, -EINVAL, "key file path is too long");
 	if (r == 0)
 		memcpy(out, realm, strlen(realm) + 1);
 	return r;
@@ -192,11 +180,11 @@ static int open_key(const char *path, char *err, size_t errlen)
 	if (fd >= 0)
 		return fd;
 	if (e == ELOOP)
-		return fail(err, errlen, -ELOOP, "%s: is a symbolic link", path);
+		return errmsg(err, errlen, -ELOOP, "%s: is a symbolic link", path);
 	if (e == EACCES)
-		return fail(err, errlen, -EACCES, "%s: permission denied (%s)", path,
-			    ARC_GROUP_HINT);
-	return fail(err, errlen, -e, "%s: %s", path, strerror(e));
+		return errmsg(err, errlen, -EACCES, "%s: permission denied (%s)", path,
+			      ARC_GROUP_HINT);
+	return errmsg(err, errlen, -e, "%s: %s", path, strerror(e));
 }
 
 static int check_key_file(int fd, const char *path, char *err, size_t errlen)
@@ -204,33 +192,14 @@ static int check_key_file(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+		return errmsg(err, errlen, -EINVAL, "%s: not a regular file", path);
 	if (st.st_size == 0)
-		return fail(err, errlen, -EINVAL, "%s: empty", path);
+		return errmsg(err, errlen, -EINVAL, "%s: empty", path);
 	if (st.st_size > ARC_MAX_KEY)
-		return fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, ARC_MAX_KEY);
+		return errmsg(err, errlen, -EFBIG, "%s: larger than %d bytes", path, ARC_MAX_KEY);
 	return 0;
-}
-
-/* Reads up to @cap bytes; returns how many, or -errno. */
-static ssize_t read_all(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return (ssize_t)len;
 }
 
 /* Checks what was read (the file may have changed since fstat); drops one trailing newline. */
@@ -239,16 +208,16 @@ static int check_key(char *buf, size_t *len, const char *path, char *err, size_t
 	size_t n = *len;
 
 	if (n > ARC_MAX_KEY)
-		return fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, ARC_MAX_KEY);
+		return errmsg(err, errlen, -EFBIG, "%s: larger than %d bytes", path, ARC_MAX_KEY);
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	if (n == 0)
-		return fail(err, errlen, -EINVAL, "%s: empty", path);
+		return errmsg(err, errlen, -EINVAL, "%s: empty", path);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			return fail(err, errlen, -EINVAL, "%s: holds control characters", path);
+			return errmsg(err, errlen, -EINVAL, "%s: holds control characters", path);
 	buf[n] = '\0';
 	*len = n;
 	return 0;
@@ -267,11 +236,11 @@ int arc_challenge_read_key(const char *path, char **ret, size_t *ret_len, char *
 	r = check_key_file(fd, path, err, errlen);
 	/* One byte more than allowed to notice growth, one for the NUL. */
 	if (r == 0 && !(buf = sodium_malloc(ARC_MAX_KEY + 2)))
-		r = fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+		r = errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
 	if (r == 0) {
-		n = read_all(fd, buf, ARC_MAX_KEY + 1);
+		n = read_full(fd, buf, ARC_MAX_KEY + 1);
 		if (n < 0)
-			r = fail(err, errlen, (int)n, "%s: %s", path, strerror((int)-n));
+			r = errmsg(err, errlen, (int)n, "%s: %s", path, strerror((int)-n));
 		len = n < 0 ? 0 : (size_t)n;
 	}
 	if (r == 0)

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,8 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "read_full.h"
+#include "errmsg.h"
 #include "assertion.h"
 
 #define ASSERTION_UUID_LEN 36
@@ -35,20 +36,6 @@ struct assertion_cert {
 	X509 *certs[ASSERTION_MAX_CERTS]; /* leaf first */
 	size_t n_certs;
 };
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 /* The oldest OpenSSL error as text, then an empty queue: nothing is left for libcurl to find. */
 static const char *ssl_reason(char *buf, size_t len)
@@ -71,17 +58,17 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+		return errmsg(err, errlen, -EINVAL, "%s: not a regular file", path);
 	if (st.st_uid != geteuid())
-		return fail(err, errlen, -EPERM, "%s: not owned by you", path);
+		return errmsg(err, errlen, -EPERM, "%s: not owned by you", path);
 	if (st.st_mode & 0077)
-		return fail(err, errlen, -EPERM,
-			    "%s: readable or writable by others (chmod 600 it)", path);
+		return errmsg(err, errlen, -EPERM,
+			      "%s: readable or writable by others (chmod 600 it)", path);
 	if (st.st_size > ASSERTION_MAX_FILE)
-		return fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path,
-			    ASSERTION_MAX_FILE);
+		return errmsg(err, errlen, -EFBIG, "%s: larger than %d bytes", path,
+			      ASSERTION_MAX_FILE);
 	return 0;
 }
 
@@ -96,22 +83,17 @@ static int read_pem(const char *path, char **ret, size_t *ret_len, char *err, si
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	r = check_file(fd, path, err, errlen);
 	if (r == 0 && !(buf = sodium_malloc(cap)))
-		r = fail(err, errlen, -ENOMEM, "%s: out of memory", path);
-	while (r == 0 && len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+		r = errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
+	if (r == 0 && (n = read_full(fd, buf, cap)) < 0)
+		r = errmsg(err, errlen, (int)n, "%s: %s", path, strerror((int)-n));
+	if (r == 0)
+		len = (size_t)n;
 	if (r == 0 && len > ASSERTION_MAX_FILE)
-		r = fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, ASSERTION_MAX_FILE);
+		r = errmsg(err, errlen, -EFBIG, "%s: larger than %d bytes", path,
+			   ASSERTION_MAX_FILE);
 	close(fd);
 	if (r < 0) {
 		sodium_free(buf); /* wipes */
@@ -130,13 +112,13 @@ static int add_cert(struct assertion_cert *c, const unsigned char *der, long len
 	X509 *x;
 
 	if (c->n_certs == ASSERTION_MAX_CERTS)
-		return fail(err, errlen, -EINVAL, "%s: more than %d certificates", path,
-			    ASSERTION_MAX_CERTS);
+		return errmsg(err, errlen, -EINVAL, "%s: more than %d certificates", path,
+			      ASSERTION_MAX_CERTS);
 	x = d2i_X509(NULL, &p, len);
 	if (!x || p != der + len) {
 		X509_free(x);
-		return fail(err, errlen, -EINVAL, "%s: certificate %zu is invalid: %s", path,
-			    c->n_certs + 1, ssl_reason(why, sizeof(why)));
+		return errmsg(err, errlen, -EINVAL, "%s: certificate %zu is invalid: %s", path,
+			      c->n_certs + 1, ssl_reason(why, sizeof(why)));
 	}
 	c->certs[c->n_certs++] = x;
 	return 0;
@@ -149,11 +131,11 @@ static int add_key(struct assertion_cert *c, const unsigned char *der, long len,
 	char why[128];
 
 	if (c->key)
-		return fail(err, errlen, -EINVAL, "%s: more than one private key", path);
+		return errmsg(err, errlen, -EINVAL, "%s: more than one private key", path);
 	c->key = d2i_AutoPrivateKey(NULL, &p, len);
 	if (!c->key)
-		return fail(err, errlen, -EINVAL, "%s: the private key is invalid: %s", path,
-			    ssl_reason(why, sizeof(why)));
+		return errmsg(err, errlen, -EINVAL, "%s: the private key is invalid: %s", path,
+			      ssl_reason(why, sizeof(why)));
 	return 0;
 }
 
@@ -162,7 +144,7 @@ static int add_block(struct assertion_cert *c, const char *name, const char *hea
 		     const unsigned char *der, long len, const char *path, char *err, size_t errlen)
 {
 	if (strcmp(name, PEM_STRING_PKCS8) == 0 || (header && strstr(header, "ENCRYPTED")))
-		return fail(
+		return errmsg(
 		    err, errlen, -EINVAL,
 		    "%s: the private key is encrypted (only unencrypted keys are supported)", path);
 	if (strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0)
@@ -184,7 +166,7 @@ static int parse_pem(struct assertion_cert *c, const char *pem, size_t len, cons
 	int r = 0;
 
 	if (!bio)
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+		return errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
 	while (r == 0 && PEM_read_bio_ex(bio, &name, &header, &der, &n,
 					 PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) == 1) {
 		r = add_block(c, name, header, der, n, path, err, errlen);
@@ -193,8 +175,8 @@ static int parse_pem(struct assertion_cert *c, const char *pem, size_t len, cons
 		OPENSSL_secure_clear_free(der, (size_t)n);
 	}
 	if (r == 0 && ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
-		r = fail(err, errlen, -EINVAL, "%s: malformed PEM: %s", path,
-			 ssl_reason(why, sizeof(why)));
+		r = errmsg(err, errlen, -EINVAL, "%s: malformed PEM: %s", path,
+			   ssl_reason(why, sizeof(why)));
 	ERR_clear_error();
 	BIO_free(bio);
 	return r;
@@ -206,17 +188,17 @@ static int check_pair(const struct assertion_cert *c, const char *path, char *er
 	int r = 0;
 
 	if (!c->key)
-		r = fail(err, errlen, -EINVAL, "%s: no private key", path);
+		r = errmsg(err, errlen, -EINVAL, "%s: no private key", path);
 	else if (c->n_certs == 0)
-		r = fail(err, errlen, -EINVAL, "%s: no certificate", path);
+		r = errmsg(err, errlen, -EINVAL, "%s: no certificate", path);
 	else if (!EVP_PKEY_is_a(c->key, "RSA"))
-		r = fail(err, errlen, -EINVAL, "%s: the private key is not an RSA key", path);
+		r = errmsg(err, errlen, -EINVAL, "%s: the private key is not an RSA key", path);
 	else if (EVP_PKEY_get_bits(c->key) < ASSERTION_MIN_BITS)
-		r = fail(err, errlen, -EINVAL, "%s: the RSA key has fewer than %d bits", path,
-			 ASSERTION_MIN_BITS);
+		r = errmsg(err, errlen, -EINVAL, "%s: the RSA key has fewer than %d bits", path,
+			   ASSERTION_MIN_BITS);
 	else if (X509_check_private_key(c->certs[0], c->key) != 1)
-		r = fail(err, errlen, -EINVAL,
-			 "%s: the private key does not belong to the first certificate", path);
+		r = errmsg(err, errlen, -EINVAL,
+			   "%s: the private key does not belong to the first certificate", path);
 	ERR_clear_error();
 	return r;
 }
@@ -229,14 +211,14 @@ int assertion_cert_load(const char *path, struct assertion_cert **ret, char *err
 	int r;
 
 	if (!path || !*path)
-		return fail(err, errlen, -EINVAL, "no certificate file");
+		return errmsg(err, errlen, -EINVAL, "no certificate file");
 	ERR_clear_error(); /* so that the reasons given are this call's */
 	r = read_pem(path, &pem, &len, err, errlen);
 	if (r < 0)
 		return r;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		r = fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+		r = errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
 	if (r == 0)
 		r = parse_pem(c, pem, len, path, err, errlen);
 	if (r == 0)
@@ -464,24 +446,24 @@ int assertion_build(const struct assertion_cert *c, enum assertion_alg alg, bool
 	int r;
 
 	if (!c || (alg != ASSERTION_RS256 && alg != ASSERTION_PS256))
-		return fail(err, errlen, -EINVAL, "no certificate or unknown algorithm");
+		return errmsg(err, errlen, -EINVAL, "no certificate or unknown algorithm");
 	if (!client_id || !*client_id || !audience || !*audience)
-		return fail(err, errlen, -EINVAL,
-			    "client assertion needs a client_id and audience");
+		return errmsg(err, errlen, -EINVAL,
+			      "client assertion needs a client_id and audience");
 	ERR_clear_error();
 	r = signing_input(c, alg, send_chain, client_id, audience, now, &input);
 	if (r == -EINVAL)
-		return fail(err, errlen, r, "client_id or audience is not valid UTF-8");
+		return errmsg(err, errlen, r, "client_id or audience is not valid UTF-8");
 	if (r < 0)
-		return fail(err, errlen, r, "cannot build the client assertion: out of memory");
+		return errmsg(err, errlen, r, "cannot build the client assertion: out of memory");
 	r = sign(c->key, alg, input, strlen(input), &sig, &sig_len);
 	if (r == -EIO)
-		fail(err, errlen, r, "cannot sign the client assertion: %s",
-		     ssl_reason(why, sizeof(why)));
+		errmsg(err, errlen, r, "cannot sign the client assertion: %s",
+		       ssl_reason(why, sizeof(why)));
 	if (r == 0 && (!(s = base64url(sig, sig_len)) || !(jwt = join(input, s))))
 		r = -ENOMEM;
 	if (r == -ENOMEM)
-		fail(err, errlen, r, "cannot build the client assertion: out of memory");
+		errmsg(err, errlen, r, "cannot build the client assertion: out of memory");
 	free(input);
 	wipe_free(s);
 	if (sig)

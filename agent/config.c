@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "read_full.h"
 #include "config-internal.h"
 #include "proto.h"
 
@@ -359,31 +360,21 @@ static int io_error(const struct cfg_ctx *ctx, int r, const char *what)
 static int read_bounded(int fd, char **ret, size_t *ret_len)
 {
 	char *buf = malloc(CONFIG_MAX_FILE + 1);
-	size_t len = 0;
-	ssize_t n;
+	ssize_t len;
 
 	if (!buf)
 		return -ENOMEM;
-	while (len <= CONFIG_MAX_FILE) {
-		n = read(fd, buf + len, CONFIG_MAX_FILE + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			free(buf);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	len = read_full(fd, buf, CONFIG_MAX_FILE + 1);
+	if (len < 0) {
+		free(buf);
+		return (int)len;
 	}
 	if (len > CONFIG_MAX_FILE) {
 		free(buf);
 		return -EFBIG;
 	}
 	*ret = buf;
-	*ret_len = len;
+	*ret_len = (size_t)len;
 	return 0;
 }
 

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "errmsg.h"
 #include "hosts.h"
 
 #define HOSTS_MAX_LABEL       63
@@ -28,20 +28,6 @@
 #define HOSTS_SCORE_EXACT        (1 << 20)
 #define HOSTS_SCORE_SUFFIX_SHIFT 1
 #define HOSTS_SCORE_PORT         1
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* ASCII only: host names are compared byte-wise, whatever the locale. */
 static void ascii_lower(char *s)
@@ -64,13 +50,15 @@ static int parse_port(const char *s, int *ret, char *err, size_t errlen)
 	long v = 0;
 
 	if (n == 0)
-		return fail(err, errlen, "empty port after ':'");
+		return errmsg(err, errlen, -EINVAL, "empty port after ':'");
 	if (n > HOSTS_MAX_PORT_DIGITS || strspn(s, "0123456789") != n)
-		return fail(err, errlen, "port must be a number from 1 to %d", HOSTS_MAX_PORT);
+		return errmsg(err, errlen, -EINVAL, "port must be a number from 1 to %d",
+			      HOSTS_MAX_PORT);
 	for (; *s; s++)
 		v = v * 10 + (*s - '0');
 	if (v < 1 || v > HOSTS_MAX_PORT)
-		return fail(err, errlen, "port must be a number from 1 to %d", HOSTS_MAX_PORT);
+		return errmsg(err, errlen, -EINVAL, "port must be a number from 1 to %d",
+			      HOSTS_MAX_PORT);
 	*ret = (int)v;
 	return 0;
 }
@@ -114,22 +102,24 @@ static int check_name(const char *host, char *err, size_t errlen)
 	for (p = host;; p++) {
 		if (*p == '.' || *p == '\0') {
 			if (p == host)
-				return fail(err, errlen, "host name starts with a dot");
+				return errmsg(err, errlen, -EINVAL, "host name starts with a dot");
 			if (p == label)
-				return fail(err, errlen,
-					    *p ? "host name has an empty label (\"..\")"
-					       : "host name ends with a dot");
+				return errmsg(err, errlen, -EINVAL,
+					      *p ? "host name has an empty label (\"..\")"
+						 : "host name ends with a dot");
 			if (p - label > HOSTS_MAX_LABEL)
-				return fail(err, errlen, "a label is longer than %d characters",
-					    HOSTS_MAX_LABEL);
+				return errmsg(err, errlen, -EINVAL,
+					      "a label is longer than %d characters",
+					      HOSTS_MAX_LABEL);
 			if (*p == '\0')
 				return 0;
 			label = p + 1;
 		} else if (*p == '*') {
-			return fail(err, errlen, "'*' is only allowed as \"*.\" at the start");
+			return errmsg(err, errlen, -EINVAL,
+				      "'*' is only allowed as \"*.\" at the start");
 		} else if (!host_char_valid(*p)) {
-			return fail(
-			    err, errlen,
+			return errmsg(
+			    err, errlen, -EINVAL,
 			    "invalid character in host name (allowed: letters, digits, '-', "
 			    "'.', and IPv6 addresses in brackets)");
 		}
@@ -144,16 +134,17 @@ static int split_ipv6(const char *text, struct host_pattern *p, char *err, size_
 	size_t len;
 
 	if (!end)
-		return fail(err, errlen, "missing ']' after the IPv6 address");
+		return errmsg(err, errlen, -EINVAL, "missing ']' after the IPv6 address");
 	if (end[1] != '\0' && end[1] != ':')
-		return fail(err, errlen, "unexpected text after ']' (expected \":PORT\")");
+		return errmsg(err, errlen, -EINVAL,
+			      "unexpected text after ']' (expected \":PORT\")");
 	len = (size_t)(end - text - 1);
 	if (len == 0 || len >= sizeof(addr))
-		return fail(err, errlen, "invalid IPv6 address");
+		return errmsg(err, errlen, -EINVAL, "invalid IPv6 address");
 	memcpy(addr, text + 1, len);
 	addr[len] = '\0';
 	if (!ipv6_canonical(addr, p->host, sizeof(p->host)))
-		return fail(err, errlen, "invalid IPv6 address");
+		return errmsg(err, errlen, -EINVAL, "invalid IPv6 address");
 	return end[1] == ':' ? parse_port(end + 2, &p->port, err, errlen) : 0;
 }
 
@@ -165,12 +156,13 @@ static int split_name(const char *text, struct host_pattern *p, char *err, size_
 	int r;
 
 	if (colon && strchr(colon + 1, ':'))
-		return fail(err, errlen,
-			    "IPv6 addresses must be written in brackets, as \"[::1]:8443\"");
+		return errmsg(err, errlen, -EINVAL,
+			      "IPv6 addresses must be written in brackets, as \"[::1]:8443\"");
 	if (len == 0)
-		return fail(err, errlen, "empty host name");
+		return errmsg(err, errlen, -EINVAL, "empty host name");
 	if (len > HOSTS_MAX_NAME)
-		return fail(err, errlen, "host name is longer than %d characters", HOSTS_MAX_NAME);
+		return errmsg(err, errlen, -EINVAL, "host name is longer than %d characters",
+			      HOSTS_MAX_NAME);
 	memcpy(p->host, text, len);
 	p->host[len] = '\0';
 	r = check_name(p->host, err, errlen);
@@ -186,16 +178,18 @@ int host_pattern_parse(const char *text, struct host_pattern *ret, char *err, si
 	int r;
 
 	if (!text || !*text)
-		return fail(err, errlen, "empty host pattern");
+		return errmsg(err, errlen, -EINVAL, "empty host pattern");
 	if (text[0] == '*') {
 		if (text[1] == '\0' || text[1] == ':')
-			return fail(err, errlen,
-				    "a lone '*' is not allowed; write \"*.suffix\" (e.g. "
-				    "\"*.openai.azure.com\")");
+			return errmsg(err, errlen, -EINVAL,
+				      "a lone '*' is not allowed; write \"*.suffix\" (e.g. "
+				      "\"*.openai.azure.com\")");
 		if (text[1] != '.')
-			return fail(err, errlen, "a wildcard must be written \"*.suffix\"");
+			return errmsg(err, errlen, -EINVAL,
+				      "a wildcard must be written \"*.suffix\"");
 		if (text[2] == '[')
-			return fail(err, errlen, "a wildcard cannot cover an IP address");
+			return errmsg(err, errlen, -EINVAL,
+				      "a wildcard cannot cover an IP address");
 		p.wildcard = true;
 		text += 2;
 	}
@@ -241,9 +235,10 @@ static int target_set_host(struct url_target *t, const char *host, char *err, si
 		len--;
 	}
 	if (len == 0)
-		return fail(err, errlen, "URL has no host");
+		return errmsg(err, errlen, -EINVAL, "URL has no host");
 	if (len > HOSTS_MAX_NAME)
-		return fail(err, errlen, "URL host is longer than %d characters", HOSTS_MAX_NAME);
+		return errmsg(err, errlen, -EINVAL, "URL host is longer than %d characters",
+			      HOSTS_MAX_NAME);
 	memcpy(t->host, host, len);
 	t->host[len] = '\0';
 	ascii_lower(t->host);
@@ -262,7 +257,7 @@ static int target_set_scheme(struct url_target *t, const char *scheme, char *err
 	if (strcasecmp(scheme, "https") == 0)
 		t->https = true;
 	else if (strcasecmp(scheme, "http") != 0)
-		return fail(err, errlen, "unsupported URL scheme (only http and https)");
+		return errmsg(err, errlen, -EINVAL, "unsupported URL scheme (only http and https)");
 	return 0;
 }
 
@@ -271,7 +266,8 @@ static int target_set_port(struct url_target *t, const char *port, char *err, si
 	int r = parse_port(port, &t->port, err, errlen);
 
 	if (r < 0)
-		return fail(err, errlen, "URL port must be a number from 1 to %d", HOSTS_MAX_PORT);
+		return errmsg(err, errlen, -EINVAL, "URL port must be a number from 1 to %d",
+			      HOSTS_MAX_PORT);
 	t->default_port = t->port == (t->https ? HOSTS_HTTPS_PORT : HOSTS_HTTP_PORT);
 	return 0;
 }
@@ -282,21 +278,21 @@ static int target_from_curl(CURLU *u, struct url_target *t, char *err, size_t er
 	int r = -EINVAL;
 
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-		fail(err, errlen, "URL has no scheme");
+		errmsg(err, errlen, -EINVAL, "URL has no scheme");
 		goto out;
 	}
 	r = target_set_scheme(t, scheme, err, errlen);
 	if (r < 0)
 		goto out;
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		r = fail(err, errlen, "URL has no host");
+		r = errmsg(err, errlen, -EINVAL, "URL has no host");
 		goto out;
 	}
 	r = target_set_host(t, host, err, errlen);
 	if (r < 0)
 		goto out;
 	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		r = fail(err, errlen, "URL has no port");
+		r = errmsg(err, errlen, -EINVAL, "URL has no port");
 		goto out;
 	}
 	r = target_set_port(t, port, err, errlen);
@@ -315,10 +311,10 @@ int url_target_parse(const char *url, struct url_target *ret, char *err, size_t 
 	int r;
 
 	if (!url || !*url)
-		return fail(err, errlen, "empty URL");
+		return errmsg(err, errlen, -EINVAL, "empty URL");
 	u = curl_url();
 	if (!u) {
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, -EINVAL, "out of memory");
 		return -ENOMEM;
 	}
 	/* Flags 0: no scheme guessing, so relative URLs and bare host names are refused. */
@@ -326,9 +322,10 @@ int url_target_parse(const char *url, struct url_target *ret, char *err, size_t 
 	if (uc == CURLUE_OUT_OF_MEMORY)
 		r = -ENOMEM;
 	else if (uc == CURLUE_UNSUPPORTED_SCHEME)
-		r = fail(err, errlen, "unsupported URL scheme (only http and https)");
+		r = errmsg(err, errlen, -EINVAL, "unsupported URL scheme (only http and https)");
 	else if (uc != CURLUE_OK)
-		r = fail(err, errlen, "not an absolute http(s) URL (%s)", curl_url_strerror(uc));
+		r = errmsg(err, errlen, -EINVAL, "not an absolute http(s) URL (%s)",
+			   curl_url_strerror(uc));
 	else
 		r = target_from_curl(u, &t, err, errlen);
 	curl_url_cleanup(u);

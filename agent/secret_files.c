@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "read_full.h"
 #include "log.h"
 #include "secret_files.h"
 
@@ -39,25 +40,6 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads the whole file into @buf (sodium memory of @cap bytes). */
-static ssize_t read_all(int fd, unsigned char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return (ssize_t)len;
-}
-
 static size_t strip_newline(const unsigned char *buf, size_t len)
 {
 	if (len > 0 && buf[len - 1] == '\n')
@@ -84,7 +66,7 @@ int secret_file_read(struct secret_store *store, const char *name, enum secret_o
 	if (r == 0 && !(buf = sodium_malloc(cap)))
 		r = -ENOMEM;
 	if (r == 0) {
-		n = read_all(fd, buf, cap);
+		n = read_full(fd, buf, cap);
 		r = n < 0 ? (int)n : 0;
 		n = n < 0 ? 0 : (ssize_t)strip_newline(buf, (size_t)n);
 		if (r == 0 && (n == 0 || n > PROTO_MAX_SECRET || memchr(buf, '\0', (size_t)n)))

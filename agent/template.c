@@ -6,13 +6,13 @@
  * template_value_free() (or here, on any failure after it was filled).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "errmsg.h"
 #include "proto.h"
 #include "template.h"
 
@@ -36,20 +36,6 @@ struct piece {
 	const char *data;
 	size_t len;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static bool starts_with(const char *s, const char *prefix)
 {
@@ -80,27 +66,29 @@ static int placeholder_parse(const char *p, size_t offset, struct placeholder *r
 		return 0;
 	}
 	if (!starts_with(p, TEMPLATE_SECRET_NAMED))
-		return fail(err, errlen,
-			    "'{' at offset %zu does not start {secret}, {secret:NAME} or {token}",
-			    offset);
+		return errmsg(err, errlen, -EINVAL,
+			      "'{' at offset %zu does not start {secret}, {secret:NAME} or {token}",
+			      offset);
 	name = p + strlen(TEMPLATE_SECRET_NAMED);
 	close = strchr(name, '}');
 	if (!close)
-		return fail(err, errlen, "{secret:NAME} at offset %zu has no closing '}'", offset);
+		return errmsg(err, errlen, -EINVAL,
+			      "{secret:NAME} at offset %zu has no closing '}'", offset);
 	n = (size_t)(close - name);
 	if (n == 0 || n > PROTO_MAX_NAME)
-		return fail(err, errlen,
-			    "{secret:NAME} at offset %zu: NAME must be 1 to %d characters", offset,
-			    PROTO_MAX_NAME);
+		return errmsg(err, errlen, -EINVAL,
+			      "{secret:NAME} at offset %zu: NAME must be 1 to %d characters",
+			      offset, PROTO_MAX_NAME);
 	ret->kind = PLACEHOLDER_SECRET_NAMED;
 	memcpy(ret->name, name, n);
 	ret->name[n] = '\0';
 	ret->len = (size_t)(close + 1 - p);
 	if (!proto_name_valid(ret->name))
-		return fail(err, errlen,
-			    "{secret:NAME} at offset %zu: NAME may only hold letters, digits, '.', "
-			    "'_' and '-'",
-			    offset);
+		return errmsg(
+		    err, errlen, -EINVAL,
+		    "{secret:NAME} at offset %zu: NAME may only hold letters, digits, '.', "
+		    "'_' and '-'",
+		    offset);
 	return 0;
 }
 
@@ -112,16 +100,17 @@ int template_check(const char *tmpl, struct template_refs *ret_refs, char *err, 
 	int r;
 
 	if (!tmpl)
-		return fail(err, errlen, "no template");
+		return errmsg(err, errlen, -EINVAL, "no template");
 	if (strnlen(tmpl, TEMPLATE_MAX_VALUE + 1) > TEMPLATE_MAX_VALUE)
-		return fail(err, errlen, "template is longer than %d bytes", TEMPLATE_MAX_VALUE);
+		return errmsg(err, errlen, -EINVAL, "template is longer than %d bytes",
+			      TEMPLATE_MAX_VALUE);
 	for (p = tmpl; *p;) {
 		if (*p == '\r' || *p == '\n')
-			return fail(err, errlen, "line break (CR or LF) at offset %zu",
-				    (size_t)(p - tmpl));
+			return errmsg(err, errlen, -EINVAL, "line break (CR or LF) at offset %zu",
+				      (size_t)(p - tmpl));
 		if (!value_byte_valid((unsigned char)*p))
-			return fail(err, errlen, "control character at offset %zu",
-				    (size_t)(p - tmpl));
+			return errmsg(err, errlen, -EINVAL, "control character at offset %zu",
+				      (size_t)(p - tmpl));
 		if (*p != '{') {
 			p++;
 			continue;

@@ -7,7 +7,6 @@
  * the agent gives jansson a wiping allocator, so decref is enough here.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "errmsg.h"
 #include "token_response.h"
 
 #define TOKEN_MAX_DIGITS     19  /* a numeric string: digits only, below INT64_MAX */
@@ -25,20 +25,6 @@
 #define TOKEN_MIN_YEAR       1970
 #define TOKEN_MAX_YEAR       9999
 #define TOKEN_MAX_OFFSET_MIN (24 * 60) /* a UTC offset is less than a day */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* A member of @doc; JSON null counts as absent. */
 static json_t *member(json_t *doc, const char *name)
@@ -74,7 +60,7 @@ static int number_value(const json_t *v, const char *name, int64_t *ret, char *e
 	}
 	if (json_is_string(v) && parse_digits(json_string_value(v), ret))
 		return 0;
-	return fail(err, errlen, "%s is not a non-negative whole number", name);
+	return errmsg(err, errlen, -EINVAL, "%s is not a non-negative whole number", name);
 }
 
 /* Reads @min..@max digits at *@p. */
@@ -210,7 +196,7 @@ static int expires_on_value(const json_t *v, int64_t *ret, char *err, size_t err
 		return number_value(v, "expires_on", ret, err, errlen);
 	if (s && parse_app_service_date(s, ret))
 		return 0;
-	return fail(err, errlen, "expires_on is neither a number of seconds nor a date");
+	return errmsg(err, errlen, -EINVAL, "expires_on is neither a number of seconds nor a date");
 }
 
 /* The expiry in unix seconds, from whichever field the source sends. */
@@ -225,22 +211,23 @@ static int expiry_field(json_t *doc, int64_t now, int64_t *ret, char *err, size_
 	} else if ((v = member(doc, "expiresOn"))) {
 		r = json_is_string(v) && parse_cli_local_time(json_string_value(v), &t)
 			? 0
-			: fail(err, errlen, "expiresOn is not a date \"YYYY-MM-DD HH:MM:SS\"");
+			: errmsg(err, errlen, -EINVAL,
+				 "expiresOn is not a date \"YYYY-MM-DD HH:MM:SS\"");
 	} else if ((v = member(doc, "expires_in"))) {
 		r = number_value(v, "expires_in", &in, err, errlen);
 		if (r == 0 && in > INT64_MAX - now)
-			r = fail(err, errlen, "expires_in is out of range");
+			r = errmsg(err, errlen, -EINVAL, "expires_in is out of range");
 		t = r == 0 ? now + in : 0;
 	} else {
-		return fail(err, errlen, "no expires_on or expires_in in the response");
+		return errmsg(err, errlen, -EINVAL, "no expires_on or expires_in in the response");
 	}
 	if (r < 0)
 		return r;
 	if (t <= now)
-		return fail(err, errlen, "the token has already expired");
+		return errmsg(err, errlen, -EINVAL, "the token has already expired");
 	if (t - now > TOKEN_RESPONSE_MAX_LIFETIME)
-		return fail(err, errlen, "the token expires more than %d days from now",
-			    TOKEN_RESPONSE_MAX_LIFETIME / (24 * 3600));
+		return errmsg(err, errlen, -EINVAL, "the token expires more than %d days from now",
+			      TOKEN_RESPONSE_MAX_LIFETIME / (24 * 3600));
 	*ret = t;
 	return 0;
 }
@@ -270,15 +257,16 @@ static int type_field(json_t *doc, char *out, size_t outlen, char *err, size_t e
 	}
 	s = json_string_value(v);
 	if (!s)
-		return fail(err, errlen, "token_type is not a string");
+		return errmsg(err, errlen, -EINVAL, "token_type is not a string");
 	n = strlen(s);
 	if (n == 0 || n >= outlen)
-		return fail(err, errlen, "token_type must be 1 to %zu characters", outlen - 1);
+		return errmsg(err, errlen, -EINVAL, "token_type must be 1 to %zu characters",
+			      outlen - 1);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return fail(err, errlen,
-				    "token_type holds a character other than ASCII "
-				    "letters, digits and punctuation");
+			return errmsg(err, errlen, -EINVAL,
+				      "token_type holds a character other than ASCII "
+				      "letters, digits and punctuation");
 	snprintf(out, outlen, "%s", strcasecmp(s, "bearer") == 0 ? "Bearer" : s);
 	return 0;
 }
@@ -293,19 +281,20 @@ static int token_field(json_t *doc, const json_t **ret, char *err, size_t errlen
 	if (!v)
 		v = member(doc, "accessToken"); /* Azure CLI */
 	if (!v)
-		return fail(err, errlen, "no access_token in the response");
+		return errmsg(err, errlen, -EINVAL, "no access_token in the response");
 	if (!json_is_string(v))
-		return fail(err, errlen, "access_token is not a string");
+		return errmsg(err, errlen, -EINVAL, "access_token is not a string");
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n == 0)
-		return fail(err, errlen, "access_token is empty");
+		return errmsg(err, errlen, -EINVAL, "access_token is empty");
 	if (n > TOKEN_RESPONSE_MAX_TOKEN)
-		return fail(err, errlen, "access_token is longer than %d bytes",
-			    TOKEN_RESPONSE_MAX_TOKEN);
+		return errmsg(err, errlen, -EINVAL, "access_token is longer than %d bytes",
+			      TOKEN_RESPONSE_MAX_TOKEN);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fail(err, errlen, "access_token holds a control character");
+			return errmsg(err, errlen, -EINVAL,
+				      "access_token holds a control character");
 	*ret = v;
 	return 0;
 }
@@ -329,7 +318,7 @@ static int parse_object(json_t *doc, int64_t now, struct token_response *t, char
 	t->access_token = malloc(t->access_token_len + 1);
 	if (!t->access_token) {
 		t->access_token_len = 0;
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, -EINVAL, "out of memory");
 		return -ENOMEM;
 	}
 	memcpy(t->access_token, json_string_value(tok), t->access_token_len + 1);
@@ -345,22 +334,22 @@ int token_response_parse(const char *body, size_t len, int64_t now, struct token
 	int r;
 
 	if (!body || len == 0)
-		return fail(err, errlen, "empty response");
+		return errmsg(err, errlen, -EINVAL, "empty response");
 	/* jansson's error text may quote the body, so it is never passed on. */
 	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc && json_error_code(&jerr) == json_error_out_of_memory) {
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, -EINVAL, "out of memory");
 		return -ENOMEM;
 	}
 	if (!doc)
-		return fail(err, errlen, "%s",
-			    json_error_code(&jerr) == json_error_duplicate_key
-				? "response has a duplicate key"
-				: "response is not JSON");
+		return errmsg(err, errlen, -EINVAL, "%s",
+			      json_error_code(&jerr) == json_error_duplicate_key
+				  ? "response has a duplicate key"
+				  : "response is not JSON");
 	if (json_is_object(doc))
 		r = parse_object(doc, now, &t, err, errlen);
 	else
-		r = fail(err, errlen, "response is not a JSON object");
+		r = errmsg(err, errlen, -EINVAL, "response is not a JSON object");
 	json_decref(doc);
 	if (r < 0)
 		return r;

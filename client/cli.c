@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,7 +94,7 @@ int cli_fail(struct aoai_conn *conn, int err)
 	return exitcode_from_error(err);
 }
 
-int cli_write_secret(const char *buf, size_t len)
+static int write_all(const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -109,6 +110,15 @@ int cli_write_secret(const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int cli_emit_secret(char *buf, size_t len, const char *what)
+{
+	int r = write_all(buf, len);
+
+	explicit_bzero(buf, len);
+	free(buf);
+	return r < 0 ? cli_error(CLI_EXIT_ERROR, "cannot write the %s: %m", what) : CLI_EXIT_OK;
 }
 
 int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int operands)

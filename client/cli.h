@@ -72,8 +72,10 @@ int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((forma
  * Returns -1 to go on, or the exit code (after --help, or a usage error).
  */
 int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int operands);
-/* Writes @len bytes to stdout with write(2): no stdio buffer keeps a copy. */
-int cli_write_secret(const char *buf, size_t len);
+/* Writes @len bytes of @buf (malloc'd) to stdout with write(2), so that no
+ * stdio buffer keeps a copy, then wipes and frees it.  Returns an exit code;
+ * on failure it says that @what could not be written. */
+int cli_emit_secret(char *buf, size_t len, const char *what);
 
 /* "59m", "1h 30m", "2d 3h", "45s": the two largest units of @seconds. */
 void format_duration(long long seconds, char *buf, size_t len);

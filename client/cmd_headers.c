@@ -30,17 +30,6 @@ static const char *const action_names[] = {
 	[AOAI_EXISTS_APPEND] = "append",
 };
 
-/* Writes @buf, then wipes and frees it. */
-static int write_wipe(char *buf, size_t len)
-{
-	int r;
-
-	r = cli_write_secret(buf, len);
-	explicit_bzero(buf, len);
-	free(buf);
-	return r < 0 ? cli_error(CLI_EXIT_ERROR, "cannot write the headers: %m") : CLI_EXIT_OK;
-}
-
 static int print_lines(const struct aoai_headers *h)
 {
 	size_t i, n = aoai_headers_count(h), len = 0, off = 0;
@@ -54,7 +43,7 @@ static int print_lines(const struct aoai_headers *h)
 	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(buf + off, len + 1 - off, "%s: %s\n",
 					aoai_header_name(h, i), aoai_header_value(h, i));
-	return write_wipe(buf, off);
+	return cli_emit_secret(buf, off, "headers");
 }
 
 /* Wipes the "value" strings of a list of header objects. */
@@ -113,7 +102,7 @@ static int print_json(const struct aoai_headers *h)
 	json_decref(doc);
 	if (!buf)
 		return cli_error(CLI_EXIT_ERROR, "out of memory");
-	return write_wipe(buf, len);
+	return cli_emit_secret(buf, len, "headers");
 }
 
 int cmd_headers(int argc, char *argv[], const struct cli *cli)

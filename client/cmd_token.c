@@ -88,17 +88,6 @@ static int parse_options(int argc, char *argv[], struct options *o)
 	return -1;
 }
 
-/* Writes @buf, then wipes and frees it. */
-static int write_wipe(char *buf, size_t len)
-{
-	int r;
-
-	r = cli_write_secret(buf, len);
-	explicit_bzero(buf, len);
-	free(buf);
-	return r < 0 ? cli_error(CLI_EXIT_ERROR, "cannot write the token: %m") : CLI_EXIT_OK;
-}
-
 static int print_plain(const struct aoai_token *t)
 {
 	const char *value = aoai_token_value(t);
@@ -110,7 +99,7 @@ static int print_plain(const struct aoai_token *t)
 		return cli_error(CLI_EXIT_ERROR, "out of memory");
 	memcpy(buf, value, len);
 	buf[len] = '\n';
-	return write_wipe(buf, len + 1);
+	return cli_emit_secret(buf, len + 1, "token");
 }
 
 /*
@@ -191,7 +180,7 @@ static int print_json(const struct aoai_token *t)
 		free(buf);
 		return cli_error(CLI_EXIT_ERROR, "out of memory");
 	}
-	return write_wipe(buf, (size_t)n);
+	return cli_emit_secret(buf, (size_t)n, "token");
 }
 
 int cmd_token(int argc, char *argv[], const struct cli *cli)

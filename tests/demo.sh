@@ -142,6 +142,17 @@ heading "aoai headers URL — what a client gets (this demo key is a random fake
 show aoai headers "$url"
 
 body='{"messages":[{"role":"user","content":"Say hello"}]}'
+# Shows and runs `aoai headers URL | curl -H @- URL`; the fake must answer 200.
+chat_with_agent_headers() {
+	local u=$1 code
+	printf "\$ aoai headers '%s' | curl -s -H @- -d '%s' '%s'\n" "$u" "$body" "$u"
+	code=$(aoai headers "$u" | curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
+		-H @- -H 'Content-Type: application/json' -d "$body" "$u")
+	echo "HTTP $code"
+	"$python" -m json.tool "$tmp/resp.json"
+	[ "$code" = 200 ] || { echo "demo: expected 200 with the agent's headers" >&2; return 1; }
+}
+
 heading "curl without the agent's headers"
 printf "\$ curl -s -d '%s' '%s'\n" "$body" "$url"
 code=$(curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
@@ -151,12 +162,7 @@ cat "$tmp/resp.json"
 [ "$code" = 401 ] || { echo "demo: expected 401 without a key" >&2; exit 1; }
 
 heading "aoai headers URL | curl -H @- URL"
-printf "\$ aoai headers '%s' | curl -s -H @- -d '%s' '%s'\n" "$url" "$body" "$url"
-code=$(aoai headers "$url" | curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
-	-H @- -H 'Content-Type: application/json' -d "$body" "$url")
-echo "HTTP $code"
-"$python" -m json.tool "$tmp/resp.json"
-[ "$code" = 200 ] || { echo "demo: expected 200 with the agent's headers" >&2; exit 1; }
+chat_with_agent_headers "$url"
 
 heading "aoai token vm — an Entra ID token from the managed identity (a fake JWT)"
 show aoai token vm --json
@@ -165,12 +171,7 @@ heading "aoai list — the token's source, expiry and next refresh"
 show aoai list
 
 heading "aoai headers URL | curl -H @- URL, with the bearer token"
-printf "\$ aoai headers '%s' | curl -s -H @- -d '%s' '%s'\n" "$vm_url" "$body" "$vm_url"
-code=$(aoai headers "$vm_url" | curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
-	-H @- -H 'Content-Type: application/json' -d "$body" "$vm_url")
-echo "HTTP $code"
-"$python" -m json.tool "$tmp/resp.json"
-[ "$code" = 200 ] || { echo "demo: expected 200 with the bearer token" >&2; exit 1; }
+chat_with_agent_headers "$vm_url"
 
 heading "Stop everything and clean up"
 show aoai remove demo

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "read_full.h"
 #include "agent.h"
 #include "assertion.h"
 #include "fetch.h"
@@ -47,11 +48,15 @@ static int read_federated_token(struct source_fetch *f, const char *path, char *
 				size_t *ret_len, struct source_error *err)
 {
 	char *buf = sodium_malloc(MAX_FEDERATED_TOKEN + 1);
-	ssize_t n = -1;
+	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-	if (fd >= 0 && buf)
-		n = read(fd, buf, MAX_FEDERATED_TOKEN + 1);
+	if (fd < 0)
+		n = -errno;
+	else if (!buf)
+		n = -ENOMEM;
+	else
+		n = read_full(fd, buf, MAX_FEDERATED_TOKEN + 1);
 	if (fd >= 0)
 		close(fd);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
@@ -60,7 +65,7 @@ static int read_federated_token(struct source_fetch *f, const char *path, char *
 		fetch_error(f, err, 0, false, "federated token file %s: %s", path,
 			    n == 0  ? "empty"
 			    : n > 0 ? "too large"
-				    : strerror(errno));
+				    : strerror((int)-n));
 		sodium_free(buf);
 		return -EINVAL;
 	}

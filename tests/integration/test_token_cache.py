@@ -10,21 +10,13 @@ import time
 import pytest
 
 from aoaitest import (describe, expect_ok, expect_rc, fail, register_secret, wait_until)
-from identity import start_identity, stop_identity
 
 HOST = "aoai.example.com"
 URL = f"https://{HOST}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 
 
 @pytest.fixture
-def fi(ctx):
-    f = start_identity(ctx)
-    yield f
-    stop_identity(f)
-
-
-@pytest.fixture
-def imds_agent(ctx, start_agent, fi):
+def imds_agent(ctx, start_agent, identity):
     """An agent with token profile "vm" (the fake IMDS via "endpoint") and
     api-key profile "key" (its secret from a file)."""
     key = ctx.secret()
@@ -32,7 +24,7 @@ def imds_agent(ctx, start_agent, fi):
     cfg = {"profiles": {
         "vm": {"hosts": [HOST],
                "credential": {"type": "managed-identity",
-                              "endpoint": fi.imds_authority + "/metadata/identity/oauth2/token"}},
+                              "endpoint": identity.imds_authority + "/metadata/identity/oauth2/token"}},
         "key": {"hosts": ["key.example.com"],
                 "credential": {"type": "api-key", "file": str(key_file)}},
     }}
@@ -50,14 +42,14 @@ def vm_state(aoai_json):
     return p["token"]
 
 
-def imds_times(fi):
-    return [r["time"] for r in fi.requests("imds")]
+def imds_times(identity):
+    return [r["time"] for r in identity.requests("imds")]
 
 
-def test_single_flight_for_100_cold_clients(ctx, fi, imds_agent, raw):
+def test_single_flight_for_100_cold_clients(ctx, identity, imds_agent, raw):
     # The answer is held back a second so that every client is waiting on
     # the same fetch.
-    fi.script("imds", {"delay": 1.0})
+    identity.script("imds", {"delay": 1.0})
     clients = [raw(timeout=20.0) for _ in range(100)]
     for c in clients:
         c.send_json({"v": 1, "op": "token", "profile": "vm"})
@@ -68,14 +60,14 @@ def test_single_flight_for_100_cold_clients(ctx, fi, imds_agent, raw):
     for t in tokens:
         register_secret(t)
     assert len(tokens) == 1, "every client gets the one token fetched"
-    assert len(fi.requests("imds")) == 1, fi.requests("imds")
+    assert len(identity.requests("imds")) == 1, identity.requests("imds")
 
 
-def test_background_refresh_before_expiry(fi, imds_agent, aoai_json):
-    fi.settings(refresh_in=2)
+def test_background_refresh_before_expiry(identity, imds_agent, aoai_json):
+    identity.settings(refresh_in=2)
     first = token(aoai_json)
     # No client asks: the agent refreshes on its own at refresh_in.
-    wait_until(lambda: len(fi.requests("imds")) >= 2, 15.0, "a background refresh")
+    wait_until(lambda: len(identity.requests("imds")) >= 2, 15.0, "a background refresh")
     second = token(aoai_json)
     assert second != first, "the refreshed token is served"
     state = vm_state(aoai_json)
@@ -83,74 +75,74 @@ def test_background_refresh_before_expiry(fi, imds_agent, aoai_json):
     assert state["refresh_in"] is not None and state["refresh_in"] <= 2, state
 
 
-def test_retry_honours_retry_after(fi, imds_agent, aoai_json):
-    fi.script("imds",
+def test_retry_honours_retry_after(identity, imds_agent, aoai_json):
+    identity.script("imds",
               {"status": 503, "headers": {"Retry-After": "1"},
                "body": {"error": "service_unavailable", "error_description": "busy"}},
               {"status": 429, "headers": {"Retry-After": "2"},
                "body": {"error": "too_many_requests", "error_description": "slow down"}})
     token(aoai_json)  # the client waits through both retries
-    statuses = [r["status"] for r in fi.requests("imds")]
+    statuses = [r["status"] for r in identity.requests("imds")]
     assert statuses == [503, 429, 200], statuses
-    t = imds_times(fi)
+    t = imds_times(identity)
     # Lower bounds only: the agent waited at least what Retry-After asked.
     assert t[1] - t[0] >= 0.95 and t[2] - t[1] >= 1.95, t
 
 
-def test_backoff_on_connection_errors(fi, imds_agent, aoai_json):
-    fi.script("imds", {"drop": True}, {"drop": True})
+def test_backoff_on_connection_errors(identity, imds_agent, aoai_json):
+    identity.script("imds", {"drop": True}, {"drop": True})
     token(aoai_json)
-    t = imds_times(fi)
-    assert len(t) == 3, fi.requests("imds")
+    t = imds_times(identity)
+    assert len(t) == 3, identity.requests("imds")
     # 1 s then 2 s, each with ±25% jitter: the second wait is the longer.
     assert 0.7 <= t[1] - t[0] and 1.4 <= t[2] - t[1], t
 
 
-def test_foreground_attempts_are_bounded(fi, imds_agent, aoai):
-    fi.script("imds", *[{"status": 500, "body": {"error": "unknown",
+def test_foreground_attempts_are_bounded(identity, imds_agent, aoai):
+    identity.script("imds", *[{"status": 500, "body": {"error": "unknown",
                                                   "error_description": "boom"}}] * 5)
     r = expect_rc(aoai("token", "vm"), 6, "identity endpoint failing")
     assert "imds" in r.stderr and "500" in r.stderr and "boom" in r.stderr, describe(r)
-    assert len(fi.requests("imds")) == 3, "a waiting client sees three attempts"
+    assert len(identity.requests("imds")) == 3, "a waiting client sees three attempts"
 
 
-def test_bad_request_not_retried(fi, imds_agent, aoai, aoai_json):
-    fi.script("imds", {"status": 400, "body": {"error": "invalid_request",
+def test_bad_request_not_retried(identity, imds_agent, aoai, aoai_json):
+    identity.script("imds", {"status": 400, "body": {"error": "invalid_request",
                                                 "error_description": "Identity not found"}})
     r = expect_rc(aoai("headers", URL), 6, "IMDS 400")
     assert "imds" in r.stderr and "400" in r.stderr and "Identity not found" in r.stderr, \
         describe(r)
-    assert len(fi.requests("imds")) == 1
+    assert len(identity.requests("imds")) == 1
     state = vm_state(aoai_json)
     assert "Identity not found" in (state["last_error"] or ""), state
 
 
-def test_non_json_200_is_a_failure(fi, imds_agent, aoai_json):
-    fi.script("imds", {"non_json": True})
+def test_non_json_200_is_a_failure(identity, imds_agent, aoai_json):
+    identity.script("imds", {"non_json": True})
     token(aoai_json)
-    statuses = [r["status"] for r in fi.requests("imds")]
+    statuses = [r["status"] for r in identity.requests("imds")]
     assert statuses == [200, 200], "the HTML answer was retried"
 
 
-def test_imds_410_is_retried_every_10s(fi, imds_agent, aoai_json):
+def test_imds_410_is_retried_every_10s(identity, imds_agent, aoai_json):
     # IMDS answers 410 while it is being updated; the SDK keeps trying for
     # at least 70 s.  One 410 costs one 10 s wait.
-    fi.script("imds", {"status": 410})
+    identity.script("imds", {"status": 410})
     token(aoai_json)
-    t = imds_times(fi)
-    assert [r["status"] for r in fi.requests("imds")] == [410, 200]
+    t = imds_times(identity)
+    assert [r["status"] for r in identity.requests("imds")] == [410, 200]
     assert t[1] - t[0] >= 9.5, t
 
 
-def test_cached_token_served_through_outage_then_clear_error(fi, imds_agent, aoai, aoai_json):
+def test_cached_token_served_through_outage_then_clear_error(identity, imds_agent, aoai, aoai_json):
     # A 40 s token is served for 10 s (never with under 30 s left) and
     # refreshed after 5 s; from then on the identity endpoint fails.
-    fi.settings(expires_in=40)
+    identity.settings(expires_in=40)
     first = token(aoai_json)
-    fi.script("imds", *[{"status": 503, "headers": {"Retry-After": "1"},
+    identity.script("imds", *[{"status": 503, "headers": {"Retry-After": "1"},
                          "body": {"error": "unavailable",
                                   "error_description": "IMDS is down for maintenance"}}] * 40)
-    wait_until(lambda: any(r["status"] == 503 for r in fi.requests("imds")), 15.0,
+    wait_until(lambda: any(r["status"] == 503 for r in identity.requests("imds")), 15.0,
                "a failed background refresh")
     served_after_failure = token(aoai_json)
     assert served_after_failure == first, "the cached token is served during the outage"
@@ -165,8 +157,8 @@ def test_cached_token_served_through_outage_then_clear_error(fi, imds_agent, aoa
         assert part in r.stderr, describe(r)
 
 
-def test_hanging_endpoint_does_not_delay_api_key_client(ctx, fi, imds_agent, aoai, aoai_json):
-    fi.script("imds", {"hang": 30})
+def test_hanging_endpoint_does_not_delay_api_key_client(ctx, identity, imds_agent, aoai, aoai_json):
+    identity.script("imds", {"hang": 30})
     waiting = subprocess.Popen([ctx.build.aoai, "token", "vm"], env=ctx.env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
