@@ -93,11 +93,24 @@ static void format_state(const json_t *profile, char *buf, size_t len)
 			buf[i] = ' ';
 }
 
+/* "managed-identity (app-service)": the credential type, and the token
+ * source the agent chose when the type alone does not say it. */
+static void format_credential(const json_t *profile, char *buf, size_t len)
+{
+	const char *type = field(profile, "credential") ?: "?";
+	const char *source = field(json_object_get(profile, "token"), "source");
+
+	if (source && strcmp(source, type) != 0)
+		snprintf(buf, len, "%s (%s)", type, source);
+	else
+		snprintf(buf, len, "%s", type);
+}
+
 static int print_profiles(const json_t *profiles)
 {
 	static const char *const header[] = { "PROFILE", "CREDENTIAL", "HOSTS", "STATE" };
 	const json_t *p;
-	char state[1024];
+	char state[1024], credential[128];
 	json_t *table;
 	char *hosts;
 	size_t i;
@@ -112,9 +125,9 @@ static int print_profiles(const json_t *profiles)
 	{
 		hosts = join_hosts(json_object_get(p, "hosts"));
 		format_state(p, state, sizeof(state));
+		format_credential(p, credential, sizeof(credential));
 		r = table && hosts ? table_add(table, (const char *const[]){ field(p, "name"),
-									     field(p, "credential"),
-									     hosts, state })
+									     credential, hosts, state })
 				   : -1;
 		free(hosts);
 		if (r < 0)

@@ -73,6 +73,7 @@ def test_background_refresh_before_expiry(identity, imds_agent, aoai_json):
     state = vm_state(aoai_json)
     assert state["state"] == "valid" and state["expires_in"] > 3000, state
     assert state["refresh_in"] is not None and state["refresh_in"] <= 2, state
+    assert aoai_json("status")["tokens"] == 1
 
 
 def test_retry_honours_retry_after(identity, imds_agent, aoai_json):

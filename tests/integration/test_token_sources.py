@@ -72,7 +72,7 @@ def header_names(req):
 # --- managed identity -------------------------------------------------------------
 
 @pytest.mark.parametrize("types", ["strings", "numbers"])
-def test_imds_from_environment(ctx, build, identity, serve, aoai_json, types):
+def test_imds_from_environment(ctx, build, identity, serve, aoai, aoai_json, types):
     identity.settings(number_types=(types == "numbers"))
     # A proxy in the environment is not used for an endpoint on this machine.
     proxy = "http://127.0.0.1:1"
@@ -80,6 +80,8 @@ def test_imds_from_environment(ctx, build, identity, serve, aoai_json, types):
                  env={"AZURE_POD_IDENTITY_AUTHORITY_HOST": identity.base, "http_proxy": proxy,
                       "HTTP_PROXY": proxy, "all_proxy": proxy})
     end_to_end(ctx, build, aoai_json, fake, "imds")
+    listing = expect_rc(aoai("list"), 0, "aoai list").stdout
+    assert "managed-identity (imds)" in listing and "token expires in " in listing, listing
     req = only(identity.requests("imds"), "IMDS")
     assert req["method"] == "GET" and req["status"] == 200, req
     assert req["query"]["api-version"] == "2018-02-01" and req["query"]["resource"] == RESOURCE
