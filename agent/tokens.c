@@ -10,6 +10,7 @@
 #include "agent.h"
 #include "log.h"
 #include "proto.h"
+#include "token_schedule.h"
 #include "tokens.h"
 
 #define USEC 1000000ULL
@@ -125,7 +126,7 @@ struct tokens *tokens_free(struct tokens *t)
 
 static bool entry_valid(struct token_entry *e, uint64_t now)
 {
-	if (e->token && now + TOKEN_MIN_VALIDITY_USEC >= e->expires_at)
+	if (e->token && now + TOKEN_MIN_VALIDITY_SEC * USEC >= e->expires_at)
 		forget_token(e);
 	return e->token != NULL;
 }
@@ -224,8 +225,9 @@ static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
  * somebody next asks for it. */
 static void arm_expiry(struct token_entry *e)
 {
-	uint64_t when =
-	    e->expires_at > TOKEN_MIN_VALIDITY_USEC ? e->expires_at - TOKEN_MIN_VALIDITY_USEC : 0;
+	uint64_t when = e->expires_at > TOKEN_MIN_VALIDITY_SEC * USEC
+			    ? e->expires_at - TOKEN_MIN_VALIDITY_SEC * USEC
+			    : 0;
 	int r;
 
 	if (!e->expiry)
@@ -264,31 +266,6 @@ static void notify(struct token_entry *e, bool ok)
 	}
 }
 
-/*
- * The Azure SDK rule for when to refresh in the background, as an offset
- * from now: refresh_in when given, half-life for long tokens, else five
- * minutes before expiry.  The agent stops serving a token
- * TOKEN_MIN_VALIDITY_USEC before it expires, so a short-lived one is
- * refreshed halfway to that point instead; one too short to be served
- * at all is fetched again only when a client asks (0).
- */
-static uint64_t refresh_delay(int64_t lifetime, int64_t refresh_in)
-{
-	int64_t served = lifetime - (int64_t)(TOKEN_MIN_VALIDITY_USEC / USEC), at;
-
-	if (served <= 0)
-		return 0;
-	if (refresh_in > 0 && refresh_in < lifetime)
-		at = refresh_in;
-	else if (lifetime > TOKEN_HALF_LIFE_ABOVE_SEC)
-		at = lifetime / 2;
-	else
-		at = lifetime - TOKEN_REFRESH_MARGIN_SEC;
-	if (at <= 0 || at >= served)
-		at = served / 2;
-	return (uint64_t)(at > 0 ? at : 1) * USEC;
-}
-
 static int store_token(struct token_entry *e, struct token_response *tok)
 {
 	uint64_t now = agent_now(NULL), delay;
@@ -304,7 +281,7 @@ static int store_token(struct token_entry *e, struct token_response *tok)
 	e->len = tok->access_token_len;
 	e->expires_on = tok->expires_on;
 	e->expires_at = now + (uint64_t)(lifetime > 0 ? lifetime : 0) * USEC;
-	delay = refresh_delay(lifetime, tok->refresh_in);
+	delay = token_refresh_delay(lifetime, tok->refresh_in);
 	e->refresh_at = delay ? now + delay : 0;
 	arm_expiry(e);
 	return 0;
@@ -332,23 +309,6 @@ static void fetched_ok(struct token_entry *e, struct token_response *tok)
 	notify(e, true);
 }
 
-/* Exponential backoff with ±25% jitter, at least what Retry-After asks. */
-static uint64_t backoff(unsigned attempts, int64_t retry_after)
-{
-	uint64_t delay = TOKEN_BACKOFF_FIRST_USEC;
-
-	while (--attempts > 0 && delay < TOKEN_BACKOFF_MAX_USEC)
-		delay *= 2;
-	if (delay > TOKEN_BACKOFF_MAX_USEC)
-		delay = TOKEN_BACKOFF_MAX_USEC;
-	delay = delay * 3 / 4 + randombytes_uniform((uint32_t)(delay / 2));
-	if (retry_after > TOKEN_RETRY_AFTER_MAX_SEC)
-		retry_after = TOKEN_RETRY_AFTER_MAX_SEC;
-	if (retry_after >= 0 && (uint64_t)retry_after * USEC > delay)
-		delay = (uint64_t)retry_after * USEC;
-	return delay;
-}
-
 /*
  * Decides what a failure means: when to try again (0: not until a client
  * asks) and whether waiting clients should be told now.  IMDS's 410 means
@@ -370,7 +330,7 @@ static uint64_t retry_delay(struct token_entry *e, const struct source_error *er
 		return valid ? TOKEN_BACKOFF_MAX_USEC : 0;
 	}
 	*give_up = e->attempts >= TOKEN_FOREGROUND_ATTEMPTS;
-	return backoff(e->attempts, err->retry_after);
+	return token_backoff(e->attempts, err->retry_after);
 }
 
 static void fetched_error(struct token_entry *e, const struct source_error *err)

@@ -6,7 +6,7 @@
  * expires (the Azure SDK rule: at refresh_in when given, at half-life for
  * tokens living over 2 hours, else 5 minutes before expiry); failures back
  * off with jitter, honouring Retry-After and the IMDS rules, and the cached
- * token is served until it expires.
+ * token is served until it expires (token_schedule.h has the numbers).
  */
 #pragma once
 
@@ -16,16 +16,7 @@
 
 #include "sources/source.h"
 
-#define TOKENS_MAX                    1024
-#define TOKEN_MIN_VALIDITY_USEC       (30ULL * 1000000) /* never hand out a dying token */
-#define TOKEN_REFRESH_MARGIN_SEC      300
-#define TOKEN_HALF_LIFE_ABOVE_SEC     7200
-#define TOKEN_FOREGROUND_ATTEMPTS     3 /* a waiting client sees at most this many tries */
-#define TOKEN_BACKOFF_FIRST_USEC      (1ULL * 1000000)
-#define TOKEN_BACKOFF_MAX_USEC        (60ULL * 1000000)
-#define TOKEN_IMDS_GONE_INTERVAL_USEC (10ULL * 1000000) /* 410: every 10 s … */
-#define TOKEN_IMDS_GONE_WINDOW_USEC   (70ULL * 1000000) /* … for at least 70 s */
-#define TOKEN_RETRY_AFTER_MAX_SEC     600
+#define TOKENS_MAX 1024
 
 struct tokens;
 struct token_waiter;
