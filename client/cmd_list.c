@@ -126,9 +126,10 @@ static int print_profiles(const json_t *profiles)
 		hosts = join_hosts(json_object_get(p, "hosts"));
 		format_state(p, state, sizeof(state));
 		format_credential(p, credential, sizeof(credential));
-		r = table && hosts ? table_add(table, (const char *const[]){ field(p, "name"),
-									     credential, hosts, state })
-				   : -1;
+		r = table && hosts
+			? table_add(table, (const char *const[]){ field(p, "name"), credential,
+								  hosts, state })
+			: -1;
 		free(hosts);
 		if (r < 0)
 			break;
