@@ -44,6 +44,7 @@ PROTO_SRC := $(wildcard protocol/*.c)
 AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*.c))
 LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
 CLI_SRC := $(wildcard client/*.c)
+PRELOAD_SRC := $(wildcard client/preload/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
@@ -53,6 +54,14 @@ LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
 # The CLI shares the protocol helpers libaoai keeps private.
 CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# The hook is loaded into every process it is preloaded into: libc only, the
+# frame helpers of protocol/, and nothing exported but the curl entry points.
+PRELOAD_OBJ := $(patsubst %.c,$(PIC)/%.o,$(PRELOAD_SRC) protocol/frame.c)
+PRELOAD := $(BUILD)/lib/libaoai-preload.so
+# Test programs that link libcurl (the hook itself never does).
+CURL_TEST_SRC := $(wildcard tests/preload/*.c)
+CURL_TEST_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(CURL_TEST_SRC))
+CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 
 AGENT_BIN := $(BUILD)/bin/aoai-agent
 CLI_BIN := $(BUILD)/bin/aoai
@@ -63,7 +72,8 @@ AGENT_CORE := $(BUILD)/libagent-core.a
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
 .PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean
-all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc
+all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
+	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN)
 
 help:
 	@echo "make            build everything into $(BUILD)/"
@@ -104,6 +114,17 @@ $(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
 	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libaoai.so.$(SOVERSION) \
 		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(JANSSON_LIBS)
 
+$(PRELOAD): $(PRELOAD_OBJ) client/preload/preload.map
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,--version-script=client/preload/preload.map \
+		$(LDFLAGS) -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+
+$(BUILD)/tests/preload/%: $(OBJ)/tests/preload/%.o
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) -lpthread
+
 $(BUILD)/lib/libaoai.so: $(LIBAOAI)
 	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
 
@@ -127,6 +148,7 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS += -Iagent -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
+$(PIC)/client/preload/%.o: BASE_CFLAGS += -Iclient/preload
 
 unit: test-deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)
@@ -153,7 +175,8 @@ demo: test-deps
 
 lint:
 	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
-		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] tests/unit/*.[ch])
+		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] \
+		tests/unit/*.[ch] tests/preload/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
 	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
 	@echo "lint: ok"
@@ -161,7 +184,7 @@ lint:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(DESTDIR)$(BINDIR)/
-	install -m 0755 $(LIBAOAI) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIBAOAI) $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
 	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
@@ -169,6 +192,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
+	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 
 clean:
