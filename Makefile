@@ -56,7 +56,7 @@ CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/nam
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # The hook is loaded into every process it is preloaded into: libc only, the
 # frame helpers of protocol/, and nothing exported but the curl entry points.
-PRELOAD_OBJ := $(patsubst %.c,$(PIC)/%.o,$(PRELOAD_SRC) protocol/frame.c)
+PRELOAD_OBJ := $(patsubst %.c,$(PIC)/%.o,$(PRELOAD_SRC)) $(PIC)/preload/protocol/frame.o
 PRELOAD := $(BUILD)/lib/libaoai-preload.so
 # Test programs that link libcurl (the hook itself never does).
 CURL_TEST_SRC := $(wildcard tests/preload/*.c)
@@ -94,6 +94,27 @@ $(OBJ)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -fPIE $(AGENT_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The hook and its libcurl test programs are loaded into, or run as,
+# uninstrumented programs and under valgrind: never built with sanitizers
+# (make asan still instruments everything else).
+NOSAN_CFLAGS = $(filter-out -fsanitize=%,$(CFLAGS))
+NOSAN_LDFLAGS = $(filter-out -fsanitize=%,$(LDFLAGS))
+
+define preload_cc
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC [so] $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -Iclient/preload -fPIC -fvisibility=hidden $(NOSAN_CFLAGS) -c -o $@ $<
+endef
+$(PIC)/client/preload/%.o: client/preload/%.c
+	$(preload_cc)
+$(PIC)/preload/%.o: %.c
+	$(preload_cc)
+
+$(OBJ)/tests/preload/%.o: tests/preload/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIE $(NOSAN_CFLAGS) -c -o $@ $<
+
 $(PIC)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC [so] $<")
@@ -117,13 +138,13 @@ $(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
 $(PRELOAD): $(PRELOAD_OBJ) client/preload/preload.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,--version-script=client/preload/preload.map \
-		$(LDFLAGS) -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+	$(Q)$(CC) $(NOSAN_CFLAGS) $(SO_LDFLAGS) -Wl,--version-script=client/preload/preload.map \
+		$(NOSAN_LDFLAGS) -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
 $(BUILD)/tests/preload/%: $(OBJ)/tests/preload/%.o
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) -lpthread
+	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^ $(CURL_LIBS) -lpthread
 
 $(BUILD)/lib/libaoai.so: $(LIBAOAI)
 	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
@@ -148,7 +169,6 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS += -Iagent -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
-$(PIC)/client/preload/%.o: BASE_CFLAGS += -Iclient/preload
 
 unit: test-deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)

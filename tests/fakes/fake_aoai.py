@@ -13,20 +13,36 @@ OpenAI), otherwise 401 with Azure's JSON body.  It binds 127.0.0.1 only, prints
 Accepted secrets are read from files (never argv).  --log appends one JSON
 line per request with the header *names* and whether `api-key` /
 `Authorization` were present — never a header value; for an accepted JWT also
-its `src` claim (which fake issued it) as `bearer_src`.
+its `src` claim (which fake issued it) as `bearer_src`; and `header_fps`, the
+fingerprints (first 12 hex digits of the SHA-256 of the value) of every
+`api-key`, `Authorization`, `Ocp-Apim-Subscription-Key` and `X-App` header, in
+the order received, so a test can tell exactly which values arrived.
+
+Test helpers beyond Azure (for the LD_PRELOAD hook's tests):
+  --tls-cert F --tls-key F   serve HTTPS instead of HTTP (same first line)
+  /redirect?to=URL&code=N    answers N (301, 302, 303, 307, 308; default 302)
+                             with `Location: URL`; no authentication
+  /echo                      any method, no authentication: JSON
+                             {"headers": [{"name": n, "fp": fingerprint}]}
+                             for every request header in order (never a value)
+  --git-root DIR             serves DIR's files read-only under /git/ for git's
+                             dumb-HTTP protocol (run `git update-server-info` in
+                             the repository), with the API's authentication
 """
 
 import argparse
+import hashlib
 import hmac
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
@@ -43,6 +59,22 @@ MSG_401 = ("Access denied due to invalid subscription key or wrong API endpoint.
 MSG_DEPLOYMENT = ("The API deployment for this resource does not exist. If you created the "
                   "deployment within the last 5 minutes, please wait a moment and try again.")
 REPLY_TEXT = "Hello! This answer comes from the fake Azure OpenAI endpoint on loopback."
+# Headers whose values the log fingerprints (lower case).
+FP_HEADERS = ("api-key", "authorization", "ocp-apim-subscription-key", "x-app")
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+HANDSHAKE_TIMEOUT = 10.0  # seconds for a TLS client to complete its handshake
+IDLE_TIMEOUT = 30.0       # seconds a TLS connection may sit idle between requests
+GIT_PREFIX = "/git/"
+
+
+def fingerprint(value):
+    """The first 12 hex digits of the SHA-256 of a header value as received."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("latin-1")  # http.server decoded the header bytes so
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(value).hexdigest()[:12]
 
 
 def read_secret_file(path):
@@ -127,12 +159,14 @@ class Handler(BaseHTTPRequestHandler):
             "time": round(time.time(), 3),
             "method": self.command,
             "path": split.path,
+            "host": self.headers.get("Host"),
             "query": split.query,
             "headers": names,
             "api_key_present": "api-key" in names,
             "authorization_present": "authorization" in names,
             "auth": auth,
             "status": status,
+            "header_fps": self._header_fps(),
         }
         if auth == "jwt":
             entry["bearer_src"] = getattr(self, "bearer_src", None)
@@ -143,6 +177,13 @@ class Handler(BaseHTTPRequestHandler):
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+    def _header_fps(self):
+        fps = {}
+        for name, value in self.headers.items():
+            if name.lower() in FP_HEADERS:
+                fps.setdefault(name.lower(), []).append(fingerprint(value))
+        return fps
 
     def _send(self, status, obj, auth, extra_headers=()):
         body = (json.dumps(obj) + "\n").encode()
@@ -181,6 +222,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch()
 
+    def do_PATCH(self):
+        self._dispatch()
+
+    def do_OPTIONS(self):
+        self._dispatch()
+
     def _dispatch(self):
         body = self._read_body()
         if body is None:
@@ -196,8 +243,18 @@ class Handler(BaseHTTPRequestHandler):
             target = query.get("to", [""])[0]
             self._send(302, {"redirect": target}, auth, [("Location", target)])
             return
+        if path == "/redirect":
+            self._redirect(query, auth)
+            return
+        if path == "/echo" or path.startswith("/echo/"):
+            self._send(200, {"headers": [{"name": n, "fp": fingerprint(v)}
+                                         for n, v in self.headers.items()]}, auth)
+            return
         if auth is None:
             self._error(401, "401", MSG_401, None)
+            return
+        if self.server.git_root is not None and split.path.startswith(GIT_PREFIX):
+            self._git_file(split.path[len(GIT_PREFIX):], auth)
             return
         parts = path.split("/")[1:]
         if parts[:2] == ["openai", "v1"]:
@@ -232,6 +289,51 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, self._model_list(azure=False), auth)
         else:
             self._error(404, "404", "Resource not found", auth)
+
+    # --- test helpers -------------------------------------------------
+
+    def _redirect(self, query, auth):
+        target = query.get("to", [""])[0]
+        try:
+            code = int(query.get("code", ["302"])[0])
+        except ValueError:
+            code = 0
+        if not target or code not in REDIRECT_CODES:
+            self._error(400, "BadRequest", "give to=URL and code=301|302|303|307|308", auth)
+            return
+        self._send(code, {"redirect": target}, auth, [("Location", target)])
+
+    def _git_file(self, rel, auth):
+        """A file of the --git-root tree, for git's dumb-HTTP protocol (GET/HEAD only)."""
+        if self.command not in ("GET", "HEAD"):
+            self._error(405, "MethodNotAllowed", "read-only", auth)
+            return
+        parts = unquote(rel).split("/")
+        if any(p in ("", ".", "..") or "\0" in p for p in parts):
+            self._error(404, "404", "Resource not found", auth)
+            return
+        root = self.server.git_root
+        full = os.path.realpath(os.path.join(root, *parts))
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            self._error(404, "404", "Resource not found", auth)
+            return
+        try:
+            with open(full, "rb") as f:
+                data = f.read()
+        except OSError:
+            self._error(404, "404", "Resource not found", auth)
+            return
+        self._log(200, auth)
+        self.send_response(200)
+        # Not application/x-git-upload-pack-advertisement: git falls back to dumb HTTP.
+        self.send_header("Content-Type", "text/plain" if parts[-1] in ("refs", "HEAD", "packs")
+                         else "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     # --- responses ----------------------------------------------------
 
@@ -291,6 +393,31 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        # A client that went away (or failed its TLS handshake) is not worth a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class TlsServer(Server):
+    """HTTPS; the handshake happens in the request's thread, so a client that never
+    completes it cannot stall the accept loop."""
+
+    def finish_request(self, request, client_address):
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        tls = self.ssl_context.wrap_socket(request, server_side=True)
+        try:
+            tls.settimeout(IDLE_TIMEOUT)
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
 
 
 def main(argv=None):
@@ -305,11 +432,27 @@ def main(argv=None):
     ap.add_argument("--max-lifetime", type=float, default=600.0,
                     help="exit after this many seconds (default 600)")
     ap.add_argument("--verbose", action="store_true", help="access log on stderr")
+    ap.add_argument("--tls-cert", help="PEM certificate (chain): serve HTTPS")
+    ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    ap.add_argument("--git-root", help="serve this directory read-only under /git/ "
+                    "(git dumb HTTP), authenticated like the API")
     args = ap.parse_args(argv)
     if args.key_file is None and args.bearer_file is None and args.jwt_key_file is None:
         ap.error("give --key-file, --bearer-file and/or --jwt-key-file")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
+    if args.git_root is not None and not os.path.isdir(args.git_root):
+        ap.error(f"--git-root {args.git_root}: not a directory")
 
-    srv = Server((BIND_HOST, args.port), Handler)
+    if args.tls_cert:
+        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv = TlsServer((BIND_HOST, args.port), Handler)
+        srv.ssl_context = ssl_ctx
+    else:
+        srv = Server((BIND_HOST, args.port), Handler)
+    srv.git_root = os.path.realpath(args.git_root) if args.git_root is not None else None
     srv.key = read_secret_file(args.key_file)
     srv.bearer = read_secret_file(args.bearer_file)
     srv.jwt_key = read_secret_file(args.jwt_key_file)

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hook's own minimal agent client: the socket libaoai would find, the
+ * same peer check, and one frame out, one frame in (PROTOCOL.md).
+ *
+ * It runs inside arbitrary programs, in libcurl callbacks, on any thread,
+ * so nothing may block forever: every step has a deadline on the monotonic
+ * clock.  The reply deadline is generous because a token profile can make
+ * the agent wait for an identity endpoint.  One connection is kept per
+ * process; a thread that finds it busy uses a connection of its own for
+ * that request rather than queue behind a slow one.  A child after fork()
+ * never speaks on its parent's connection (the two would read each
+ * other's replies).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hook.h"
+#include "proto.h"
+
+#define AGENT_SOCKET_SUBPATH     "/aoai/agent.sock"
+#define AGENT_CONNECT_TIMEOUT_MS 5000
+#define AGENT_SEND_TIMEOUT_MS    10000
+#define AGENT_REPLY_TIMEOUT_MS   120000
+#define AGENT_CONNECT_RETRY_MS   10 /* a full listen backlog: try again shortly */
+
+static atomic_bool conn_busy;
+static int conn_fd = -1;
+static pid_t conn_pid;
+
+void agent_atfork_child(void)
+{
+	/* The child has one thread; whoever held the connection is gone. */
+	if (conn_fd >= 0)
+		close(conn_fd);
+	conn_fd = -1;
+	atomic_store(&conn_busy, false);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for @events on @fd until @deadline (ms).  0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int socket_path(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *sock = secure_getenv("AOAI_AUTH_SOCK");
+	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	/* As libaoai: an empty AOAI_AUTH_SOCK is unset, a relative XDG_RUNTIME_DIR ignored. */
+	if (sock && *sock)
+		n = snprintf(buf, len, "%s", sock);
+	else if (runtime && *runtime == '/')
+		n = snprintf(buf, len, "%s%s", runtime, AGENT_SOCKET_SUBPATH);
+	else {
+		snprintf(err, errlen, "AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are unset");
+		return -ENOENT;
+	}
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "socket path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* The agent must be us or root (see libaoai's peer_trusted). */
+static int peer_trusted(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (cred.uid != getuid() && cred.uid != 0)
+		return -EPERM;
+	return 0;
+}
+
+static int connect_deadline(int fd, const struct sockaddr_un *sun, int64_t deadline)
+{
+	socklen_t len = sizeof(int);
+	int r, soerr = 0;
+
+	for (;;) {
+		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+			return 0;
+		if (errno == EINTR || errno == EINPROGRESS)
+			break;
+		if (errno != EAGAIN)
+			return -errno;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		poll(NULL, 0, AGENT_CONNECT_RETRY_MS);
+	}
+	r = wait_fd(fd, POLLOUT, deadline);
+	if (r < 0)
+		return r;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return -errno;
+	return soerr ? -soerr : 0;
+}
+
+/* Returns a connected, checked descriptor or -errno with @err set. */
+static int agent_connect(char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	r = socket_path(sun.sun_path, sizeof(sun.sun_path), err, errlen);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "socket: %s", strerrordesc_np(-r));
+		return r;
+	}
+	r = connect_deadline(fd, &sun, now_ms() + AGENT_CONNECT_TIMEOUT_MS);
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", sun.sun_path, strerrordesc_np(-r));
+	else if ((r = peer_trusted(fd)) < 0)
+		snprintf(err, errlen, "%s: not served by our user", sun.sun_path);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const void *buf, size_t len, int64_t deadline)
+{
+	const char *p = buf;
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		r = wait_fd(fd, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Reads exactly @len bytes.  End of stream is -EPIPE. */
+static int recv_all(int fd, void *buf, size_t len, int64_t deadline)
+{
+	char *p = buf;
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = recv(fd, p, len, 0);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -EPIPE;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		r = wait_fd(fd, POLLIN, deadline);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int recv_frame(int fd, char **ret_buf, size_t *ret_len)
+{
+	uint8_t header[PROTO_HEADER_LEN];
+	int64_t deadline = now_ms() + AGENT_REPLY_TIMEOUT_MS;
+	size_t len;
+	char *buf;
+	int r;
+
+	r = recv_all(fd, header, sizeof(header), deadline);
+	if (r < 0)
+		return r;
+	/* Checked before anything is allocated. */
+	if (proto_frame_length(header, &len) < 0)
+		return -EBADMSG;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	r = recv_all(fd, buf, len, deadline);
+	if (r < 0) {
+		explicit_bzero(buf, len);
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int exchange(int fd, const char *req, size_t len, char **ret_buf, size_t *ret_len)
+{
+	uint8_t header[PROTO_HEADER_LEN];
+	int64_t deadline = now_ms() + AGENT_SEND_TIMEOUT_MS;
+	int r;
+
+	r = proto_frame_header(len, header);
+	if (r < 0)
+		return r;
+	r = send_all(fd, header, sizeof(header), deadline);
+	if (r == 0)
+		r = send_all(fd, req, len, deadline);
+	if (r == 0)
+		r = recv_frame(fd, ret_buf, ret_len);
+	return r;
+}
+
+static void exchange_error(int r, char *err, size_t errlen)
+{
+	if (r == -ETIMEDOUT)
+		snprintf(err, errlen, "no reply within %d s", AGENT_REPLY_TIMEOUT_MS / 1000);
+	else if (r == -EPIPE)
+		snprintf(err, errlen, "the agent closed the connection");
+	else if (r == -EBADMSG)
+		snprintf(err, errlen, "reply frame length out of range");
+	else
+		snprintf(err, errlen, "%s", strerrordesc_np(-r));
+}
+
+/*
+ * On the shared connection (the caller owns conn_busy): a connection kept
+ * from an earlier request may have been closed by the agent since, so a
+ * failure on it is retried once on a fresh one (the request is read-only).
+ */
+static int shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			    size_t errlen)
+{
+	bool fresh;
+	int r, attempt;
+
+	if (conn_fd >= 0 && conn_pid != getpid()) {
+		close(conn_fd); /* inherited from our parent: never ours to speak on */
+		conn_fd = -1;
+	}
+	for (attempt = 0; attempt < 2; attempt++) {
+		fresh = conn_fd < 0;
+		if (fresh) {
+			conn_fd = agent_connect(err, errlen);
+			if (conn_fd < 0)
+				return conn_fd;
+			conn_pid = getpid();
+		}
+		r = exchange(conn_fd, req, len, ret_buf, ret_len);
+		if (r == 0)
+			return 0;
+		/* The stream is out of step after any failure. */
+		close(conn_fd);
+		conn_fd = -1;
+		if (fresh || r != -EPIPE)
+			break;
+	}
+	exchange_error(r, err, errlen);
+	return r;
+}
+
+static int oneoff_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			    size_t errlen)
+{
+	int fd, r;
+
+	fd = agent_connect(err, errlen);
+	if (fd < 0)
+		return fd;
+	r = exchange(fd, req, len, ret_buf, ret_len);
+	close(fd);
+	if (r < 0)
+		exchange_error(r, err, errlen);
+	return r;
+}
+
+int agent_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	if (atomic_exchange(&conn_busy, true))
+		return oneoff_roundtrip(req, len, ret_buf, ret_len, err, errlen);
+	r = shared_roundtrip(req, len, ret_buf, ret_len, err, errlen);
+	atomic_store(&conn_busy, false);
+	return r;
+}

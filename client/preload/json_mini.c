@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Just enough JSON for the "headers" operation, without jansson (the hook
+ * links nothing but libc): a writer for one request, a strict parser for
+ * the replies (json_mini.h; the reply's shape is agent_reply.c's).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_mini.h"
+
+bool json_mini_utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		unsigned char c = s[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
+{
+	static const char head[] = "{\"v\":1,\"op\":\"headers\",\"url\":\"";
+	static const char tail[] = "\"}";
+	static const char hex[] = "0123456789abcdef";
+	size_t ulen = strlen(url), i;
+	char *buf, *p;
+
+	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
+		return -EINVAL;
+	/* Each byte takes at most 6 ("\u001f"). */
+	buf = malloc(sizeof(head) + ulen * 6 + sizeof(tail));
+	if (!buf)
+		return -ENOMEM;
+	p = buf;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (i = 0; i < ulen; i++) {
+		unsigned char c = (unsigned char)url[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 0xf];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	memcpy(p, tail, sizeof(tail) - 1);
+	p += sizeof(tail) - 1;
+	*ret_buf = buf;
+	*ret_len = (size_t)(p - buf);
+	return 0;
+}
+
+static void skip_ws(struct json_mini_parser *ps)
+{
+	while (ps->p < ps->end &&
+	       (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+int json_mini_peek(struct json_mini_parser *ps)
+{
+	skip_ws(ps);
+	return ps->p < ps->end ? (unsigned char)*ps->p : -1;
+}
+
+int json_mini_expect(struct json_mini_parser *ps, char c)
+{
+	if (json_mini_peek(ps) != (unsigned char)c)
+		return -EBADMSG;
+	ps->p++;
+	return 0;
+}
+
+int json_mini_literal(struct json_mini_parser *ps, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
+		return -EBADMSG;
+	ps->p += n;
+	return 0;
+}
+
+int json_mini_bool(struct json_mini_parser *ps, bool *ret)
+{
+	int c = json_mini_peek(ps);
+
+	*ret = c == 't';
+	return json_mini_literal(ps, c == 't' ? "true" : "false");
+}
+
+static int hex4(struct json_mini_parser *ps, uint32_t *ret)
+{
+	uint32_t v = 0;
+	int i;
+
+	if (ps->end - ps->p < 4)
+		return -EBADMSG;
+	for (i = 0; i < 4; i++) {
+		char c = *ps->p++;
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -EBADMSG;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Decodes \uXXXX (and a surrogate pair) after the "\u"; U+0000 is refused. */
+static int unicode_escape(struct json_mini_parser *ps, uint32_t *ret)
+{
+	uint32_t hi, lo;
+
+	if (hex4(ps, &hi) < 0 || hi == 0 || (hi >= 0xdc00 && hi <= 0xdfff))
+		return -EBADMSG;
+	if (hi < 0xd800 || hi > 0xdbff) {
+		*ret = hi;
+		return 0;
+	}
+	if (json_mini_literal(ps, "\\u") < 0 || hex4(ps, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+		return -EBADMSG;
+	*ret = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+	return 0;
+}
+
+static char *put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*out++ = (char)cp;
+	} else if (cp < 0x800) {
+		*out++ = (char)(0xc0 | cp >> 6);
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*out++ = (char)(0xe0 | cp >> 12);
+		*out++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*out++ = (char)(0xf0 | cp >> 18);
+		*out++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*out++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return out;
+}
+
+static int simple_escape(char c, char *ret)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e = memchr(from, c, sizeof(from) - 1);
+
+	if (!e)
+		return -EBADMSG;
+	*ret = to[e - from];
+	return 0;
+}
+
+/*
+ * Decodes the string at ps->p in place and NUL-terminates it: the decoded
+ * form is never longer than the quoted one, so it fits where it was.
+ */
+int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
+{
+	char *start, *out, c;
+	uint32_t cp;
+
+	if (json_mini_expect(ps, '"') < 0)
+		return -EBADMSG;
+	start = out = ps->p;
+	for (;;) {
+		if (ps->p >= ps->end)
+			return -EBADMSG;
+		c = *ps->p++;
+
+		if (c == '"')
+			break;
+		if ((unsigned char)c < 0x20)
+			return -EBADMSG;
+		if (c != '\\') {
+			*out++ = c;
+			continue;
+		}
+		if (ps->p >= ps->end)
+			return -EBADMSG;
+		c = *ps->p++;
+		if (c == 'u') {
+			if (unicode_escape(ps, &cp) < 0)
+				return -EBADMSG;
+			out = put_utf8(out, cp);
+		} else if (simple_escape(c, out++) < 0) {
+			return -EBADMSG;
+		}
+	}
+	*out = '\0';
+	if (!json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
+		return -EBADMSG;
+	*ret = start;
+	*ret_len = (size_t)(out - start);
+	return 0;
+}
+
+static bool is_digit(const struct json_mini_parser *ps)
+{
+	return ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9';
+}
+
+static void skip_digits(struct json_mini_parser *ps)
+{
+	while (is_digit(ps))
+		ps->p++;
+}
+
+/* RFC 8259 number; *ret_one says whether it was exactly "1". */
+int json_mini_number(struct json_mini_parser *ps, bool *ret_one)
+{
+	char *start;
+
+	skip_ws(ps);
+	start = ps->p;
+	if (ps->p < ps->end && *ps->p == '-')
+		ps->p++;
+	if (!is_digit(ps))
+		return -EBADMSG;
+	if (*ps->p == '0')
+		ps->p++;
+	else
+		skip_digits(ps);
+	if (ps->p < ps->end && *ps->p == '.') {
+		ps->p++;
+		if (!is_digit(ps))
+			return -EBADMSG;
+		skip_digits(ps);
+	}
+	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+		ps->p++;
+		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+			ps->p++;
+		if (!is_digit(ps))
+			return -EBADMSG;
+		skip_digits(ps);
+	}
+	*ret_one = ps->p - start == 1 && *start == '1';
+	return 0;
+}
+
+/* Skips the members or elements of an object or array after its opening bracket. */
+static int skip_container(struct json_mini_parser *ps, char close, int depth)
+{
+	char *key;
+	size_t len;
+
+	if (json_mini_peek(ps) == (unsigned char)close) {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}' &&
+		    (json_mini_string(ps, &key, &len) < 0 || json_mini_expect(ps, ':') < 0))
+			return -EBADMSG;
+		if (json_mini_skip(ps, depth + 1) < 0)
+			return -EBADMSG;
+		if (json_mini_peek(ps) == ',') {
+			ps->p++;
+			continue;
+		}
+		return json_mini_expect(ps, close);
+	}
+}
+
+int json_mini_skip(struct json_mini_parser *ps, int depth)
+{
+	char *s;
+	size_t len;
+	bool one;
+
+	if (depth > JSON_MINI_MAX_DEPTH)
+		return -EBADMSG;
+	switch (json_mini_peek(ps)) {
+	case '{':
+		ps->p++;
+		return skip_container(ps, '}', depth);
+	case '[':
+		ps->p++;
+		return skip_container(ps, ']', depth);
+	case '"':
+		return json_mini_string(ps, &s, &len);
+	case 't':
+		return json_mini_literal(ps, "true");
+	case 'f':
+		return json_mini_literal(ps, "false");
+	case 'n':
+		return json_mini_literal(ps, "null");
+	default:
+		return json_mini_number(ps, &one);
+	}
+}
+
+int json_mini_object(struct json_mini_parser *ps, json_mini_member_fn member, void *ctx)
+{
+	char *key;
+	size_t len;
+
+	if (json_mini_expect(ps, '{') < 0)
+		return -EBADMSG;
+	if (json_mini_peek(ps) == '}') {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		if (json_mini_string(ps, &key, &len) < 0 || json_mini_expect(ps, ':') < 0 ||
+		    member(ps, key, ctx) < 0)
+			return -EBADMSG;
+		if (json_mini_peek(ps) == ',') {
+			ps->p++;
+			continue;
+		}
+		return json_mini_expect(ps, '}');
+	}
+}
+
+int json_mini_array(struct json_mini_parser *ps, json_mini_element_fn element, void *ctx)
+{
+	if (json_mini_expect(ps, '[') < 0)
+		return -EBADMSG;
+	if (json_mini_peek(ps) == ']') {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		if (element(ps, ctx) < 0)
+			return -EBADMSG;
+		if (json_mini_peek(ps) == ',') {
+			ps->p++;
+			continue;
+		}
+		return json_mini_expect(ps, ']');
+	}
+}
