@@ -12,7 +12,7 @@ aoai_bin="$build/bin/aoai"
 python=/usr/bin/python3
 fake="$here/fakes/fake_aoai.py"
 fake_identity="$here/fakes/fake_identity.py"
-for f in "$agent_bin" "$aoai_bin"; do
+for f in "$agent_bin" "$aoai_bin" "$build/lib/libaoai-preload.so"; do
 	[ -x "$f" ] || { echo "demo: $f is missing; run make first" >&2; exit 1; }
 done
 [ -x "$python" ] || { echo "demo: $python is needed for the stand-in endpoint" >&2; exit 1; }
@@ -163,6 +163,14 @@ cat "$tmp/resp.json"
 
 heading "aoai headers URL | curl -H @- URL"
 chat_with_agent_headers "$url"
+
+heading "The libcurl hook: plain curl, the header added inside the process"
+preload="$build/lib/libaoai-preload.so"
+printf "\$ LD_PRELOAD=%s curl -s -d '%s' '%s'\n" "$preload" "$body" "$url"
+code=$(LD_PRELOAD="$preload" curl -sS --max-time 10 -o "$tmp/resp.json" -w '%{http_code}' \
+	-H 'Content-Type: application/json' -d "$body" "$url")
+echo "HTTP $code"
+[ "$code" = 200 ] || { echo "demo: expected 200 through the hook" >&2; exit 1; }
 
 heading "aoai token vm — an Entra ID token from the managed identity (a fake JWT)"
 show aoai token vm --json
