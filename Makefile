@@ -45,6 +45,7 @@ AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*
 LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
 CLI_SRC := $(wildcard client/*.c)
 PRELOAD_SRC := $(wildcard client/preload/*.c)
+EXEC_SRC := $(wildcard client/exec/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
@@ -62,6 +63,11 @@ PRELOAD := $(BUILD)/lib/libaoai-preload.so
 CURL_TEST_SRC := $(wildcard tests/preload/*.c)
 CURL_TEST_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(CURL_TEST_SRC))
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+# aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) protocol/name.c)
+EXEC_BIN := $(BUILD)/bin/aoai-exec
+MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 
 AGENT_BIN := $(BUILD)/bin/aoai-agent
 CLI_BIN := $(BUILD)/bin/aoai
@@ -73,7 +79,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
 .PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean
 all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
-	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN)
+	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN))
 
 help:
 	@echo "make            build everything into $(BUILD)/"
@@ -162,6 +168,13 @@ $(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(CLI_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS)
 
+$(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
+		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS)
+$(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient $(MHD_CFLAGS)
+
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
@@ -195,7 +208,7 @@ demo: test-deps
 
 lint:
 	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
-		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] \
+		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
 		tests/unit/*.[ch] tests/preload/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
 	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
@@ -203,14 +216,14 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
-	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBAOAI) $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
 	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai
+	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai $(DESTDIR)$(BINDIR)/aoai-exec
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
