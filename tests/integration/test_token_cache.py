@@ -171,3 +171,23 @@ def test_hanging_endpoint_does_not_delay_api_key_client(ctx, identity, imds_agen
     finally:
         waiting.kill()
         waiting.wait(10)
+
+
+def test_reload_keeps_token_unless_identity_changes(ctx, identity, imds_agent, aoai, aoai_json):
+    first = token(aoai_json)
+    cfg = ctx.path("agent.json")
+    expect_rc(aoai("reload"), 0, "reload with the same configuration")
+    assert token(aoai_json) == first, "an unchanged profile keeps its cached token"
+    assert len(identity.requests("imds")) == 1
+
+    # Another identity for the same profile: the old identity's token must
+    # not be served, however valid it still is.
+    text = cfg.read_text().replace('"type": "managed-identity"',
+                                   '"type": "managed-identity", '
+                                   '"client_id": "0c9a3d5e-0000-4000-8000-000000000009"')
+    ctx.write_config(text)
+    expect_rc(aoai("reload"), 0, "reload with a user-assigned identity")
+    assert token(aoai_json) != first
+    reqs = identity.requests("imds")
+    assert len(reqs) == 2 and reqs[1]["query"].get("client_id") == \
+        "0c9a3d5e-0000-4000-8000-000000000009", reqs
