@@ -12,7 +12,11 @@ python3-requests openssl git python3-pycurl valgrind"
 want="$BUILD_PKGS"
 case "${1:-build}" in
 	build) ;;
-	test) want="$BUILD_PKGS $TEST_PKGS" ;;
+	test)
+		want="$BUILD_PKGS $TEST_PKGS"
+		# The aoai-exec tests install npm packages with npm; Debian's only when none is on PATH.
+		command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
+		;;
 	*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
 

@@ -181,6 +181,28 @@ show aoai list
 heading "aoai headers URL | curl -H @- URL, with the bearer token"
 chat_with_agent_headers "$vm_url"
 
+heading "aoai-exec — an unmodified Azure SDK client (python3-azure) gets the agent's token"
+exec_bin="$build/bin/aoai-exec"
+[ -x "$exec_bin" ] || { echo "demo: $exec_bin is missing; run make first" >&2; exit 1; }
+cat >"$tmp/sdk_client.py" <<'EOF'
+import json, os, sys, time, urllib.request
+from azure.identity import DefaultAzureCredential
+
+tok = DefaultAzureCredential().get_token("https://cognitiveservices.azure.com/.default")
+print(f"DefaultAzureCredential: a token of {len(tok.token)} characters, "
+      f"expiring in {tok.expires_on - int(time.time())} s (from {os.environ['IDENTITY_ENDPOINT']})")
+url = os.environ["AZURE_OPENAI_ENDPOINT"] + sys.argv[1].lstrip("/")
+req = urllib.request.Request(url, data=sys.argv[2].encode(), method="POST",
+                             headers={"Authorization": "Bearer " + tok.token,
+                                      "Content-Type": "application/json"})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(req, timeout=10) as r:
+    print(f"POST {url}: HTTP {r.status}")
+    print(json.loads(r.read())["choices"][0]["message"]["content"])
+EOF
+printf '$ aoai-exec -p vm -- python3 sdk_client.py   # DefaultAzureCredential, then one chat request\n'
+"$exec_bin" -p vm -- "$python" "$tmp/sdk_client.py" "$path" "$body"
+
 heading "Stop everything and clean up"
 show aoai remove demo
 kill -TERM "$agent_pid"

@@ -244,3 +244,6 @@ from identity import identity, identity_tls  # noqa: E402,F401
 # The LD_PRELOAD hook's scene: fixtures `preload_lib`, `pl_factory`, `pl`
 # (tests/integration/preloadtest.py).
 from preloadtest import pl, pl_factory, preload_lib  # noqa: E402,F401
+# aoai-exec: fixtures `aoai_exec`, `key_scene`, `mi_scene`, `exec_child`
+# (tests/integration/exectest.py).
+from exectest import aoai_exec, exec_child, key_scene, mi_scene  # noqa: E402,F401

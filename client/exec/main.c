@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aoai-exec [-p PROFILE] [--no-env] [--no-preload] [--no-identity] [--] COMMAND [ARGS]
+ *
+ * The steps: refuse to nest; reach the agent; pick the profile; build the
+ * child's environment (credentials of other origins out, the endpoint, the
+ * API key unless --no-env, the hook, AOAI_EXEC); then, for a token profile,
+ * serve the identity endpoint while supervising the child, else become the
+ * command.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+
+#include "exec.h"
+
+#define NEST_VAR     "AOAI_EXEC"
+#define ENDPOINT_VAR "AZURE_OPENAI_ENDPOINT"
+#define APIKEY_VAR   "AZURE_OPENAI_API_KEY"
+#define SOCKET_MAX   4096
+
+static int connect_agent(const char *path, struct aoai_conn **ret)
+{
+	int r = aoai_connect(path, ret);
+
+	if (r == AOAI_E_NOAGENT && errno == EPERM)
+		return exec_error(CLI_EXIT_NOAGENT,
+				  "the agent at %s runs as another user: not using it", path);
+	if (r == AOAI_E_NOAGENT)
+		return exec_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
+	if (r < 0)
+		return exec_error(exec_exit_from_error(r), "cannot connect to the agent: %s",
+				  aoai_strerror(r));
+	return 0;
+}
+
+/* AZURE_OPENAI_API_KEY: the api-key header the agent gives for the endpoint. */
+static int set_api_key(struct aoai_conn *conn, const struct profile *p, struct env *e)
+{
+	struct aoai_headers *h = NULL;
+	size_t i;
+	int r;
+
+	if (!p->endpoint) {
+		exec_warn("profile \"%s\" has wildcard hosts only: set %s to one of them to get %s",
+			  p->name, ENDPOINT_VAR, APIKEY_VAR);
+		return 0;
+	}
+	r = aoai_get_headers(conn, p->endpoint, &h);
+	if (r < 0)
+		return exec_error(
+		    exec_exit_from_error(r), "no API key for profile \"%s\": %s", p->name,
+		    *aoai_conn_message(conn) ? aoai_conn_message(conn) : aoai_strerror(r));
+	r = 1;
+	if (strcmp(aoai_headers_profile(h), p->name) == 0) {
+		for (i = 0; r == 1 && i < aoai_headers_count(h); i++)
+			if (strcasecmp(aoai_header_name(h, i), "api-key") == 0)
+				r = env_set(e, APIKEY_VAR, aoai_header_value(h, i));
+	}
+	aoai_headers_free(h);
+	if (r == 1)
+		exec_warn("profile \"%s\" sends no api-key header for %s: %s not set", p->name,
+			  p->endpoint, APIKEY_VAR);
+	return r < 0 ? exec_error(CLI_EXIT_ERROR, "out of memory") : 0;
+}
+
+static void add_preload(struct env *e)
+{
+	char path[4096];
+	int r = preload_find(path, sizeof(path));
+
+	if (r < 0) {
+		errno = -r;
+		exec_warn("the libcurl hook (../lib/libaoai-preload.so next to aoai-exec) is "
+			  "missing: %m; LD_PRELOAD left as it is");
+		return;
+	}
+	r = preload_prepend(e, path);
+	if (r < 0) {
+		errno = -r;
+		exec_warn("cannot add %s to LD_PRELOAD: %m", path);
+	}
+}
+
+/* The child's environment; NULL with the error printed (*ret_code set). */
+static struct env *build_env(struct aoai_conn *conn, const struct exec_options *o,
+			     const struct profile *p, int *ret_code)
+{
+	struct env *e = env_new();
+
+	*ret_code = CLI_EXIT_ERROR;
+	if (!e) {
+		exec_error(CLI_EXIT_ERROR, "out of memory");
+		return NULL;
+	}
+	env_scrub(e);
+	env_unset(e, ENDPOINT_VAR);
+	if ((p->endpoint && env_set(e, ENDPOINT_VAR, p->endpoint) < 0) ||
+	    env_set(e, NEST_VAR, p->name) < 0) {
+		exec_error(CLI_EXIT_ERROR, "out of memory");
+		return env_free(e);
+	}
+	if (!p->token && !o->no_env) {
+		*ret_code = set_api_key(conn, p, e);
+		if (*ret_code != 0)
+			return env_free(e);
+	}
+	if (!o->no_preload)
+		add_preload(e);
+	*ret_code = 0;
+	return e;
+}
+
+/* A token profile: the endpoint lives exactly as long as the child. */
+static int serve_and_run(const char *socket_path, const struct profile *p, struct env *e,
+			 char **command)
+{
+	struct identity *id = NULL;
+	int r;
+
+	r = supervise_prepare(); /* before the endpoint's threads exist */
+	if (r < 0) {
+		errno = -r;
+		return exec_error(CLI_EXIT_ERROR, "cannot set up signal handling: %m");
+	}
+	r = identity_start(socket_path, p->name, &id);
+	if (r < 0) {
+		errno = -r;
+		return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
+	}
+	if (env_set(e, "IDENTITY_ENDPOINT", identity_url(id)) < 0 ||
+	    env_set(e, "IDENTITY_HEADER", identity_header(id)) < 0) {
+		identity_stop(id);
+		return exec_error(CLI_EXIT_ERROR, "out of memory");
+	}
+	r = supervise_run(command, env_array(e));
+	identity_stop(id);
+	return r;
+}
+
+static int run(const struct exec_options *o, const char *socket_path)
+{
+	struct profile p = { 0 };
+	struct aoai_conn *conn = NULL;
+	struct env *e;
+	int r;
+
+	r = connect_agent(socket_path, &conn);
+	if (r != 0)
+		return r;
+	r = profile_select(conn, o->profile, &p);
+	e = r == 0 ? build_env(conn, o, &p, &r) : NULL;
+	aoai_close(conn);
+	if (!e) {
+		profile_clear(&p);
+		return r;
+	}
+	if (p.token && !o->no_identity)
+		r = serve_and_run(socket_path, &p, e, o->command);
+	else
+		r = supervise_exec(o->command, env_array(e));
+	env_free(e);
+	profile_clear(&p);
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	struct exec_options o = { 0 };
+	char socket_path[SOCKET_MAX];
+	const char *nested = getenv(NEST_VAR);
+	int r;
+
+	r = options_parse(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	/* Nothing of ours in memory may be read by other processes of this user. */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (nested && *nested)
+		return exec_error(
+		    CLI_EXIT_ERROR,
+		    "already running under aoai-exec (profile \"%s\"): run the command "
+		    "directly, or unset %s to wrap it again",
+		    nested, NEST_VAR);
+	r = aoai_socket_path(socket_path, sizeof(socket_path));
+	if (r == AOAI_E_NOAGENT)
+		return exec_error(
+		    CLI_EXIT_NOAGENT,
+		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset");
+	if (r < 0)
+		return exec_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
+	return run(&o, socket_path);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How aoai-exec reports its own failures: one `aoai-exec: …` line on
+ * stderr, and aoai's exit codes (client/exitcode.c), so that scripts test
+ * both programs the same way.  Never a secret in a message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "exec.h"
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", EXEC_PROG, prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int exec_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void exec_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int exec_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vreport("", fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "Try '%s --help' for more information.\n", EXEC_PROG);
+	return CLI_EXIT_USAGE;
+}
+
+int exec_exit_from_error(int err)
+{
+	switch (err) {
+	case AOAI_OK:
+		return CLI_EXIT_OK;
+	case AOAI_E_INVALID:
+		return CLI_EXIT_USAGE;
+	case AOAI_E_NOAGENT:
+		return CLI_EXIT_NOAGENT;
+	case AOAI_E_NOMATCH:
+		return CLI_EXIT_NOMATCH;
+	case AOAI_E_LOCKED:
+		return CLI_EXIT_LOCKED;
+	case AOAI_E_UNAVAILABLE:
+		return CLI_EXIT_UNAVAILABLE;
+	case AOAI_E_DENIED:
+		return CLI_EXIT_DENIED;
+	default:
+		return CLI_EXIT_ERROR;
+	}
+}
