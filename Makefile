@@ -5,6 +5,12 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+ENVIRONMENTDDIR ?= $(PREFIX)/lib/environment.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
@@ -161,6 +167,9 @@ $(BUILD)/lib/pkgconfig/aoai.pc: client/libaoai/aoai.pc.in Makefile
 	@mkdir -p $(@D)
 	$(Q)$(call make_pc,$<) > $@
 
+# The user units name the installed agent.
+make_unit = sed -e 's|@BINDIR@|$(BINDIR)|g' $(1)
+
 # The CLI links only libaoai and jansson, so it starts as fast as ssh-add.
 $(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
@@ -224,12 +233,32 @@ install: all
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
 	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
+	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(ENVIRONMENTDDIR)
+	install -m 0644 systemd/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
+	$(call make_unit,systemd/aoai-agent.service.in) > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	install -m 0644 systemd/aoai-agent.env $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0644 client/completions/aoai.bash $(DESTDIR)$(BASHCOMPDIR)/aoai
+	ln -sf aoai $(DESTDIR)$(BASHCOMPDIR)/aoai-exec
+	install -m 0644 client/completions/_aoai $(DESTDIR)$(ZSHCOMPDIR)/_aoai
+	install -m 0644 client/completions/aoai.fish client/completions/aoai-exec.fish \
+		$(DESTDIR)$(FISHCOMPDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 client/man/aoai-agent.1 client/man/aoai.1 client/man/aoai-exec.1 \
+		$(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 client/man/aoai-agent.json.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai $(DESTDIR)$(BINDIR)/aoai-exec
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	rm -f $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/aoai $(DESTDIR)$(BASHCOMPDIR)/aoai-exec $(DESTDIR)$(ZSHCOMPDIR)/_aoai
+	rm -f $(DESTDIR)$(FISHCOMPDIR)/aoai.fish $(DESTDIR)$(FISHCOMPDIR)/aoai-exec.fish
+	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-agent.1 $(DESTDIR)$(MANDIR)/man1/aoai.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
 
 clean:
 	rm -rf build build-asan

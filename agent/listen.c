@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "listen.h"
 
 struct listener {
@@ -208,6 +210,79 @@ fail:
 	l->dev = 0; /* nothing of ours to unlink */
 	listener_close(l);
 	return r;
+}
+
+/* The descriptor systemd passed for us: the one named "agent", or the only
+ * one when it has no name.  Returns its index or -ENOENT. */
+static int pick_fd(int n, char **names)
+{
+	for (int i = 0; i < n; i++)
+		if (names && names[i] && strcmp(names[i], "agent") == 0)
+			return i;
+	if (n == 1 && (!names || !names[0] || strcmp(names[0], "unknown") == 0))
+		return 0;
+	return -ENOENT;
+}
+
+static void free_names(char **names)
+{
+	if (!names)
+		return;
+	for (char **p = names; *p; p++)
+		free(*p);
+	free(names);
+}
+
+int listener_adopt(struct listener **ret, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	struct listener *l;
+	char **names = NULL;
+	int n, i, fd, flags;
+
+	n = sd_listen_fds_with_names(1, &names); /* 1: unset LISTEN_FDS & co. */
+	if (n <= 0) {
+		free_names(names);
+		if (n < 0)
+			return fail(err, errlen, n, "cannot read the sockets passed by systemd");
+		return 0;
+	}
+	i = pick_fd(n, names);
+	for (int j = 0; j < n; j++) /* not ours: do not leak them to `az` */
+		if (j != i)
+			close(SD_LISTEN_FDS_START + j);
+	free_names(names);
+	if (i < 0) {
+		snprintf(err, errlen, "systemd passed %d sockets but none is named \"agent\"", n);
+		return -ENOENT;
+	}
+	fd = SD_LISTEN_FDS_START + i;
+	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+		close(fd);
+		snprintf(err, errlen,
+			 "the socket passed by systemd is not a listening Unix stream socket");
+		return -ENOTSOCK;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		return fail(err, errlen, -errno, "cannot set up the socket passed by systemd");
+	}
+	memset(&sun, 0, sizeof(sun));
+	l = calloc(1, sizeof(*l));
+	if (!l || getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
+	    !(l->path =
+		  strndup(sun.sun_path[0] ? sun.sun_path : "(unnamed)", sizeof(sun.sun_path)))) {
+		free(l);
+		close(fd);
+		snprintf(err, errlen, "cannot set up the socket passed by systemd");
+		return -ENOMEM;
+	}
+	l->fd = fd; /* dev stays 0: the file is systemd's, never unlinked */
+	*ret = l;
+	return 1;
 }
 
 struct listener *listener_close(struct listener *l)

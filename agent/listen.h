@@ -20,6 +20,15 @@ struct listener;
  * a negative errno with a message in @err.
  */
 int listener_open(const char *path, struct listener **ret, char *err, size_t errlen);
+/*
+ * Adopts the listening socket systemd passed (socket activation): the one
+ * named "agent", or a single unnamed one, which must be a listening
+ * AF_UNIX stream socket.  Unsets $LISTEN_FDS & co.  The socket file is
+ * systemd's: the listener never unlinks, chmods or re-creates it.  Returns
+ * 1 when adopted, 0 when nothing was passed, or a negative errno with a
+ * message in @err.
+ */
+int listener_adopt(struct listener **ret, char *err, size_t errlen);
 /* Closes the socket and removes the file (and a directory it created) when
  * they are still its own.  Accepts NULL; returns NULL. */
 struct listener *listener_close(struct listener *l);

@@ -1,16 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 
+#include <systemd/sd-journal.h>
+
 #include "log.h"
+#include "release_log.h"
 
 static enum log_target log_target = LOG_TARGET_STDERR;
 static bool log_debug_on;
 
+static bool log_journal;
+
+/* The check systemd documents: $JOURNAL_STREAM is "DEV:INO" of stderr. */
+bool log_stderr_is_journal(void)
+{
+	const char *js = secure_getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_setup(enum log_target target, bool debug)
 {
 	log_target = target;
+	log_journal = target == LOG_TARGET_STDERR && log_stderr_is_journal();
 	log_debug_on = debug;
 	if (target == LOG_TARGET_SYSLOG)
 		openlog("aoai-agent", LOG_PID | LOG_NDELAY, LOG_AUTH);
@@ -34,6 +56,10 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 		vsyslog(priority, fmt, ap);
 		return;
 	}
+	if (log_journal) {
+		sd_journal_printv(priority, fmt, ap);
+		return;
+	}
 	fprintf(stderr, "aoai-agent: %s", prefix[priority] ? prefix[priority] : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -54,3 +80,34 @@ DEFINE_LOG_FN(log_error, LOG_ERR, true)
 DEFINE_LOG_FN(log_warn, LOG_WARNING, true)
 DEFINE_LOG_FN(log_info, LOG_INFO, true)
 DEFINE_LOG_FN(log_debug, LOG_DEBUG, log_debug_on)
+
+void log_release(int priority, const struct release_event *e, const char *fmt, ...)
+{
+	char *fields[RELEASE_FIELDS_MAX], text[2048], msg[2100], prio[16];
+	struct iovec iov[RELEASE_FIELDS_MAX + 3];
+	va_list ap;
+	int n, m = 0;
+
+	va_start(ap, fmt);
+	if (!log_journal) {
+		log_vwrite(priority, fmt, ap);
+		va_end(ap);
+		return;
+	}
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	n = release_fields(e, fields);
+	if (n < 0) {
+		sd_journal_print(priority, "%s", text);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", text);
+	snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
+	iov[m++] = (struct iovec){ msg, strlen(msg) };
+	iov[m++] = (struct iovec){ prio, strlen(prio) };
+	iov[m++] = (struct iovec){ "SYSLOG_IDENTIFIER=aoai-agent", 28 };
+	for (int i = 0; i < n; i++)
+		iov[m++] = (struct iovec){ fields[i], strlen(fields[i]) };
+	sd_journal_sendv(iov, m);
+	release_fields_free(fields, n);
+}

@@ -22,3 +22,11 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct release_event;
+/* A credential release at @priority (LOG_INFO or LOG_WARNING): the line
+ * @fmt, and in the journal also the fields of release_fields(). */
+void log_release(int priority, const struct release_event *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* True when stderr is connected to the journal ($JOURNAL_STREAM matches). */
+bool log_stderr_is_journal(void);

@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "lock.h"
 #include "log.h"
+#include "notify.h"
 #include "secrets.h"
 
 #define EXIT_USAGE 2
@@ -188,12 +189,12 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 	(void)s;
 	(void)si;
-	sd_notify(0, "RELOADING=1");
+	notify_reloading();
 	if (agent_load_config(a, err, sizeof(err)) < 0)
 		log_error("reload failed, keeping the running configuration: %s", err);
 	else
 		log_info("configuration reloaded");
-	sd_notify(0, "READY=1");
+	notify_ready(a);
 	return 0;
 }
 
@@ -246,6 +247,8 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		r = sd_event_add_io(a->event, NULL, listener_fd(l), EPOLLIN, conn_on_listen, a);
 	if (r >= 0 && parent_fd >= 0)
 		r = sd_event_add_io(a->event, NULL, parent_fd, EPOLLIN, on_parent_exit, a);
+	if (r >= 0)
+		r = notify_watchdog_start(a);
 	if (r < 0) {
 		log_error("cannot set up the event loop: %s", strerror(-r));
 		return r;
@@ -256,9 +259,9 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 	log_info("listening on %s", a->socket_path);
 	if (env_out && daemon_print_env(stdout, env_out->shell, a->socket_path, getpid()) < 0)
 		return -EINVAL;
-	sd_notify(0, "READY=1");
+	notify_ready(a);
 	r = sd_event_loop(a->event);
-	sd_notify(0, "STOPPING=1");
+	notify_stopping();
 	log_info("stopping");
 	return r;
 }
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct agent a = { .reserve_fd = -1 };
 	struct listener *l = NULL;
-	char err[1024];
+	char err[1024] = "";
 	int r;
 
 	if (parse_options(argc, argv, &o) < 0)
@@ -309,8 +312,19 @@ int main(int argc, char **argv)
 	}
 	log_setup(LOG_TARGET_STDERR, o.debug);
 	r = agent_init(&a, &o);
-	if (r == 0 && (r = listener_open(o.socket, &l, err, sizeof(err))) < 0)
-		fprintf(stderr, "aoai-agent: %s\n", err);
+	/* Socket activation: the socket (and its file) are systemd's; the
+	 * agent runs in the foreground as the unit's main process. */
+	if (r == 0) {
+		r = listener_adopt(&l, err, sizeof(err));
+		if (r > 0)
+			o.foreground = true;
+		else if (r == 0)
+			r = listener_open(o.socket, &l, err, sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "aoai-agent: %s\n", err);
+		else
+			r = 0;
+	}
 	if (r < 0) {
 		agent_done(&a, l);
 		return 1;

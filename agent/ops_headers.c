@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "dispatch.h"
 #include "lock.h"
 #include "log.h"
 #include "profiles.h"
 #include "release.h"
+#include "release_log.h"
 #include "token_wait.h"
 
 /* Finds the profile for the URL and checks it may be released.  Returns a
@@ -47,16 +49,23 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
  * where, outcome — never the value. */
 static void audit(struct conn *c, const struct profile *p, const struct url_target *t, int status)
 {
-	void (*log_fn)(const char *, ...) = status == PROTO_OK ? log_info : log_warn;
+	const char *result = status == PROTO_OK ? "ok" : proto_status_name(status);
+	struct release_event e = { .profile = p ? p->name : NULL,
+				   .host = t->host,
+				   .port = t->port,
+				   .peer_pid = c->peer.pid,
+				   .peer_uid = c->peer.uid,
+				   .peer_exe = peer_exe(&c->peer),
+				   .result = result };
 
 	if (!p) {
 		log_debug("pid %d: no credential for %s:%d (%s)", (int)c->peer.pid, t->host,
 			  t->port, proto_status_name(status));
 		return;
 	}
-	log_fn("release profile=%s host=%s:%d pid=%d uid=%u exe=%s result=%s", p->name, t->host,
-	       t->port, (int)c->peer.pid, (unsigned)c->peer.uid, peer_exe(&c->peer),
-	       status == PROTO_OK ? "ok" : proto_status_name(status));
+	log_release(status == PROTO_OK ? LOG_INFO : LOG_WARNING, &e,
+		    "release profile=%s host=%s:%d pid=%d uid=%u exe=%s result=%s", p->name,
+		    t->host, t->port, (int)c->peer.pid, (unsigned)c->peer.uid, e.peer_exe, result);
 }
 
 /* Expands the profile's headers and answers; @token is NULL for api-key. */

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# fish completion for aoai.
+set -l cmds add list remove headers token lock unlock status reload env help
+complete -c aoai -f
+complete -c aoai -s S -l socket -r -F -d 'Agent socket'
+complete -c aoai -s h -l help -d 'Show help'
+complete -c aoai -s V -l version -d 'Show the version'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a add -d 'Add a secret read from stdin'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a list -d 'List profiles and secrets'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a remove -d 'Forget a secret'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a headers -d 'Print the headers for a URL'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a token -d 'Print an access token'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a lock -d 'Lock the agent'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a unlock -d 'Unlock the agent'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a status -d "Show the agent's state"
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a reload -d 'Re-read the configuration'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a env -d 'Print the environment for shells'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Show help'
+complete -c aoai -n "__fish_seen_subcommand_from env" -s s -l sh -d 'sh syntax'
+complete -c aoai -n "__fish_seen_subcommand_from env" -s c -l csh -d 'csh syntax'
+complete -c aoai -n "__fish_seen_subcommand_from env" -l fish -d 'fish syntax'
+complete -c aoai -n "__fish_seen_subcommand_from list status headers token" -l json -d 'JSON output'
