@@ -70,7 +70,7 @@ CURL_TEST_SRC := $(wildcard tests/preload/*.c)
 CURL_TEST_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(CURL_TEST_SRC))
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) protocol/name.c)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c protocol/name.c)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)

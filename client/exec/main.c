@@ -32,7 +32,7 @@ static int connect_agent(const char *path, struct aoai_conn **ret)
 	if (r == AOAI_E_NOAGENT)
 		return exec_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
 	if (r < 0)
-		return exec_error(exec_exit_from_error(r), "cannot connect to the agent: %s",
+		return exec_error(exitcode_from_error(r), "cannot connect to the agent: %s",
 				  aoai_strerror(r));
 	return 0;
 }
@@ -52,7 +52,7 @@ static int set_api_key(struct aoai_conn *conn, const struct profile *p, struct e
 	r = aoai_get_headers(conn, p->endpoint, &h);
 	if (r < 0)
 		return exec_error(
-		    exec_exit_from_error(r), "no API key for profile \"%s\": %s", p->name,
+		    exitcode_from_error(r), "no API key for profile \"%s\": %s", p->name,
 		    *aoai_conn_message(conn) ? aoai_conn_message(conn) : aoai_strerror(r));
 	r = 1;
 	if (strcmp(aoai_headers_profile(h), p->name) == 0) {

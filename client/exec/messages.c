@@ -48,25 +48,3 @@ int exec_usage_error(const char *fmt, ...)
 	fprintf(stderr, "Try '%s --help' for more information.\n", EXEC_PROG);
 	return CLI_EXIT_USAGE;
 }
-
-int exec_exit_from_error(int err)
-{
-	switch (err) {
-	case AOAI_OK:
-		return CLI_EXIT_OK;
-	case AOAI_E_INVALID:
-		return CLI_EXIT_USAGE;
-	case AOAI_E_NOAGENT:
-		return CLI_EXIT_NOAGENT;
-	case AOAI_E_NOMATCH:
-		return CLI_EXIT_NOMATCH;
-	case AOAI_E_LOCKED:
-		return CLI_EXIT_LOCKED;
-	case AOAI_E_UNAVAILABLE:
-		return CLI_EXIT_UNAVAILABLE;
-	case AOAI_E_DENIED:
-		return CLI_EXIT_DENIED;
-	default:
-		return CLI_EXIT_ERROR;
-	}
-}

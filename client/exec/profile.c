@@ -287,7 +287,7 @@ int profile_select(struct aoai_conn *conn, const char *name, struct profile *ret
 
 	r = aoai_list(conn, &text);
 	if (r < 0)
-		return exec_error(exec_exit_from_error(r), "cannot list the agent's profiles: %s",
+		return exec_error(exitcode_from_error(r), "cannot list the agent's profiles: %s",
 				  *aoai_conn_message(conn) ? aoai_conn_message(conn)
 							   : aoai_strerror(r));
 	reply = json_loads(text, 0, &jerr);
