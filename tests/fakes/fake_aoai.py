@@ -41,11 +41,13 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
+import fakeserver  # noqa: E402
+from fakeserver import Server, TlsServer  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 JWT_AUDIENCES = ("https://cognitiveservices.azure.com", "https://cognitiveservices.azure.com/")
@@ -62,8 +64,6 @@ REPLY_TEXT = "Hello! This answer comes from the fake Azure OpenAI endpoint on lo
 # Headers whose values the log fingerprints (lower case).
 FP_HEADERS = ("api-key", "authorization", "ocp-apim-subscription-key", "x-app")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
-HANDSHAKE_TIMEOUT = 10.0  # seconds for a TLS client to complete its handshake
-IDLE_TIMEOUT = 30.0       # seconds a TLS connection may sit idle between requests
 GIT_PREFIX = "/git/"
 
 
@@ -81,15 +81,10 @@ def read_secret_file(path):
     """The file's content without one trailing newline (like `aoai add`)."""
     if path is None:
         return None
-    with open(path, "rb") as f:
-        data = f.read(64 * 1024)
-    if data.endswith(b"\r\n"):
-        data = data[:-2]
-    elif data.endswith(b"\n"):
-        data = data[:-1]
-    if not data:
-        sys.exit(f"fake_aoai: {path} is empty")
-    return data
+    try:
+        return fakeserver.read_secret_file(path)
+    except ValueError as e:
+        sys.exit(f"fake_aoai: {e}")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -388,36 +383,6 @@ class Handler(BaseHTTPRequestHandler):
             } for m in models]}
         return {"object": "list", "data": [
             {"id": m, "object": "model", "created": now, "owned_by": "system"} for m in models]}
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-    block_on_close = False
-
-    def handle_error(self, request, client_address):
-        # A client that went away (or failed its TLS handshake) is not worth a traceback.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class TlsServer(Server):
-    """HTTPS; the handshake happens in the request's thread, so a client that never
-    completes it cannot stall the accept loop."""
-
-    def finish_request(self, request, client_address):
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        tls = self.ssl_context.wrap_socket(request, server_side=True)
-        try:
-            tls.settimeout(IDLE_TIMEOUT)
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
 
 
 def main(argv=None):

@@ -34,11 +34,12 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
+from fakeserver import IDLE_TIMEOUT, Server, TlsServer  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 MAX_BODY = 64 * 1024          # bytes of request body
@@ -48,8 +49,6 @@ MAX_QUEUE = 1000              # scripted responses per source
 MAX_WAIT = 600.0              # seconds for a scripted hang or delay
 MAX_ARC_KEYS = 256            # Arc challenge keys remembered
 MAX_JTIS = 100000             # assertion ids remembered
-HANDSHAKE_TIMEOUT = 10.0
-IDLE_TIMEOUT = 30.0
 
 SOURCES = ("imds", "app-service", "azure-arc", "cloud-shell", "service-fabric", "entra")
 MI_SOURCES = SOURCES[:5]
@@ -1084,38 +1083,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 # --- servers ------------------------------------------------------------------------
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-    block_on_close = False
-    is_tls = False
-
-    def handle_error(self, request, client_address):
-        # A client that went away is not worth a traceback; anything else is.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError, OSError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class TlsServer(Server):
-    """Service Fabric's HTTPS endpoint; the TLS handshake happens in the request's
-    thread, so a client that never completes it cannot stall the accept loop."""
-    is_tls = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        tls = self.ssl_context.wrap_socket(request, server_side=True)
-        try:
-            tls.settimeout(IDLE_TIMEOUT)
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -13,6 +13,8 @@ import hmac
 import json
 import time
 
+import fakeserver
+
 
 class JwtError(ValueError):
     """A token that does not check out; str(e) names the failed check."""
@@ -42,15 +44,7 @@ _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 def read_key(path):
     """The key file's bytes without one trailing newline (as fake_aoai reads secrets)."""
-    with open(path, "rb") as f:
-        data = f.read(64 * 1024)
-    if data.endswith(b"\r\n"):
-        data = data[:-2]
-    elif data.endswith(b"\n"):
-        data = data[:-1]
-    if not data:
-        raise ValueError(f"{path} is empty")
-    return data
+    return fakeserver.read_secret_file(path)
 
 
 def _json_segment(obj):
