@@ -78,7 +78,7 @@ static int add_assertion(struct source_fetch *f, const char *assertion, size_t l
 {
 	int r = fetch_add_form(f, "client_assertion_type", ASSERTION_TYPE, strlen(ASSERTION_TYPE));
 
-	return r ? r : fetch_add_form(f, "client_assertion", assertion, len);
+	return r ? r : fetch_add_secret_form(f, "client_assertion", assertion, len);
 }
 
 static int add_workload_credential(struct source_fetch *f, const struct profile *p,
@@ -110,7 +110,7 @@ static int add_client_secret(struct source_fetch *f, const struct profile *p,
 			    s ? s->error : "has not been added");
 		return -ENOENT;
 	}
-	return fetch_add_form(f, "client_secret", (const char *)s->value, s->len);
+	return fetch_add_secret_form(f, "client_secret", (const char *)s->value, s->len);
 }
 
 static int add_certificate_assertion(struct source_fetch *f, const struct profile *p,

@@ -32,6 +32,8 @@ static void fetch_free(struct source_fetch *f)
 	wipe_free(f->body, f->body_len);
 	for (size_t i = 0; i < f->n_headers; i++)
 		wipe_free(f->headers[i], strlen(f->headers[i]));
+	for (size_t i = 0; i < f->n_secrets; i++)
+		sodium_free(f->secrets[i]); /* wipes */
 	sodium_memzero(f, sizeof(*f));
 	free(f);
 }
@@ -50,6 +52,27 @@ void fetch_finish(struct source_fetch *f, struct token_response *tok,
 	fetch_free(f);
 }
 
+/* Replaces every occurrence of @secret in @msg (of @size bytes) by "[redacted]". */
+static void mask(char *msg, size_t size, const char *secret)
+{
+	static const char mark[] = "[redacted]";
+	size_t slen = strlen(secret), used = 0;
+	char out[SOURCE_MAX_MESSAGE];
+	const char *p = msg, *hit;
+
+	if (slen == 0 || !strstr(msg, secret))
+		return;
+	while ((hit = strstr(p, secret)) && used < sizeof(out) - 1) {
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%.*s%s", (int)(hit - p),
+					 p, mark);
+		p = hit + slen;
+	}
+	if (used < sizeof(out) - 1)
+		snprintf(out + used, sizeof(out) - used, "%s", p);
+	snprintf(msg, size, "%s", out);
+	sodium_memzero(out, sizeof(out));
+}
+
 void fetch_error(struct source_fetch *f, struct source_error *err, long status, bool retryable,
 		 const char *fmt, ...)
 {
@@ -63,6 +86,51 @@ void fetch_error(struct source_fetch *f, struct source_error *err, long status, 
 	err->retryable = retryable;
 	err->retry_after = -1;
 	snprintf(err->message, sizeof(err->message), "%.24s: %s", f->name, text);
+	for (size_t i = 0; i < f->n_secrets; i++)
+		mask(err->message, sizeof(err->message), f->secrets[i]);
+	sodium_memzero(text, sizeof(text));
+}
+
+/* Keeps @value, raw and form-encoded, for mask(). */
+static int note_secret(struct source_fetch *f, const char *value, size_t len)
+{
+	char *esc = curl_easy_escape(NULL, value, (int)len);
+	const char *forms[2] = { value, esc };
+	size_t lens[2] = { len, esc ? strlen(esc) : 0 };
+	int r = esc ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		char *copy;
+
+		if (i == 1 && lens[1] == len && memcmp(esc, value, len) == 0)
+			break; /* nothing to encode */
+		if (f->n_secrets == FETCH_MAX_SECRETS || !(copy = sodium_malloc(lens[i] + 1))) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(copy, forms[i], lens[i]);
+		copy[lens[i]] = '\0';
+		f->secrets[f->n_secrets++] = copy;
+	}
+	if (esc) {
+		sodium_memzero(esc, strlen(esc));
+		curl_free(esc);
+	}
+	return r;
+}
+
+int fetch_add_secret_header(struct source_fetch *f, const char *name, const char *value)
+{
+	int r = note_secret(f, value, strlen(value));
+
+	return r ? r : fetch_add_header(f, name, value);
+}
+
+int fetch_add_secret_form(struct source_fetch *f, const char *key, const char *value, size_t len)
+{
+	int r = note_secret(f, value, len);
+
+	return r ? r : fetch_add_form(f, key, value, len);
 }
 
 int fetch_add_header(struct source_fetch *f, const char *name, const char *value)
@@ -180,7 +248,9 @@ static int answer_arc_challenge(struct source_fetch *f, const char *challenge,
 		fetch_error(f, err, 401, false, "challenge refused: %s", why);
 		return r;
 	}
-	r = asprintf(&basic, "Basic %.*s", (int)key_len, key) < 0 ? -ENOMEM : 0;
+	r = note_secret(f, key, key_len);
+	if (r == 0)
+		r = asprintf(&basic, "Basic %.*s", (int)key_len, key) < 0 ? -ENOMEM : 0;
 	sodium_free(key);
 	if (r == 0)
 		r = fetch_add_header(f, "Authorization", basic);

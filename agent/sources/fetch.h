@@ -8,6 +8,8 @@
 
 struct az_run;
 
+#define FETCH_MAX_SECRETS 4 /* two values, each raw and form-encoded */
+
 struct source_fetch {
 	const struct source_ctx *ctx;
 	const char *name; /* source_name() */
@@ -26,8 +28,17 @@ struct source_fetch {
 	char arc_dir[256];
 	struct http_request *req;
 	struct az_run *az; /* the Azure CLI source */
+	/* What the request carries that is secret, raw and form-encoded
+	 * (sodium memory), masked in every error message: an endpoint or a
+	 * proxy that echoes the request must not put it into the log. */
+	char *secrets[FETCH_MAX_SECRETS];
+	size_t n_secrets;
 };
 
+/* Adds "Name: value" to the request, @value being a secret (masked in errors). */
+int fetch_add_secret_header(struct source_fetch *f, const char *name, const char *value);
+/* fetch_add_form() for a secret value (masked in errors). */
+int fetch_add_secret_form(struct source_fetch *f, const char *key, const char *value, size_t len);
 /* Adds "Name: value" to the request.  Returns 0 or -ENOMEM / -E2BIG. */
 int fetch_add_header(struct source_fetch *f, const char *name, const char *value);
 /* Appends "&key=escaped(value)" (or "?…" for the first) to f->url. */

@@ -106,7 +106,7 @@ static int prepare_app_service(struct source_fetch *f, const struct profile *p,
 	if (r == 0)
 		r = add_identity(f, p, "client_id", "mi_res_id");
 	if (r == 0)
-		r = fetch_add_header(f, "X-IDENTITY-HEADER", env->identity_header);
+		r = fetch_add_secret_header(f, "X-IDENTITY-HEADER", env->identity_header);
 	return r;
 }
 
@@ -183,7 +183,7 @@ static int prepare_service_fabric(struct source_fetch *f, const struct profile *
 	if (r == 0)
 		r = fetch_add_query(f, "resource", resource);
 	if (r == 0)
-		r = fetch_add_header(f, "Secret", env->identity_header);
+		r = fetch_add_secret_header(f, "Secret", env->identity_header);
 	snprintf(f->pinned_sha1, sizeof(f->pinned_sha1), "%s", env->identity_server_thumbprint);
 	return r;
 }

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from aoaitest import (curl_chat, describe, expect_rc, fail, register_secret, stop_fake)
+from aoaitest import (assert_absent, curl_chat, describe, expect_rc, fail, register_secret,
+                      stop_fake)
 from identity import az_calls, fake_az_env, start_fake_aoai_jwt
 
 RESOURCE = "https://cognitiveservices.azure.com"
@@ -245,6 +246,28 @@ def test_client_secret_rejected_is_not_retried(ctx, identity, serve, aoai, aoai_
     assert len(identity.requests("entra")) == 1, "401 must not be retried"
     (p,) = aoai_json("list")["profiles"]
     assert "AADSTS7000215" in (p["token"]["last_error"] or ""), p
+
+
+@pytest.mark.parametrize("body_kind", ["text", "json"])
+def test_echoed_secret_is_masked_in_errors(ctx, identity, serve, aoai, aoai_json, body_kind):
+    # A proxy or a broken endpoint that echoes the request must not get the
+    # client secret into the error the agent logs and hands to clients.
+    secret = "s3cr+t/" + ctx.secret()  # characters that form-encoding changes
+    secret_file = ctx.write_file("sp-secret", secret + "\n")
+    encoded = secret.replace("+", "%2B").replace("/", "%2F")
+    if body_kind == "text":
+        body = f"bad gateway; request was client_secret={encoded} raw={secret}"
+    else:
+        body = {"error": "invalid_client", "error_description": f"got {secret} / {encoded}"}
+    identity.script("entra", {"status": 400, "body": body})
+    serve({"type": "client-secret", "tenant_id": TENANT, "client_id": CLIENT, "secret": "sp"},
+          env=entra_env(identity), secrets={"sp": {"file": str(secret_file)}})
+    r = expect_rc(aoai("token"), 6, "echoing endpoint")
+    assert_absent(secret, r.stderr, "the error message")
+    assert_absent(encoded, r.stderr, "the error message")
+    assert "[redacted]" in r.stderr and "400" in r.stderr, describe(r)
+    (p,) = aoai_json("list")["profiles"]
+    assert_absent(secret, p["token"]["last_error"] or "", "aoai list")
 
 
 @pytest.mark.parametrize("send_chain", [False, True])
