@@ -69,6 +69,8 @@ PRELOAD := $(BUILD)/lib/libaoai-preload.so
 CURL_TEST_SRC := $(wildcard tests/preload/*.c)
 CURL_TEST_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload/%,$(CURL_TEST_SRC))
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+# The load generator of tests/integration/test_load.py (libaoai, pthreads).
+LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
 EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c protocol/name.c)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
@@ -83,14 +85,18 @@ AGENT_CORE := $(BUILD)/libagent-core.a
 # Programs find libaoai in ../lib both in the build tree and once installed.
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
-.PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean
+.PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean \
+	fuzz fuzz-replay bench load valgrind
 all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
-	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN))
+	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(LOADGEN)
 
 help:
 	@echo "make            build everything into $(BUILD)/"
 	@echo "make check      install test dependencies if missing, build, run all tests"
 	@echo "make asan       the same under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make valgrind   the integration suite with every agent under valgrind memcheck"
+	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS=N each (FUZZ=name for one)"
+	@echo "make bench      measure latency, throughput, hook and memory against baselines"
 	@echo "make demo       show the agent at work against local stand-ins for Azure"
 	@echo "make lint       clang-format check and banned-call grep"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=…"
@@ -158,6 +164,11 @@ $(BUILD)/tests/preload/%: $(OBJ)/tests/preload/%.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^ $(CURL_LIBS) -lpthread
 
+$(LOADGEN): $(OBJ)/tests/load/loadgen.o $(LIBAOAI) $(BUILD)/lib/libaoai.so
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $< -L$(BUILD)/lib -laoai -lpthread
+
 $(BUILD)/lib/libaoai.so: $(LIBAOAI)
 	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
 
@@ -189,7 +200,8 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
 
-$(OBJ)/tests/unit/%.o: BASE_CFLAGS += -Iagent -Wno-missing-prototypes
+# -Iagent first: agent/conn.h, not client/libaoai/conn.h.
+$(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
 
 unit: test-deps
@@ -203,6 +215,7 @@ integration: test-deps
 check: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory integration
 
 # Sanitized build in its own tree, then the whole suite against it.
@@ -214,6 +227,13 @@ asan: test-deps
 		$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
+# The whole integration suite with every agent it starts under memcheck
+# (definite and indirect leaks count as errors); the clients run natively.
+valgrind: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)AOAI_TEST_VALGRIND=1 AOAI_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/integration $(PYTEST_ARGS)
+
 demo: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)AOAI_BUILD=$(abspath $(BUILD)) tests/demo.sh
@@ -221,7 +241,7 @@ demo: test-deps
 lint:
 	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
 		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
-		tests/unit/*.[ch] tests/preload/*.[ch])
+		tests/unit/*.[ch] tests/preload/*.[ch] tests/load/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
 	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
 	@echo "lint: ok"
@@ -261,6 +281,10 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# Fuzz harnesses (make fuzz, and the corpus replay make check runs) and make bench.
+include tests/fuzz/fuzz.mk
+include bench/bench.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

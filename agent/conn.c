@@ -229,6 +229,8 @@ static int flush_output(struct conn *c)
 	return 0;
 }
 
+/* Tells a client that trickled a partial frame for too long why it is cut
+ * off (after any replies still queued), best effort, then closes. */
 static int on_frame_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;
@@ -236,6 +238,9 @@ static int on_frame_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)s;
 	(void)usec;
 	log_debug("pid %d: incomplete frame for too long, closing", (int)c->peer.pid);
+	conn_reply_error(c, PROTO_E_LIMIT, "request not received in time: partial frame timed out");
+	if (!c->dead)
+		(void)flush_output(c);
 	conn_free(c);
 	return 0;
 }
@@ -305,10 +310,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-/* Refuses a connection over the cap with a clear reply, best effort. */
-static void refuse_busy(int fd)
+/* Refuses a connection with a clear reply before closing it, best effort:
+ * the socket is new, so the frame fits its send buffer or is dropped. */
+static void refuse(int fd, const char *message)
 {
-	json_t *reply = proto_error_reply(PROTO_E_LIMIT, "too many connections");
+	json_t *reply = proto_error_reply(PROTO_E_LIMIT, message);
 	uint8_t *frame = NULL;
 	size_t len = 0;
 
@@ -316,6 +322,7 @@ static void refuse_busy(int fd)
 		(void)!send(fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	proto_buf_free(frame, len);
 	json_decref(reply);
+	close(fd);
 }
 
 static int conn_new(struct agent *a, int fd, const struct peer *peer)
@@ -358,48 +365,101 @@ static void accept_one(struct agent *a, int fd)
 	if (a->n_conns >= a->max_conns) {
 		log_warn("refused connection from pid %d: %u connections open", (int)peer.pid,
 			 a->n_conns);
-		refuse_busy(fd);
-		close(fd);
+		refuse(fd, "too many connections");
 		return;
 	}
 	if (conn_new(a, fd, &peer) < 0)
 		close(fd);
 }
 
-/* Out of descriptors, a pending connection would keep the listening socket
- * readable and spin the loop: give up the reserve descriptor to accept it
- * and close it at once, then take the reserve back. */
-static void shed_connection(struct agent *a, int listen_fd)
+/* With no descriptor to accept with, the readable listening socket would
+ * spin the loop: let it wake the loop at most once per
+ * CONN_ACCEPT_PAUSE_USEC (sd-event's rate limit needs no descriptor of its
+ * own) while pending clients wait in the backlog.  Returns true the first
+ * time, to log once. */
+static bool pause_accepting(sd_event_source *listen_source)
 {
-	int fd;
+	uint64_t interval;
+	unsigned burst;
 
-	log_warn("out of file descriptors: refusing a connection");
+	if (sd_event_source_get_ratelimit(listen_source, &interval, &burst) >= 0)
+		return false;
+	(void)sd_event_source_set_ratelimit(listen_source, CONN_ACCEPT_PAUSE_USEC, 1);
+	return true;
+}
+
+/* Accepting works again: full speed. */
+static void resume_accepting(sd_event_source *listen_source)
+{
+	uint64_t interval;
+	unsigned burst;
+
+	if (sd_event_source_get_ratelimit(listen_source, &interval, &burst) >= 0) {
+		(void)sd_event_source_set_ratelimit(listen_source, 0, 0);
+		log_info("descriptors available again: accepting connections");
+	}
+}
+
+/* Out of descriptors, a pending connection would keep the listening socket
+ * readable and spin the loop: give up the reserve descriptor to accept it,
+ * refuse it, then take the reserve back.  Returns 1 when a client was
+ * refused, 0 when none was pending, -1 when that was not possible (no
+ * reserve, or the system-wide table is full). */
+static int shed_connection(struct agent *a, int listen_fd)
+{
+	int fd, err;
+
 	if (a->reserve_fd < 0)
-		return;
+		a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (a->reserve_fd < 0)
+		return -1;
 	close(a->reserve_fd);
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	err = errno;
 	if (fd >= 0)
-		close(fd);
+		refuse(fd, "out of file descriptors");
 	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return 1;
+	return err == EAGAIN || err == EINTR ? 0 : -1;
 }
 
 int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct agent *a = userdata;
+	unsigned shed = 0;
+	int r = 0;
 
-	(void)s;
 	(void)revents;
-	for (unsigned i = 0; i < 64; i++) { /* bounded: let other events run */
+	for (unsigned i = 0; i < 64 && r >= 0; i++) { /* bounded: let other events run */
 		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				shed_connection(a, fd);
-			break;
+		if (cfd >= 0) {
+			resume_accepting(s);
+			accept_one(a, cfd);
+			continue;
 		}
-		accept_one(a, cfd);
+		if (errno != EMFILE && errno != ENFILE)
+			break; /* EAGAIN: none left; anything else: retried at the next wakeup */
+		r = shed_connection(a, fd);
+		if (r == 0)
+			break;
+		shed += r > 0;
 	}
+	/* Once per wakeup, not once per client: a flood must not flood the log. */
+	if (shed > 0)
+		log_warn("out of file descriptors: refused %u connection(s)", shed);
+	if (r < 0 && pause_accepting(s))
+		log_warn("out of file descriptors: accepting slowly until some are free");
 	return 0;
+}
+
+unsigned conn_max_for_fd_limit(unsigned fd_limit)
+{
+	unsigned reserve = fd_limit / 2 < CONN_FD_RESERVE ? fd_limit / 2 : CONN_FD_RESERVE;
+	unsigned cap = fd_limit - reserve;
+
+	return cap < CONN_MAX_DEFAULT ? cap : CONN_MAX_DEFAULT;
 }
 
 void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data)

@@ -15,7 +15,9 @@
 #include "agent.h"
 #include "peer.h"
 
-#define CONN_MAX_DEFAULT        1024
+#define CONN_MAX_DEFAULT        4096              /* connections, when descriptors allow */
+#define CONN_FD_RESERVE         64                /* descriptors kept for all but connections */
+#define CONN_ACCEPT_PAUSE_USEC  (100ULL * 1000)   /* stop accepting this long when stuck */
 #define CONN_FRAME_TIMEOUT_USEC (10ULL * 1000000) /* a frame must arrive within this */
 #define CONN_MAX_OUT            (1024 * 1024)     /* stop reading while this much is unsent */
 
@@ -45,6 +47,13 @@ struct conn {
 	bool eof;     /* the peer sent everything: answer what it sent, then close */
 	bool dead;    /* close at the end of the current event */
 };
+
+/*
+ * The connection cap for a descriptor limit of @fd_limit: CONN_MAX_DEFAULT,
+ * or fewer so that CONN_FD_RESERVE descriptors (half of a tiny limit) stay
+ * free for the listener, the event loop, config files and HTTP transfers.
+ */
+unsigned conn_max_for_fd_limit(unsigned fd_limit);
 
 /* The listening socket's event handler: accepts every pending connection. */
 int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata);

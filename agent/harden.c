@@ -39,6 +39,27 @@ static void wiping_free(void *ptr)
 	free(block);
 }
 
+/*
+ * A daemon serving many clients needs more than the usual soft limit of
+ * 1024 descriptors: raise it to the hard limit, as systemd does for its
+ * services, but not past HARDEN_NOFILE_MAX (a hard limit of a million would
+ * only let a flood of clients eat memory).  The agent never uses select(),
+ * so descriptors above 1024 are safe.  Best effort.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max < HARDEN_NOFILE_MAX ? rl.rlim_max : HARDEN_NOFILE_MAX;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };
@@ -49,10 +70,7 @@ int harden_process(void)
 		return -errno;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return -errno;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	raise_fd_limit();
 	if (sodium_init() < 0)
 		return -EIO;
 	json_set_alloc_funcs(wiping_malloc, wiping_free);

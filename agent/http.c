@@ -254,8 +254,10 @@ int http_new(sd_event *event, struct http **ret)
 		http_free(h);
 		return -ENOMEM;
 	}
-	r = sd_event_add_time_relative(event, &h->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 0,
-				       on_timer, h);
+	/* libcurl's timeouts are in milliseconds and it often asks for 0 ("act
+	 * now"): sd-event's default 250 ms slack would stall a lone fetch. */
+	r = sd_event_add_time_relative(event, &h->timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
+				       HTTP_TIMER_ACCURACY_USEC, on_timer, h);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
 	if (r < 0) {

@@ -11,10 +11,11 @@
 
 #include <systemd/sd-event.h>
 
-#define HTTP_MAX_RESPONSE       (256 * 1024)
-#define HTTP_MAX_HEADERS        8
-#define HTTP_DEFAULT_TIMEOUT_MS 30000
-#define HTTP_MAX_HEADER_VALUE   512
+#define HTTP_MAX_RESPONSE        (256 * 1024)
+#define HTTP_TIMER_ACCURACY_USEC 1000 /* libcurl asks in milliseconds */
+#define HTTP_MAX_HEADERS         8
+#define HTTP_DEFAULT_TIMEOUT_MS  30000
+#define HTTP_MAX_HEADER_VALUE    512
 
 struct http;
 struct http_request;

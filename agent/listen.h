@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG SOMAXCONN /* the kernel caps it at net.core.somaxconn */
 
 struct listener;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
@@ -43,6 +45,37 @@ bool log_debug_enabled(void)
 	return log_debug_on;
 }
 
+/*
+ * One write(2) per line: stderr is unbuffered, and three stdio calls were
+ * three system calls on every release.  A single write also keeps lines
+ * whole when several processes share the log file.  Longer lines are cut.
+ */
+static void write_line(const char *prefix, const char *fmt, va_list ap)
+{
+	static const char cut[] = "...";
+	char line[LOG_MAX_LINE];
+	size_t len = (size_t)snprintf(line, sizeof(line), "aoai-agent: %s", prefix);
+	int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	len += (size_t)n;
+	if (len > sizeof(line) - 2) {
+		len = sizeof(line) - 2;
+		memcpy(line + len - strlen(cut), cut, strlen(cut));
+	}
+	line[len++] = '\n';
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(STDERR_FILENO, line + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
 static void log_vwrite(int priority, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
@@ -60,9 +93,7 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 		sd_journal_printv(priority, fmt, ap);
 		return;
 	}
-	fprintf(stderr, "aoai-agent: %s", prefix[priority] ? prefix[priority] : "");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	write_line(prefix[priority] ? prefix[priority] : "", fmt, ap);
 }
 
 #define DEFINE_LOG_FN(fn, priority, guard)     \

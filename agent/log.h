@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define LOG_MAX_LINE 4096 /* bytes of one stderr line; longer ones end in "..." */
+
 enum log_target {
 	LOG_TARGET_STDERR, /* -D / -d */
 	LOG_TARGET_SYSLOG, /* daemonised from a shell */

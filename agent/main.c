@@ -330,8 +330,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.socket_path = listener_path(l);
-	a.max_conns =
-	    harden_fd_limit() > CONN_MAX_DEFAULT + 64 ? CONN_MAX_DEFAULT : harden_fd_limit() - 64;
+	a.max_conns = conn_max_for_fd_limit(harden_fd_limit());
 	if (!o.foreground)
 		r = start_detached(&a, l, &o);
 	else

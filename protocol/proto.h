@@ -146,6 +146,31 @@ bool proto_name_valid(const char *name);
  */
 bool proto_scope_valid(const char *scope);
 
+/* What proto_json_parse() refused; proto_json_error_what() describes it. */
+enum proto_json_error {
+	PROTO_JSON_OK = 0,
+	PROTO_JSON_SYNTAX,    /* not JSON, or not an object or array at the top */
+	PROTO_JSON_UTF8,      /* invalid UTF-8 in a string */
+	PROTO_JSON_NUL,       /* \u0000 in a string */
+	PROTO_JSON_DUPLICATE, /* a key twice in one object */
+	PROTO_JSON_RANGE,     /* a number too large for json_int_t or a double */
+	PROTO_JSON_DEPTH,     /* objects and arrays nested deeper than PROTO_JSON_MAX_DEPTH */
+	PROTO_JSON_TRAILING,  /* something after the value */
+	PROTO_JSON_NOMEM,
+};
+
+#define PROTO_JSON_MAX_DEPTH 64 /* the protocol's messages nest two or three levels */
+
+/*
+ * Parses @len bytes of strict JSON whose top level is an object or array.
+ * Returns a new value, or NULL with *ret_err set and *ret_pos at about the
+ * offending byte (either may be NULL).
+ */
+json_t *proto_json_parse(const uint8_t *text, size_t len, enum proto_json_error *ret_err,
+			 size_t *ret_pos);
+/* A short description of @err, never quoting the input. */
+const char *proto_json_error_what(enum proto_json_error err);
+
 /*
  * Encodes @msg (a JSON object; "v" is added) as a complete frame in a new
  * buffer.  Returns 0 and sets *ret_buf / *ret_len, or -EMSGSIZE / -ENOMEM.

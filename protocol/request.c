@@ -123,48 +123,21 @@ const char *proto_op_name(enum proto_op op)
 	return ops[op].name;
 }
 
-/* A fixed description per jansson error code; jansson's text quotes the input. */
-static const char *json_error_what(enum json_error_code code)
-{
-	switch (code) {
-	case json_error_invalid_utf8:
-		return "invalid UTF-8";
-	case json_error_end_of_input_expected:
-		return "data after the JSON object";
-	case json_error_null_character:
-	case json_error_null_byte_in_key:
-		return "NUL character in a string";
-	case json_error_duplicate_key:
-		return "duplicate key";
-	case json_error_numeric_overflow:
-		return "number out of range";
-	case json_error_stack_overflow:
-		return "nested too deeply";
-	default:
-		return "not valid JSON";
-	}
-}
-
 static enum proto_status parse_payload(const uint8_t *payload, size_t len, json_t **ret, char *err,
 				       size_t errlen)
 {
-	enum proto_status st;
-	json_error_t error;
+	enum proto_json_error jerr;
+	size_t pos = 0;
 	json_t *json;
 
 	if (!payload || len == 0 || len > PROTO_MAX_FRAME)
 		return bad(err, errlen, "payload must be 1..%d bytes", PROTO_MAX_FRAME);
-	json = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &error);
+	json = proto_json_parse(payload, len, &jerr, &pos);
 	if (!json) {
-		if (json_error_code(&error) == json_error_out_of_memory) {
-			st = fail(PROTO_E_INTERNAL, err, errlen, "out of memory");
-		} else {
-			st = bad(err, errlen, "payload: %s at byte %d",
-				 json_error_what(json_error_code(&error)), error.position);
-		}
-		/* error.source and error.text may quote the payload. */
-		explicit_bzero(&error, sizeof(error));
-		return st;
+		if (jerr == PROTO_JSON_NOMEM)
+			return fail(PROTO_E_INTERNAL, err, errlen, "out of memory");
+		return bad(err, errlen, "payload: %s at byte %zu", proto_json_error_what(jerr),
+			   pos);
 	}
 	if (!json_is_object(json)) {
 		json_decref(json);

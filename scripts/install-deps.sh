@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages aoai-agent needs to build and test, once.
+# Installs the Debian packages aoai-agent needs to build and test (and, with
+# `extra`, to fuzz and benchmark), once.
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -eu
 
@@ -8,16 +9,19 @@ BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libsodium
 libjansson-dev libsystemd-dev libmicrohttpd-dev"
 TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh csh fish python3-azure python3-cryptography
 python3-requests openssl git python3-pycurl valgrind"
+# make fuzz (clang's libFuzzer) and make bench (ssh-agent as a baseline, perf for profiles).
+EXTRA_PKGS="clang-14 libclang-rt-14-dev openssh-client procps"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in
 	build) ;;
-	test)
+	test | extra)
 		want="$BUILD_PKGS $TEST_PKGS"
+		[ "$1" = extra ] && want="$want $EXTRA_PKGS"
 		# The aoai-exec tests install npm packages with npm; Debian's only when none is on PATH.
 		command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
 		;;
-	*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+	*) echo "usage: $0 [build|test|extra]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -323,11 +323,11 @@ int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 		return r;
 	/*
 	 * The frame (a "headers" reply holds credentials) is wiped right after
-	 * parsing.  jansson's lexer keeps its own scratch copy of each string,
-	 * which it frees unwiped; only a global allocator hook could reach it,
-	 * and a library must not install one in its host process.
+	 * parsing, and so is the parser's scratch copy of each string (unlike
+	 * jansson's own lexer, whose copies only a global allocator hook could
+	 * reach, and a library must not install one in its host process).
 	 */
-	reply = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
+	reply = proto_json_parse(buf, len, NULL, NULL);
 	proto_buf_free(buf, len);
 	if (!json_is_object(reply)) {
 		wipe_json_decref(reply);

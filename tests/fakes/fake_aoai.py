@@ -89,6 +89,9 @@ def read_secret_file(path):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle holds
+    # the body of every reply after the first on a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = "fake-aoai/1"
 
     def version_string(self):

@@ -305,6 +305,9 @@ def validate_settings(body, current):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle holds
+    # the body of every reply after the first on a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = "fake-identity/1"
     timeout = IDLE_TIMEOUT
 

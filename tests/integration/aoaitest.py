@@ -23,7 +23,10 @@ import time
 import pytest
 
 PROTO_MAX_FRAME = 256 * 1024
-READY_TIMEOUT = 15.0  # seconds for an agent or fake to signal readiness (ASan builds are slow)
+# `make valgrind` runs every agent the tests start under memcheck; its report
+# goes to <agent log>.valgrind and is checked when the test ends.
+VALGRIND = os.environ.get("AOAI_TEST_VALGRIND") == "1"
+READY_TIMEOUT = 30.0 if VALGRIND else 15.0  # seconds to signal readiness (ASan builds are slow)
 CMD_TIMEOUT = 20.0    # seconds for one CLI invocation
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "Segmentation fault", "stack smashing detected", "*** buffer overflow detected")
@@ -204,8 +207,17 @@ class Agent:
         self._rest = []
         self._drain = None
 
+    def valgrind_log(self):
+        return f"{self.log_path}.valgrind"
+
     def argv(self):
         argv = [str(self.binary), "-d" if self.debug else "-D"]
+        if VALGRIND:
+            argv = ["valgrind", "--tool=memcheck", "--leak-check=full",
+                    "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect", "--num-callers=30",
+                    "--child-silent-after-fork=yes",
+                    f"--log-file={self.valgrind_log()}"] + argv
         if self.sock is not None:
             argv += ["-a", str(self.sock)]
         if self.config is not None:
@@ -274,6 +286,17 @@ class Agent:
             if time.monotonic() >= deadline:
                 fail(f"timed out waiting for {what} in the agent log:\n{text}")
             time.sleep(0.05)
+
+    def valgrind_problems(self):
+        """Memcheck's complaints about this agent, if it ran under valgrind and
+        exited by itself (a SIGKILLed agent leaves no summary)."""
+        try:
+            with open(self.valgrind_log(), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except FileNotFoundError:
+            return None
+        m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+        return text if m and int(m.group(1)) > 0 else None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

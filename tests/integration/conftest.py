@@ -177,6 +177,9 @@ def start_agent(ctx, build):
         for mark in aoaitest.SANITIZER_MARKS:
             if mark in log:
                 problems.append(f"agent {a.pid} log reports '{mark}'")
+        report = a.valgrind_problems()
+        if report:
+            problems.append(f"memcheck reports errors in agent {a.pid}:\n{report[-6000:]}")
         for s in list(aoaitest._SECRETS):
             if s in log:
                 problems.append(f"a secret appears in the log of agent {a.pid}")

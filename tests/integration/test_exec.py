@@ -135,10 +135,12 @@ def test_exit_status_supervised(ctx, mi_scene, aoai_exec):
     expect_rc(aoai_exec("--", "/nonexistent/cmd"), 127, "not found")
 
 
+# The handler writes with os.write: print() is not reentrant, and the next
+# signal can arrive while print() is still returning from the last line.
 SIGNAL_CHILD = r"""
-import signal, sys, time
+import os, signal, sys, time
 def on(sig, frame):
-    print("got", signal.Signals(sig).name, flush=True)
+    os.write(1, f"got {signal.Signals(sig).name}\n".encode())
     if sig == signal.SIGTERM:
         sys.exit(3)
 for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGINT):

@@ -157,14 +157,20 @@ def test_half_sent_frame_does_not_block_others(ctx, agent, raw, aoai):
 
 
 def test_idle_partial_frame_dropped(agent, raw):
-    """A partial frame idle for 10 s is dropped (PROTOCOL.md)."""
+    """A partial frame idle for 10 s is refused with a `limit` error, then
+    the connection is closed (PROTOCOL.md)."""
     c = raw(timeout=20)
     t0 = time.monotonic()
     c.send_raw(struct.pack(">I", 20) + b"{")
-    if not c.closed_by_peer(16):
+    try:
+        reply = c.recv_frame(16)
+    except TimeoutError:
         fail("a partial frame idle for 16 s was not dropped (expected after 10 s)")
     took = time.monotonic() - t0
+    expect_error(reply, "limit", "a partial frame past the time limit")
+    assert "timed out" in reply["message"], reply
     assert took >= 9.0, f"dropped after {took:.1f}s, before the 10 s idle limit"
+    assert c.closed_by_peer(5), "the connection stays open after the refusal"
     agent_serves(raw, agent)
 
 

@@ -694,6 +694,61 @@ static void test_encode_sizes(void **state)
 	assert_null(proto_buf_free(NULL, 10));
 }
 
+/* The writer's output is byte for byte what jansson's compact dump makes. */
+static void test_encode_matches_jansson(void **state)
+{
+	static const char *const docs[] = {
+		"{\"op\":\"headers\",\"url\":\"https://a.example/x?y=1&z=%2F\"}",
+		"{\"s\":\"\\u0000\\u0001\\u001f \\\" \\\\ / \\b\\f\\n\\r\\t \\u007f\"}",
+		"{\"u\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00\",\"k\\u00e9y\":1}",
+		"{\"n\":[-9223372036854775808,9223372036854775807,0,1.5,-0.0,1e300,2.0,1e-7]}",
+		"{\"t\":true,\"f\":false,\"z\":null,\"e\":{},\"a\":[],\"o\":{\"a\":[{\"b\":[1]}]}}",
+		"{\"zz\":1,\"aa\":2,\"mm\":{\"y\":1,\"b\":2}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		json_t *msg = json_loads(docs[i], JSON_ALLOW_NUL, NULL);
+		json_t *want = json_pack("{s:i}", "v", PROTO_VERSION);
+		uint8_t *buf = NULL;
+		size_t len = 0, want_len;
+		char *text;
+
+		assert_non_null(msg);
+		assert_int_equal(json_object_update(want, msg), 0);
+		want_len = json_dumpb(want, NULL, 0, JSON_COMPACT);
+		text = malloc(want_len);
+		assert_non_null(text);
+		assert_int_equal(json_dumpb(want, text, want_len, JSON_COMPACT), want_len);
+		assert_int_equal(proto_encode(msg, &buf, &len), 0);
+		assert_int_equal(len - PROTO_HEADER_LEN, want_len);
+		assert_memory_equal(buf + PROTO_HEADER_LEN, text, want_len);
+		proto_buf_free(buf, len);
+		free(text);
+		json_decref(want);
+		json_decref(msg);
+	}
+}
+
+/* Nesting deeper than any message of the protocol is refused, not recursed into. */
+static void test_encode_depth_bounded(void **state)
+{
+	json_t *msg = json_object(), *inner = msg;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		json_t *next = json_object();
+
+		json_object_set_new(inner, "x", next);
+		inner = next;
+	}
+	assert_int_equal(proto_encode(msg, &buf, &len), -ELOOP);
+	assert_null(buf);
+	json_decref(msg);
+}
+
 static void test_error_reply(void **state)
 {
 	json_t *r;
@@ -829,6 +884,8 @@ int main(void)
 		cmocka_unit_test(test_encode_reply),
 		cmocka_unit_test(test_encode_keeps_version),
 		cmocka_unit_test(test_encode_sizes),
+		cmocka_unit_test(test_encode_matches_jansson),
+		cmocka_unit_test(test_encode_depth_bounded),
 		cmocka_unit_test(test_error_reply),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_op_names),
