@@ -4,7 +4,9 @@
  * file the agent will read and send back, so the name is held to the one
  * directory the Arc agent uses, lexically (nothing is resolved), and the
  * file itself must be a regular file of bounded size, not a symbolic link.
- * Messages never echo the header: it came from the network.
+ * The header came from the network: messages quote at most a parameter's
+ * name (a token of up to 31 characters) and the key path once validated,
+ * never a parameter's value.
  */
 #include <errno.h>
 #include <fcntl.h>

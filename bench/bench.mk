@@ -30,6 +30,7 @@ $(BENCH_DIR)/hook-server: $(BENCH_DIR)/hook-server.o
 bench-programs: $(BENCH_BIN)
 
 bench:
+	$(Q)scripts/install-deps.sh extra
 	$(Q)$(MAKE) --no-print-directory all bench-programs
 	$(Q)$(PYTHON) bench/run.py --build $(abspath $(BUILD)) $(BENCH_ARGS)
 

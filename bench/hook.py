@@ -27,13 +27,15 @@ Every transfer's status is checked (all 200), so both arms really sent the key.
 import json
 import os
 import secrets
-import select
 import shutil
 import statistics
 import subprocess
 import threading
 import time
 from pathlib import Path
+
+from benchproc import (BenchError, all_cpus, base_env, private_file, read_line_matching,
+                       set_affinity, stop_proc)
 
 SECTION = "5 hook"
 PYTHON = "/usr/bin/python3"
@@ -50,7 +52,6 @@ PYCURL_N = 3000          # timed transfers per driver run
 PYCURL_WARMUP = 200      # untimed transfers first (connection, caches)
 PYCURL_ROUNDS = 6        # driver runs per arm, interleaved (pinned)
 PYCURL_ROUNDS_UNPINNED = 2
-READY_TIMEOUT = 15.0     # seconds for a server or the agent to say it listens
 PROC_TIMEOUT = 30.0      # seconds for one client process
 SERVER_LIFETIME = 300    # seconds the server lives at most (it is stopped long before)
 TARGET_RATIO = 1.05
@@ -61,24 +62,7 @@ CC_FLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror",
             "-fPIE", "-pie", "-Wl,-z,relro,-z,now,-z,noexecstack"]
 
 
-class BenchError(RuntimeError):
-    pass
-
-
 # --- processes ----------------------------------------------------------------------
-
-def set_affinity(pid, cpus):
-    """Moves every thread of @pid to @cpus (sched_setaffinity works per thread)."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            os.sched_setaffinity(int(tid), cpus)
-        except ProcessLookupError:
-            pass
-
-
-def all_cpus():
-    return set(range(os.cpu_count() or 1))
-
 
 class Placed:
     """Runs a block with the server, the agent and this thread on @cpus; the clients
@@ -97,24 +81,6 @@ class Placed:
 
     def __exit__(self, *exc):
         os.sched_setaffinity(0, self.saved)
-
-
-def read_line_matching(proc, prefix, what, timeout=READY_TIMEOUT):
-    """Reads @proc's stdout (bounded in time) until a line starting with @prefix."""
-    buf = b""
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    while True:
-        for line in buf.split(b"\n")[:-1]:
-            if line.startswith(prefix.encode()):
-                return line.decode()
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise BenchError(f"{what} not ready within {timeout}s")
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            raise BenchError(f"{what} exited before it was ready (rc {proc.wait(5)})")
-        buf += chunk
 
 
 def run_timed(argv, env, timeout, input=None):
@@ -139,37 +105,6 @@ def run_timed(argv, env, timeout, input=None):
     if fired.is_set():
         raise BenchError(f"{os.path.basename(argv[0])} did not finish within {timeout}s")
     return subprocess.CompletedProcess(argv, proc.returncode, out, err), t1 - t0
-
-
-def stop_proc(proc):
-    if proc is None:
-        return
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-def private_file(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return path
-
-
-def base_env(tmp, build):
-    """A clean environment: private HOME/XDG dirs under @tmp, no proxies."""
-    env = {"PATH": f"{build / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "HOME": str(tmp / "home"), "XDG_RUNTIME_DIR": str(tmp / "run"),
-           "XDG_CONFIG_HOME": str(tmp / "config"), "TMPDIR": str(tmp)}
-    for k in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME"):
-        Path(env[k]).mkdir(mode=0o700, exist_ok=True)
-    return env
 
 
 # --- the scene ----------------------------------------------------------------------

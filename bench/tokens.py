@@ -31,7 +31,6 @@ import json
 import math
 import os
 import secrets
-import select
 import selectors
 import socket
 import struct
@@ -40,6 +39,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from benchproc import (READY_TIMEOUT, BenchError, base_env, private_file, read_line_matching,
+                       set_affinity, stop_proc)
 
 SECTION = "6 tokens"
 PYTHON = "/usr/bin/python3"
@@ -50,78 +52,12 @@ COLD_SINGLE_ROUNDS = 5    # cold requests of a lone client, each on a fresh agen
 WARM_ROUNDS = 5           # warm bursts on the same connections
 WARM_SEQUENTIAL = 2000    # warm requests of one client, one after another
 BURST_TIMEOUT = 30.0      # seconds for all replies of one burst
-READY_TIMEOUT = 15.0      # seconds for the fake or the agent to say it listens
 CONTROL_TIMEOUT = 10.0    # seconds for one control-API call
 FAKE_LIFETIME = 300       # seconds the fake lives at most (stopped long before)
 MAX_FRAME = 256 * 1024    # PROTO_MAX_FRAME
 IMDS_PATH = "/metadata/identity/oauth2/token"
 PROFILE = "vm"
 COLD_TARGET_MS = DELAY_S * 1000 + 20  # the fake's delay plus a small margin
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-# --- processes (as bench/hook.py) ---------------------------------------------------
-
-def set_affinity(pid, cpus):
-    """Moves every thread of @pid to @cpus (sched_setaffinity works per thread)."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            os.sched_setaffinity(int(tid), cpus)
-        except ProcessLookupError:
-            pass
-
-
-def read_line_matching(proc, prefix, what, timeout=READY_TIMEOUT):
-    """Reads @proc's stdout (bounded in time) until a line starting with @prefix."""
-    buf = b""
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    while True:
-        for line in buf.split(b"\n")[:-1]:
-            if line.startswith(prefix.encode()):
-                return line.decode()
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise BenchError(f"{what} not ready within {timeout}s")
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            raise BenchError(f"{what} exited before it was ready (rc {proc.wait(5)})")
-        buf += chunk
-
-
-def stop_proc(proc):
-    if proc is None:
-        return
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-def private_file(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return path
-
-
-def base_env(tmp, build):
-    """A clean environment: private HOME/XDG dirs under @tmp, no proxies, no IMDS
-    variables (the profile's `endpoint` names the fake)."""
-    env = {"PATH": f"{build / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "HOME": str(tmp / "home"), "XDG_RUNTIME_DIR": str(tmp / "run"),
-           "XDG_CONFIG_HOME": str(tmp / "config"), "TMPDIR": str(tmp)}
-    for k in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME"):
-        Path(env[k]).mkdir(mode=0o700, exist_ok=True)
-    return env
 
 
 # --- the scene ----------------------------------------------------------------------
