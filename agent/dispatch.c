@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "dispatch.h"
 #include "log.h"
+#include "release_log.h"
 
 static const op_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_ADD] = op_add,       [PROTO_OP_REMOVE] = op_remove,
@@ -18,4 +19,12 @@ void dispatch_request(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	handlers[req->op](c, req);
+}
+
+void dispatch_log_release(struct conn *c, struct release_event *e)
+{
+	e->peer_pid = c->peer.pid;
+	e->peer_uid = c->peer.uid;
+	e->peer_exe = peer_exe(&c->peer);
+	log_release(e);
 }

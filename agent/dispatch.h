@@ -13,6 +13,10 @@ typedef void (*op_handler)(struct conn *c, const struct proto_request *req);
 
 void dispatch_request(struct conn *c, const struct proto_request *req);
 
+struct release_event;
+/* Logs the release (or refusal) @e to the peer of @c, filling in the peer. */
+void dispatch_log_release(struct conn *c, struct release_event *e);
+
 /* The handlers, one file per concept. */
 void op_add(struct conn *c, const struct proto_request *req);
 void op_remove(struct conn *c, const struct proto_request *req);

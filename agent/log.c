@@ -51,6 +51,8 @@ bool log_debug_enabled(void)
  * whole when several processes share the log file.  Longer lines are cut.
  */
 static void write_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void write_line(const char *prefix, const char *fmt, va_list ap)
 {
 	static const char cut[] = "...";
 	char line[LOG_MAX_LINE];
@@ -77,6 +79,8 @@ static void write_line(const char *prefix, const char *fmt, va_list ap)
 }
 
 static void log_vwrite(int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void log_vwrite(int priority, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
 		[LOG_ERR] = "error: ",
@@ -96,6 +100,17 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 	write_line(prefix[priority] ? prefix[priority] : "", fmt, ap);
 }
 
+/* log_vwrite() of a finished line (a va_list cannot be built by hand). */
+static void log_text(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_text(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(priority, fmt, ap);
+	va_end(ap);
+}
+
 #define DEFINE_LOG_FN(fn, priority, guard)     \
 	void fn(const char *fmt, ...)          \
 	{                                      \
@@ -112,21 +127,18 @@ DEFINE_LOG_FN(log_warn, LOG_WARNING, true)
 DEFINE_LOG_FN(log_info, LOG_INFO, true)
 DEFINE_LOG_FN(log_debug, LOG_DEBUG, log_debug_on)
 
-void log_release(int priority, const struct release_event *e, const char *fmt, ...)
+void log_release(const struct release_event *e)
 {
+	int priority = e->result && strcmp(e->result, "ok") == 0 ? LOG_INFO : LOG_WARNING;
 	char *fields[RELEASE_FIELDS_MAX], text[2048], msg[2100], prio[16];
 	struct iovec iov[RELEASE_FIELDS_MAX + 3];
-	va_list ap;
 	int n, m = 0;
 
-	va_start(ap, fmt);
+	release_text(e, text, sizeof(text));
 	if (!log_journal) {
-		log_vwrite(priority, fmt, ap);
-		va_end(ap);
+		log_text(priority, "%s", text);
 		return;
 	}
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	n = release_fields(e, fields);
 	if (n < 0) {
 		sd_journal_print(priority, "%s", text);

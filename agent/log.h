@@ -26,9 +26,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct release_event;
-/* A credential release at @priority (LOG_INFO or LOG_WARNING): the line
- * @fmt, and in the journal also the fields of release_fields(). */
-void log_release(int priority, const struct release_event *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* A credential release (LOG_INFO when e->result is "ok", else LOG_WARNING):
+ * the line release_text() makes, in the journal also release_fields(). */
+void log_release(const struct release_event *e);
 /* True when stderr is connected to the journal ($JOURNAL_STREAM matches). */
 bool log_stderr_is_journal(void);

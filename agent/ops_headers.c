@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "dispatch.h"
 #include "lock.h"
@@ -49,23 +48,16 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
  * where, outcome — never the value. */
 static void audit(struct conn *c, const struct profile *p, const struct url_target *t, int status)
 {
-	const char *result = status == PROTO_OK ? "ok" : proto_status_name(status);
-	struct release_event e = { .profile = p ? p->name : NULL,
-				   .host = t->host,
-				   .port = t->port,
-				   .peer_pid = c->peer.pid,
-				   .peer_uid = c->peer.uid,
-				   .peer_exe = peer_exe(&c->peer),
-				   .result = result };
+	struct release_event e = { .host = t->host, .port = t->port };
 
 	if (!p) {
 		log_debug("pid %d: no credential for %s:%d (%s)", (int)c->peer.pid, t->host,
 			  t->port, proto_status_name(status));
 		return;
 	}
-	log_release(status == PROTO_OK ? LOG_INFO : LOG_WARNING, &e,
-		    "release profile=%s host=%s:%d pid=%d uid=%u exe=%s result=%s", p->name,
-		    t->host, t->port, (int)c->peer.pid, (unsigned)c->peer.uid, e.peer_exe, result);
+	e.profile = p->name;
+	e.result = status == PROTO_OK ? "ok" : proto_status_name(status);
+	dispatch_log_release(c, &e);
 }
 
 /* Expands the profile's headers and answers; @token is NULL for api-key. */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* "token": an access token for `aoai token` and aoai-exec's identity endpoint. */
 #include <stdio.h>
-#include <syslog.h>
 
 #include "dispatch.h"
 #include "lock.h"
@@ -64,19 +63,13 @@ static void answer_token(struct conn *c, const struct profile *p, const struct t
 			 const char *message, const void *ctx)
 {
 	int status = view && p ? PROTO_OK : PROTO_E_UNAVAILABLE;
-	const char *result = status == PROTO_OK ? "ok" : proto_status_name(status);
 	struct release_event e = { .profile = p ? p->name : NULL,
 				   .scope = view ? view->scope : NULL,
-				   .peer_pid = c->peer.pid,
-				   .peer_uid = c->peer.uid,
-				   .peer_exe = peer_exe(&c->peer),
-				   .result = result };
+				   .result =
+				       status == PROTO_OK ? "ok" : proto_status_name(status) };
 
 	(void)ctx;
-	log_release(status == PROTO_OK ? LOG_INFO : LOG_WARNING, &e,
-		    "release profile=%s token scope=%s pid=%d uid=%u exe=%s result=%s",
-		    p ? p->name : "?", view ? view->scope : "?", (int)c->peer.pid,
-		    (unsigned)c->peer.uid, e.peer_exe, result);
+	dispatch_log_release(c, &e);
 	if (status != PROTO_OK) {
 		conn_reply_error(c, status, message ? message : "token unavailable");
 		return;

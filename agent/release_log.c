@@ -49,6 +49,19 @@ int release_fields(const struct release_event *e, char *out[RELEASE_FIELDS_MAX])
 	return n;
 }
 
+int release_text(const struct release_event *e, char *buf, size_t len)
+{
+	if (e->host)
+		return snprintf(
+		    buf, len, "release profile=%s host=%s:%d pid=%d uid=%u exe=%s result=%s",
+		    or_unknown(e->profile), e->host, e->port, (int)e->peer_pid,
+		    (unsigned)e->peer_uid, or_unknown(e->peer_exe), or_unknown(e->result));
+	return snprintf(buf, len,
+			"release profile=%s token scope=%s pid=%d uid=%u exe=%s result=%s",
+			or_unknown(e->profile), or_unknown(e->scope), (int)e->peer_pid,
+			(unsigned)e->peer_uid, or_unknown(e->peer_exe), or_unknown(e->result));
+}
+
 void release_fields_free(char *f[], int n)
 {
 	for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The audit record of one credential release, as journal fields.  The
+ * The audit record of one credential release, as journal fields and as a
+ * log line.  The
  * event holds names, the host, the peer and the outcome: it has no member
  * that could carry a secret, so no field can.
  */
@@ -30,3 +31,9 @@ struct release_event {
  */
 int release_fields(const struct release_event *e, char *out[RELEASE_FIELDS_MAX]);
 void release_fields_free(char *f[], int n);
+/*
+ * The log line of @e: "release profile=P host=H:PORT pid= uid= exe= result=",
+ * or "release profile=P token scope=S …" for a token release.  Returns what
+ * snprintf returns.
+ */
+int release_text(const struct release_event *e, char *buf, size_t len);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Process helpers shared by bench/hook.py and bench/tokens.py: pinning,
-readiness lines, clean stops, private files and a clean environment."""
+"""Helpers shared by bench/run.py, bench/hook.py and bench/tokens.py: the
+result row, pinning, readiness lines, clean stops, private files and a
+clean environment."""
 
 import os
 import select
@@ -13,6 +14,17 @@ READY_TIMEOUT = 15.0  # seconds for a server or the agent to say it listens
 
 class BenchError(RuntimeError):
     pass
+
+
+def row(section, metric, value, unit, baseline=None, baseline_name=None, target=None, met=None,
+        ratio=None):
+    """A result row, the shape run.py prints and writes; the ratio is
+    value/baseline unless given."""
+    if ratio is None and baseline:
+        ratio = value / baseline
+    return {"section": section, "metric": metric, "value": value, "unit": unit,
+            "baseline": baseline, "baseline_name": baseline_name, "ratio": ratio,
+            "target": target, "met": met}
 
 
 def set_affinity(pid, cpus):
@@ -75,6 +87,3 @@ def base_env(tmp, build):
     for k in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME"):
         Path(env[k]).mkdir(mode=0o700, exist_ok=True)
     return env
-
-
-# --- the scene ----------------------------------------------------------------------

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchproc import (BenchError, all_cpus, base_env, private_file, read_line_matching,
+from benchproc import (BenchError, all_cpus, base_env, private_file, read_line_matching, row,
                        set_affinity, stop_proc)
 
 SECTION = "5 hook"
@@ -224,9 +224,8 @@ def curl_arms(sc, cfg, n, runs):
 
 def ratio_row(metric, hook_ms, plain_ms, target=TARGET_RATIO):
     ratio = hook_ms / plain_ms
-    return {"section": SECTION, "metric": metric, "value": round(hook_ms, 3), "unit": "ms",
-            "baseline": round(plain_ms, 3), "baseline_name": "same header via curl -H",
-            "ratio": round(ratio, 3), "target": f"<= {target}x", "met": ratio <= target}
+    return row(SECTION, metric, round(hook_ms, 3), "ms", round(plain_ms, 3),
+               "same header via curl -H", f"<= {target}x", ratio <= target, round(ratio, 3))
 
 
 def curl_rows(sc, pin):
@@ -246,9 +245,7 @@ def curl_rows(sc, pin):
         # What each extra transfer costs with the hook, start-up difference removed.
         per = ((med["many", True] - med["many", False]) - (med["one", True] - med["one", False])) \
             * 1e3 / (CURL_TRANSFERS - 1)
-        rows.append({"section": SECTION, "metric": f"curl hook cost per transfer ({label})",
-                     "value": round(per, 1), "unit": "us", "baseline": None,
-                     "baseline_name": None, "ratio": None, "target": None, "met": None})
+        rows.append(row(SECTION, f"curl hook cost per transfer ({label})", round(per, 1), "us"))
     return rows
 
 
@@ -277,10 +274,8 @@ def have_pycurl():
 
 def pycurl_rows(sc, pin):
     if not have_pycurl():
-        return [{"section": SECTION, "metric": "pycurl hook overhead per transfer: SKIPPED, "
-                 "python3-pycurl is not installed", "value": float("nan"), "unit": "us",
-                 "baseline": None, "baseline_name": None, "ratio": None,
-                 "target": f"<= {TARGET_OVERHEAD_US:g} us", "met": None}]
+        return [row(SECTION, "pycurl hook overhead per transfer: SKIPPED, python3-pycurl is "
+                    "not installed", float("nan"), "us", target=f"<= {TARGET_OVERHEAD_US:g} us")]
     rows = []
     for label, cpus, rounds in ((f"pinned cpu{pin}", {pin}, PYCURL_ROUNDS),
                                 ("unpinned", all_cpus(), PYCURL_ROUNDS_UNPINNED)):
@@ -292,16 +287,13 @@ def pycurl_rows(sc, pin):
         hook_us = statistics.median(samples[True]) / 1e3
         plain_us = statistics.median(samples[False]) / 1e3
         n = len(samples[True])
-        rows.append({"section": SECTION,
-                     "metric": f"pycurl transfer p50, {n} on one handle ({label})",
-                     "value": round(hook_us, 1), "unit": "us", "baseline": round(plain_us, 1),
-                     "baseline_name": "HTTPHEADER set by the program",
-                     "ratio": round(hook_us / plain_us, 3), "target": None, "met": None})
+        rows.append(row(SECTION, f"pycurl transfer p50, {n} on one handle ({label})",
+                        round(hook_us, 1), "us", round(plain_us, 1),
+                        "HTTPHEADER set by the program", ratio=round(hook_us / plain_us, 3)))
         over = hook_us - plain_us
-        rows.append({"section": SECTION, "metric": f"pycurl hook overhead per transfer ({label})",
-                     "value": round(over, 1), "unit": "us", "baseline": None,
-                     "baseline_name": None, "ratio": None,
-                     "target": f"<= {TARGET_OVERHEAD_US:g} us", "met": over <= TARGET_OVERHEAD_US})
+        rows.append(row(SECTION, f"pycurl hook overhead per transfer ({label})", round(over, 1),
+                        "us", target=f"<= {TARGET_OVERHEAD_US:g} us",
+                        met=over <= TARGET_OVERHEAD_US))
     return rows
 
 

@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchproc import BenchError, all_cpus, row, set_affinity, stop_proc
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CPU_PIN = 0
@@ -40,10 +42,6 @@ MANY = 1000  # profiles and secrets for the memory figure (caps: 1024)
 CLIENT_COUNTS = (1, 8, 64)
 
 
-class BenchError(Exception):
-    pass
-
-
 def section_key(r):
     """Rows sort by their section's leading number ("5 hook" -> 5), stably."""
     m = re.match(r"\s*(\d+)", str(r["section"]))
@@ -52,16 +50,6 @@ def section_key(r):
 
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def row(section, metric, value, unit, baseline=None, baseline_name=None, target=None, met=None,
-        ratio=None):
-    """A result row; the ratio is value/baseline unless given."""
-    if ratio is None and baseline:
-        ratio = value / baseline
-    return {"section": section, "metric": metric, "value": value, "unit": unit,
-            "baseline": baseline, "baseline_name": baseline_name, "ratio": ratio,
-            "target": target, "met": met}
 
 
 def note(section, metric):
@@ -81,16 +69,6 @@ class Ctx:
 def base_env(tmp):
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp),
             "XDG_RUNTIME_DIR": str(tmp), "XDG_CONFIG_HOME": str(tmp / "config")}
-
-
-def set_affinity(pid, cpus):
-    """Like `taskset -a -p`: every thread of @pid onto @cpus."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        os.sched_setaffinity(int(tid), cpus)
-
-
-def all_cpus():
-    return set(range(os.cpu_count() or 1))
 
 
 class Server:
@@ -150,13 +128,7 @@ class Server:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_proc(self.proc)
 
 
 class Scene:

@@ -41,7 +41,7 @@ import urllib.request
 from pathlib import Path
 
 from benchproc import (READY_TIMEOUT, BenchError, base_env, private_file, read_line_matching,
-                       set_affinity, stop_proc)
+                       row, set_affinity, stop_proc)
 
 SECTION = "6 tokens"
 PYTHON = "/usr/bin/python3"
@@ -271,12 +271,6 @@ def warm_sequential(client):
     return lat
 
 
-def row(metric, value, unit, target=None, met=None):
-    return {"section": SECTION, "metric": metric, "value": value, "unit": unit,
-            "baseline": None, "baseline_name": None, "ratio": None, "target": target,
-            "met": met}
-
-
 def latency_rows(what, lat, pin, target_ms=None, quantiles=(50, 99)):
     """Percentile rows of @lat (ns): in ms, or in us when the median is below 1 ms."""
     lat = sorted(lat)
@@ -284,10 +278,10 @@ def latency_rows(what, lat, pin, target_ms=None, quantiles=(50, 99)):
     rows = []
     for q in quantiles:
         ms = percentile(lat, q)
-        rows.append(row(f"{what}: latency p{q} (pinned cpu{pin})",
+        rows.append(row(SECTION, f"{what}: latency p{q} (pinned cpu{pin})",
                         round(ms * 1e3, 1) if in_us else round(ms, 2), "us" if in_us else "ms",
-                        None if target_ms is None else f"<= {target_ms:g} ms",
-                        None if target_ms is None else ms <= target_ms))
+                        target=None if target_ms is None else f"<= {target_ms:g} ms",
+                        met=None if target_ms is None else ms <= target_ms))
     return rows
 
 
@@ -306,15 +300,15 @@ def measure(sc, pin):
         close_all(clients)
         os.sched_setaffinity(0, saved)
     delay = f"{DELAY_S * 1000:g} ms"
-    rows = [row(f"cold: identity requests per burst of {CLIENTS} clients, fake IMDS answering "
-                f"after {delay} (max of {COLD_ROUNDS} bursts)", float(max(fetches)), "req",
-                "== 1", all(f == 1 for f in fetches))]
+    rows = [row(SECTION, f"cold: identity requests per burst of {CLIENTS} clients, fake IMDS "
+                f"answering after {delay} (max of {COLD_ROUNDS} bursts)", float(max(fetches)),
+                "req", target="== 1", met=all(f == 1 for f in fetches))]
     rows += latency_rows(f"cold, {CLIENTS} clients x {COLD_ROUNDS} bursts", cold, pin,
                          COLD_TARGET_MS)
     rows += latency_rows(f"cold, 1 client x {COLD_SINGLE_ROUNDS}", single, pin, COLD_TARGET_MS,
                          quantiles=(50,))
-    rows.append(row(f"warm: identity requests for {len(warm) + len(seq)} token requests",
-                    float(warm_fetches), "req", "== 0", warm_fetches == 0))
+    rows.append(row(SECTION, f"warm: identity requests for {len(warm) + len(seq)} token requests",
+                    float(warm_fetches), "req", target="== 0", met=warm_fetches == 0))
     rows += latency_rows(f"warm, {CLIENTS} clients x {WARM_ROUNDS} bursts", warm, pin)
     rows += latency_rows(f"warm, 1 client, {WARM_SEQUENTIAL} in sequence", seq, pin)
     return rows

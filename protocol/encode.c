@@ -21,6 +21,9 @@
 #define ENCODE_INITIAL   512
 #define ENCODE_MAX_DEPTH PROTO_JSON_MAX_DEPTH /* what proto_json_parse() reads back */
 
+#define QUOTE(x)   #x
+#define TEXT_OF(x) QUOTE(x) /* a number macro as a string literal */
+
 struct writer {
 	uint8_t *buf;
 	size_t len, cap;
@@ -225,13 +228,12 @@ static int put_value(struct writer *w, const json_t *v, unsigned depth)
  */
 static int put_message(struct writer *w, const json_t *msg)
 {
+	static const char ours[] = "{\"v\":" TEXT_OF(PROTO_VERSION);
 	const json_t *version = json_object_get(msg, "v");
-	json_t *own = version ? NULL : json_integer(PROTO_VERSION);
-	int r = own || version ? put(w, "{\"v\":", 5) : -ENOMEM;
+	int r = version ? put(w, ours, 5) : put(w, ours, sizeof(ours) - 1);
 
-	if (r >= 0)
-		r = put_value(w, version ? version : own, 1);
-	json_decref(own);
+	if (r >= 0 && version)
+		r = put_value(w, version, 1);
 	if (r >= 0)
 		r = put_members(w, msg, "v", false, 0);
 	return r < 0 ? r : put_char(w, '}');

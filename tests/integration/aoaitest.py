@@ -192,7 +192,8 @@ class Agent:
 
     PID_RE = re.compile(r"AOAI_AGENT_PID\D*(\d+)")
 
-    def __init__(self, binary, env, log_path, sock=None, config=None, args=(), debug=True):
+    def __init__(self, binary, env, log_path, sock=None, config=None, args=(), debug=True,
+                 nofile=None):
         self.binary = binary
         self.env = env
         self.log_path = log_path
@@ -200,6 +201,7 @@ class Agent:
         self.config = config
         self.args = list(args)
         self.debug = debug
+        self.nofile = nofile       # a descriptor limit (soft and hard) to start it with
         self.proc = None
         self.pid = None
         self.env_text = ""
@@ -218,6 +220,8 @@ class Agent:
                     "--errors-for-leak-kinds=definite,indirect", "--num-callers=30",
                     "--child-silent-after-fork=yes",
                     f"--log-file={self.valgrind_log()}"] + argv
+        if self.nofile is not None:
+            argv = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--"] + argv
         if self.sock is not None:
             argv += ["-a", str(self.sock)]
         if self.config is not None:

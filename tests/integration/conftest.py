@@ -143,7 +143,8 @@ def ctx(build):
 
 @pytest.fixture
 def start_agent(ctx, build):
-    """start_agent(config=None, sock=ctx.sock, args=(), debug=True) -> a ready Agent.
+    """start_agent(config=None, sock=ctx.sock, args=(), debug=True, env=None, nofile=None)
+    -> a ready Agent (nofile: its descriptor limit).
 
     sock=None starts it without -a (the default socket under XDG_RUNTIME_DIR).
     At teardown every agent still running gets SIGTERM; each must have exited
@@ -152,11 +153,11 @@ def start_agent(ctx, build):
     agents = []
     default = object()
 
-    def start(config=None, sock=default, args=(), debug=True, env=None):
+    def start(config=None, sock=default, args=(), debug=True, env=None, nofile=None):
         n = len(agents)
         a = Agent(build.agent, env or ctx.env(sock=False), ctx.path(f"agent{n}.log"),
                   sock=ctx.sock if sock is default else sock, config=config, args=args,
-                  debug=debug)
+                  debug=debug, nofile=nofile)
         agents.append(a)
         return a.start()
 
@@ -187,6 +188,15 @@ def start_agent(ctx, build):
             problems.append(f"log of agent {a.pid}:\n{log[-4000:]}")
     if problems:
         fail("\n".join(problems))
+
+
+@pytest.fixture
+def loadgen(build):
+    """The load generator tests/load/loadgen.c, built by `make all`."""
+    path = build.root / "tests" / "loadgen"
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"{path} is not built (tests/load/loadgen.c)")
+    return path
 
 
 @pytest.fixture

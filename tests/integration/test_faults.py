@@ -3,6 +3,7 @@
 with clients connected, its config file replaced while it reloads, and an
 identity endpoint that accepts connections and never answers."""
 
+import contextlib
 import json
 import os
 import resource
@@ -14,7 +15,7 @@ import time
 import pytest
 
 import aoaitest
-from aoaitest import (Agent, api_key_profile, describe, expect_error, expect_ok, expect_rc, fail,
+from aoaitest import (api_key_profile, describe, expect_error, expect_ok, expect_rc, fail,
                       wait_until)
 
 STATUS = {"v": 1, "op": "status"}
@@ -22,44 +23,6 @@ LIST = {"v": 1, "op": "list"}
 LOW_NOFILE = 64  # descriptors: enough to start, few enough to exhaust
 CPU_WINDOW = 2.0  # seconds over which a refusing agent must stay (nearly) idle
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class LimitedAgent(Agent):
-    """An agent started with a hard descriptor limit of @nofile, so that its
-    connection cap is computed from it."""
-
-    def __init__(self, nofile, *args, **kw):
-        super().__init__(*args, **kw)
-        self.nofile = nofile
-
-    def argv(self):
-        return ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--"] + super().argv()
-
-
-@pytest.fixture
-def limited_agent(ctx, build):
-    """limited_agent(nofile) -> a ready agent on ctx.sock with that limit;
-    checked at teardown as start_agent's agents are."""
-    agents = []
-
-    def start(nofile):
-        a = LimitedAgent(nofile, build.agent, ctx.env(sock=False),
-                         ctx.path(f"limited{len(agents)}.log"), sock=ctx.sock)
-        agents.append(a)
-        return a.start()
-
-    yield start
-    for a in agents:
-        rc = a.stop() if a.alive() else a.proc.poll()
-        log = a.log()
-        for mark in aoaitest.SANITIZER_MARKS:
-            if mark in log:
-                fail(f"agent {a.pid} log reports '{mark}':\n{log[-4000:]}")
-        if rc != 0:
-            fail(f"agent {a.pid} exited {rc}:\n{log[-4000:]}")
-        report = a.valgrind_problems()
-        if report:
-            fail(f"memcheck reports errors in agent {a.pid}:\n{report[-6000:]}")
 
 
 def cpu_seconds(pid):
@@ -126,10 +89,10 @@ def served_again(path):
 
 # --- descriptor exhaustion -----------------------------------------------------
 
-def test_connection_cap_from_low_descriptor_limit(ctx, limited_agent):
+def test_connection_cap_from_low_descriptor_limit(ctx, start_agent):
     """With a descriptor limit of 64 the cap is below it: connections over the
     cap get a `limit` error, and the agent serves again once they close."""
-    a = limited_agent(LOW_NOFILE)
+    a = start_agent(nofile=LOW_NOFILE)
     held, reply = fill_agent(ctx.sock, LOW_NOFILE, "a capped agent")
     try:
         assert 0 < len(held) < LOW_NOFILE, len(held)
@@ -209,14 +172,6 @@ HOST = "faults.openai.azure.com"
 URL = f"https://{HOST}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 
 
-@pytest.fixture
-def loadgen(build):
-    path = build.root / "tests" / "loadgen"
-    if not os.access(path, os.X_OK):
-        pytest.skip(f"{path} is not built (tests/load/loadgen.c)")
-    return path
-
-
 def key_config(ctx):
     """An api-key profile whose key is in a file, so a restarted agent has it."""
     key_file = ctx.write_file("api.key", ctx.secret() + "\n")
@@ -269,36 +224,48 @@ def test_sigkill_with_clients_connected(ctx, start_agent, aoai, loadgen):
     assert res["failures"] == 0 and res["requests"] > 0, res
 
 
-def test_sigkill_while_a_client_waits_for_a_token(ctx, start_agent, aoai):
-    """A client blocked on a token fetch when the agent is killed gets the
-    broken-connection error at once (exit 1, its message), not a hang."""
+@pytest.fixture
+def silent_endpoint():
+    """The URL of a token endpoint that accepts connections (the kernel
+    completes them) and never answers."""
     ep = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ep.bind(("127.0.0.1", 0))
-    ep.listen(16)  # the kernel completes connections; nobody answers
-    port = ep.getsockname()[1]
-    cfg = ctx.write_config({"profiles": {"vm": {
-        "hosts": [HOST], "credential": {"type": "managed-identity",
-                                        "endpoint": f"http://127.0.0.1:{port}/token"}}}})
-    a = start_agent(config=cfg)
+    ep.listen(16)
+    yield f"http://127.0.0.1:{ep.getsockname()[1]}/token"
+    ep.close()
+
+
+def mi_profile(endpoint):
+    return {"hosts": [HOST], "credential": {"type": "managed-identity", "endpoint": endpoint}}
+
+
+@contextlib.contextmanager
+def token_client(ctx):
+    """`aoai token vm` running in the background; killed if still running at the end."""
+    waiting = subprocess.Popen([str(ctx.build.aoai), "token", "vm"], env=ctx.env(),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     try:
-        waiting = subprocess.Popen([str(ctx.build.aoai), "token", "vm"], env=ctx.env(),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        try:
-            wait_until(lambda: token_state(ctx) == "fetching", 10, "the fetch to start")
-            a.send_signal(signal.SIGKILL)
-            a.wait(10)
-            a.expect_exit = None
-            out, err = waiting.communicate(timeout=10)
-        finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait(10)
-        assert waiting.returncode == 1, (waiting.returncode, err)
-        assert "agent" in err and ("closed" in err or "broke" in err), err
-        assert out == ""
+        yield waiting
     finally:
-        ep.close()
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait(10)
+
+
+def test_sigkill_while_a_client_waits_for_a_token(ctx, start_agent, silent_endpoint):
+    """A client blocked on a token fetch when the agent is killed gets the
+    broken-connection error at once (exit 1, its message), not a hang."""
+    a = start_agent(config=ctx.write_config({"profiles": {"vm": mi_profile(silent_endpoint)}}))
+    with token_client(ctx) as waiting:
+        wait_until(lambda: token_state(ctx) == "fetching", 10, "the fetch to start")
+        a.send_signal(signal.SIGKILL)
+        a.wait(10)
+        a.expect_exit = None
+        out, err = waiting.communicate(timeout=10)
+    assert waiting.returncode == 1, (waiting.returncode, err)
+    assert "agent" in err and ("closed" in err or "broke" in err), err
+    assert out == ""
 
 
 def token_state(ctx):
@@ -309,50 +276,34 @@ def token_state(ctx):
 
 # --- an identity endpoint that accepts and never answers ------------------------
 
-def test_silent_token_endpoint_times_out(ctx, start_agent, aoai):
+def test_silent_token_endpoint_times_out(ctx, start_agent, aoai, silent_endpoint):
     """A token endpoint that completes the TCP handshake and never answers:
     the waiting client gets a clear timeout error within the agent's bounds
     (three attempts of 10 s), and other clients are served meanwhile."""
-    ep = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ep.bind(("127.0.0.1", 0))
-    ep.listen(16)
-    port = ep.getsockname()[1]
     key_file = ctx.write_file("api.key", ctx.secret() + "\n")
-    cfg = ctx.write_config({"profiles": {
-        "vm": {"hosts": [HOST], "credential": {"type": "managed-identity",
-                                               "endpoint": f"http://127.0.0.1:{port}/token"}},
+    a = start_agent(config=ctx.write_config({"profiles": {
+        "vm": mi_profile(silent_endpoint),
         "key": api_key_profile("key.example.com",
                                credential={"type": "api-key", "file": str(key_file)}),
-    }})
-    a = start_agent(config=cfg)
-    try:
-        waiting = subprocess.Popen([str(ctx.build.aoai), "token", "vm"], env=ctx.env(),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        try:
-            served = 0
-            with aoaitest.RawClient(ctx.sock) as c:
-                # Bounded: the agent gives up after 3 × 10 s and two backoffs.
-                deadline = time.monotonic() + 90
-                while waiting.poll() is None and time.monotonic() < deadline:
-                    expect_ok(c.request({"v": 1, "op": "headers",
-                                         "url": "https://key.example.com/x"}, timeout=5),
-                              "an api-key client while the token fetch hangs")
-                    served += 1
-                    time.sleep(0.2)  # pacing, not synchronisation
-            out, err = waiting.communicate(timeout=10)
-        finally:
-            if waiting.poll() is None:
-                waiting.kill()
-                waiting.wait(10)
-        assert served > 0
-        assert waiting.returncode == 6, (waiting.returncode, err)
-        assert "vm" in err and "imds" in err and "timed out" in err.lower(), err
-        assert out == ""
-        assert a.alive()
-        expect_rc(aoai("status"), 0, "status after the timeout")
-    finally:
-        ep.close()
+    }}))
+    served = 0
+    with token_client(ctx) as waiting:
+        with aoaitest.RawClient(ctx.sock) as c:
+            # Bounded: the agent gives up after 3 × 10 s and two backoffs.
+            deadline = time.monotonic() + 90
+            while waiting.poll() is None and time.monotonic() < deadline:
+                expect_ok(c.request({"v": 1, "op": "headers",
+                                     "url": "https://key.example.com/x"}, timeout=5),
+                          "an api-key client while the token fetch hangs")
+                served += 1
+                time.sleep(0.2)  # pacing, not synchronisation
+        out, err = waiting.communicate(timeout=10)
+    assert served > 0
+    assert waiting.returncode == 6, (waiting.returncode, err)
+    assert "vm" in err and "imds" in err and "timed out" in err.lower(), err
+    assert out == ""
+    assert a.alive()
+    expect_rc(aoai("status"), 0, "status after the timeout")
 
 
 # --- the config file replaced while reloads happen -----------------------------

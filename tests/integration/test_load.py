@@ -11,7 +11,6 @@ are written to $AOAI_BUILD/load-figures.txt and shown in the test output;
 nothing here asserts on timing."""
 
 import json
-import os
 import resource
 import subprocess
 import time
@@ -27,14 +26,6 @@ BUSY, IDLE, SLOW, DURATION = 200, 1000, 20, 20
 # Bound on the whole run: the busy phase, the idle check, the slow clients'
 # 10 s cut-off (loadgen gives them 20 s at most) and start-up.
 LOADGEN_TIMEOUT = DURATION + 60
-
-
-@pytest.fixture
-def loadgen(build):
-    path = build.root / "tests" / "loadgen"
-    if not os.access(path, os.X_OK):
-        pytest.skip(f"{path} is not built (tests/load/loadgen.c)")
-    return path
 
 
 def figures_text(res):

@@ -89,12 +89,38 @@ static void all_fields_fit(void **state)
 	release_fields_free(f, n);
 }
 
+/* The log line says what the fields say, in the form the tests and users grep for. */
+static void text_of_both_kinds(void **state)
+{
+	struct release_event header = { .profile = "contoso",
+					.host = "contoso.openai.azure.com",
+					.port = 443,
+					.peer_pid = 4242,
+					.peer_uid = 1000,
+					.peer_exe = "/usr/bin/curl",
+					.result = "ok" };
+	struct release_event token = { .scope = "https://cognitiveservices.azure.com/.default",
+				       .peer_pid = 7,
+				       .result = "unavailable" };
+	char buf[512];
+
+	(void)state;
+	release_text(&header, buf, sizeof(buf));
+	assert_string_equal(buf, "release profile=contoso host=contoso.openai.azure.com:443 "
+				 "pid=4242 uid=1000 exe=/usr/bin/curl result=ok");
+	release_text(&token, buf, sizeof(buf));
+	assert_string_equal(buf, "release profile=? token "
+				 "scope=https://cognitiveservices.azure.com/.default pid=7 uid=0 "
+				 "exe=? result=unavailable");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(header_release),
 		cmocka_unit_test(token_release_without_host),
 		cmocka_unit_test(all_fields_fit),
+		cmocka_unit_test(text_of_both_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
