@@ -11,6 +11,7 @@
 #include "profiles.h"
 #include "secret_files.h"
 #include "secrets.h"
+#include "store.h"
 #include "tokens.h"
 
 uint64_t agent_now(const struct agent *a)
@@ -25,12 +26,15 @@ uint64_t agent_now(const struct agent *a)
 static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct agent *a = userdata;
+	char err[1024];
 	size_t n;
 
 	(void)s;
 	n = secrets_expire(a->secrets, usec);
 	if (n > 0)
 		log_info("%zu secret(s) expired and were wiped", n);
+	/* An expired secret leaves the store's file too (failures are logged). */
+	(void)store_sync(a, err, sizeof(err));
 	agent_schedule_expiry(a);
 	return 0;
 }

@@ -20,6 +20,9 @@ struct added_profiles;
 struct conn;
 struct tokens;
 struct http;
+struct store;
+struct kdf;
+struct audit;
 
 struct agent {
 	sd_event *event;
@@ -29,10 +32,13 @@ struct agent {
 	struct secret_store *secrets;
 	struct added_profiles *added;
 	struct agent_lock *lock;
+	struct store *store;          /* the persistent store (aoai add --persist) */
+	struct kdf *kdf;              /* its key derivations, off the loop */
 	struct identity_env env;      /* the SDK variables, read at start */
 	struct http *http;            /* token requests, on the event loop */
 	struct source_ctx source_ctx; /* what token sources may use */
 	struct tokens *tokens;
+	struct audit *audit; /* releases and refusals per profile, for status */
 	sd_event_source *expiry_timer;
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;

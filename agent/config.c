@@ -288,10 +288,41 @@ static int parse_profiles(const struct cfg_ctx *top, json_t *profiles, struct co
 	return r;
 }
 
+/* "store": {"kdf": "moderate" | "interactive" | "sensitive"}. */
+static int parse_store(const struct cfg_ctx *ctx, json_t *root, struct config *c)
+{
+	static const char *const keys[] = { "kdf", NULL };
+	static const char *const strengths[] = {
+		[STORE_KDF_MODERATE] = "moderate",
+		[STORE_KDF_INTERACTIVE] = "interactive",
+		[STORE_KDF_SENSITIVE] = "sensitive",
+	};
+	json_t *store = json_object_get(root, "store");
+	const char *kdf = NULL;
+	int r;
+
+	if (!store)
+		return 0;
+	if (!json_is_object(store))
+		return cfg_error(ctx, "store", "must be an object");
+	r = cfg_check_keys(ctx, store, "store", keys, NULL);
+	if (r == 0)
+		r = cfg_string(ctx, store, "store", "kdf", false, &kdf);
+	for (size_t i = 0; r == 0 && kdf && i < sizeof(strengths) / sizeof(strengths[0]); i++)
+		if (strcmp(kdf, strengths[i]) == 0) {
+			c->store_kdf = (enum store_strength)i;
+			return 0;
+		}
+	if (r == 0 && kdf)
+		return cfg_error(ctx, "store.kdf",
+				 "must be \"moderate\", \"interactive\" or \"sensitive\"");
+	return r;
+}
+
 static int config_build(const struct cfg_ctx *ctx, json_t *root, const char *path,
 			struct config **ret)
 {
-	static const char *const keys[] = { "profiles", "secrets", NULL };
+	static const char *const keys[] = { "profiles", "secrets", "store", NULL };
 	json_t *profiles = NULL, *secrets = NULL;
 	struct config *c = NULL;
 	int r;
@@ -313,6 +344,8 @@ static int config_build(const struct cfg_ctx *ctx, json_t *root, const char *pat
 		r = parse_profiles(ctx, profiles, c);
 	if (r >= 0)
 		r = cfg_check_secrets(ctx, c);
+	if (r >= 0)
+		r = parse_store(ctx, root, c);
 	if (r < 0) {
 		config_free(c);
 		return r;

@@ -96,8 +96,16 @@ struct secret_source {
 	long refresh; /* keyvault: seconds */
 };
 
+/* Argon2id strength for new store passphrases ("store": {"kdf": …}). */
+enum store_strength {
+	STORE_KDF_MODERATE, /* the default: 3 passes over 256 MiB */
+	STORE_KDF_INTERACTIVE,
+	STORE_KDF_SENSITIVE,
+};
+
 struct config {
 	char *path; /* NULL when built without a file */
+	enum store_strength store_kdf;
 	struct profile *profiles;
 	size_t n_profiles;
 	struct secret_source *secrets;

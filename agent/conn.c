@@ -31,6 +31,7 @@ static void conn_free(struct conn *c)
 	sd_event_source_disable_unref(c->defer_timer);
 	if (c->fd >= 0)
 		close(c->fd);
+	peer_done(&c->peer);
 	if (c->in)
 		sodium_memzero(c->in, c->in_cap);
 	if (c->out)
@@ -342,7 +343,8 @@ static int conn_new(struct agent *a, int fd, const struct peer *peer)
 	a->n_conns++;
 	r = sd_event_add_io(a->event, &c->io, fd, EPOLLIN, on_io, c);
 	if (r < 0) {
-		c->fd = -1; /* the caller closes it */
+		c->fd = -1; /* the caller closes them */
+		c->peer.pidfd = -1;
 		conn_free(c);
 	}
 	return r;
@@ -359,17 +361,21 @@ static void accept_one(struct agent *a, int fd)
 	if (!peer_uid_allowed(&peer, getuid())) {
 		log_warn("refused connection from uid %u (pid %d)", (unsigned)peer.uid,
 			 (int)peer.pid);
+		peer_done(&peer);
 		close(fd);
 		return;
 	}
 	if (a->n_conns >= a->max_conns) {
 		log_warn("refused connection from pid %d: %u connections open", (int)peer.pid,
 			 a->n_conns);
+		peer_done(&peer);
 		refuse(fd, "too many connections");
 		return;
 	}
-	if (conn_new(a, fd, &peer) < 0)
+	if (conn_new(a, fd, &peer) < 0) {
+		peer_done(&peer);
 		close(fd);
+	}
 }
 
 /* With no descriptor to accept with, the readable listening socket would

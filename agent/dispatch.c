@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "audit.h"
 #include "dispatch.h"
 #include "log.h"
 #include "release_log.h"
@@ -8,12 +11,13 @@ static const op_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_LIST] = op_list,     [PROTO_OP_HEADERS] = op_headers,
 	[PROTO_OP_LOCK] = op_lock,     [PROTO_OP_UNLOCK] = op_unlock,
 	[PROTO_OP_STATUS] = op_status, [PROTO_OP_RELOAD] = op_reload,
-	[PROTO_OP_TOKEN] = op_token,
+	[PROTO_OP_TOKEN] = op_token,   [PROTO_OP_PASSWD] = op_passwd,
 };
 
 void dispatch_request(struct conn *c, const struct proto_request *req)
 {
-	log_debug("pid %d: %s", (int)c->peer.pid, proto_op_name(req->op));
+	log_debug("pid %d (%s): %s", (int)c->peer.pid, peer_hold_name(c->peer.hold),
+		  proto_op_name(req->op));
 	if ((unsigned)req->op >= _PROTO_OP_MAX || !handlers[req->op]) {
 		conn_reply_error(c, PROTO_E_UNKNOWN_OP, "operation not supported");
 		return;
@@ -27,4 +31,10 @@ void dispatch_log_release(struct conn *c, struct release_event *e)
 	e->peer_uid = c->peer.uid;
 	e->peer_exe = peer_exe(&c->peer);
 	log_release(e);
+	audit_count(c->agent->audit, e->profile, e->result && strcmp(e->result, "ok") == 0);
+}
+
+void dispatch_count_unmatched(struct conn *c)
+{
+	audit_count(c->agent->audit, NULL, false);
 }

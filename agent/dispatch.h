@@ -14,8 +14,12 @@ typedef void (*op_handler)(struct conn *c, const struct proto_request *req);
 void dispatch_request(struct conn *c, const struct proto_request *req);
 
 struct release_event;
-/* Logs the release (or refusal) @e to the peer of @c, filling in the peer. */
+/* Logs the release (or refusal) @e to the peer of @c, filling in the peer,
+ * and counts it for status (a NULL profile as unmatched). */
 void dispatch_log_release(struct conn *c, struct release_event *e);
+/* Counts a refusal that names no profile without logging it above debug:
+ * the preload hook asks about every host a program talks to. */
+void dispatch_count_unmatched(struct conn *c);
 
 /* The handlers, one file per concept. */
 void op_add(struct conn *c, const struct proto_request *req);
@@ -27,3 +31,4 @@ void op_lock(struct conn *c, const struct proto_request *req);
 void op_unlock(struct conn *c, const struct proto_request *req);
 void op_reload(struct conn *c, const struct proto_request *req);
 void op_token(struct conn *c, const struct proto_request *req);
+void op_passwd(struct conn *c, const struct proto_request *req);

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,14 @@ struct http_request {
 	void *userdata;
 };
 
+/* Our headers may carry a secret (an identity header, Azure Arc's key):
+ * libcurl's copies are freed without a wipe. */
+static void wipe_headers(struct curl_slist *l)
+{
+	for (; l; l = l->next)
+		sodium_memzero(l->data, strlen(l->data));
+}
+
 static void request_free(struct http_request *r)
 {
 	struct http *h = r->http;
@@ -52,6 +61,7 @@ static void request_free(struct http_request *r)
 		r->next->prev = r->prev;
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
+	wipe_headers(r->headers);
 	curl_slist_free_all(r->headers);
 	if (r->body)
 		sodium_memzero(r->body, r->body_len);
@@ -153,10 +163,18 @@ static int verify_pinned(X509_STORE_CTX *store, void *arg)
 	return strcasecmp(hex, r->pinned_sha1) == 0;
 }
 
+/* Every TLS connection: OpenSSL wipes its copy of each record it decrypted
+ * (a response carries an access token) once libcurl has read it. */
 static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *userdata)
 {
+	const struct http_request *r = userdata;
+
 	(void)easy;
-	SSL_CTX_set_cert_verify_callback(ssl_ctx, verify_pinned, userdata);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
+	if (r->pinned_sha1[0])
+		SSL_CTX_set_cert_verify_callback(ssl_ctx, verify_pinned, userdata);
 	return CURLE_OK;
 }
 
@@ -239,6 +257,42 @@ static int set_timer(CURLM *multi, long timeout_ms, void *userdata)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 	return r < 0 ? -1 : 0;
+}
+
+/* libcurl's free() gets no size: glibc knows it. */
+static void wiping_free(void *p)
+{
+	if (p) {
+		sodium_memzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+/* Grows by copying, so the old block is wiped, not left behind. */
+static void *wiping_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *grown;
+
+	if (!p)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	if (n <= old)
+		return p; /* fits: nothing is copied */
+	grown = malloc(n);
+	if (!grown)
+		return NULL;
+	memcpy(grown, p, old);
+	wiping_free(p);
+	return grown;
+}
+
+int http_global_init(void)
+{
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc,
+				    strdup, calloc) == CURLE_OK
+		   ? 0
+		   : -EIO;
 }
 
 int http_new(sd_event *event, struct http **ret)
@@ -329,6 +383,7 @@ static int copy_body(struct http_request *r, const struct http_options *o)
 static int configure(struct http_request *r, const struct http_options *o)
 {
 	CURL *e = r->easy;
+	CURLcode ctx_fn;
 	int bad = 0;
 
 	for (size_t i = 0; i < HTTP_MAX_HEADERS && o->headers[i]; i++) {
@@ -362,11 +417,14 @@ static int configure(struct http_request *r, const struct http_options *o)
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
 	}
+	/* Only an OpenSSL libcurl takes it: pinning needs it, the wipe is a bonus. */
+	ctx_fn = curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	if (ctx_fn == CURLE_OK)
+		ctx_fn = curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
 	if (o->pinned_sha1) {
 		snprintf(r->pinned_sha1, sizeof(r->pinned_sha1), "%s", o->pinned_sha1);
 		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
+		bad |= ctx_fn;
 	}
 	return bad ? -EINVAL : 0;
 }

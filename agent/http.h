@@ -45,6 +45,14 @@ struct http_response {
 
 typedef void (*http_done_fn)(const struct http_response *resp, void *userdata);
 
+/*
+ * curl_global_init() with an allocator that wipes what libcurl frees: it
+ * builds each request (headers and a small body together: an identity
+ * header, a client secret) in buffers of its own.  Call it instead, once,
+ * before any other libcurl call.  Returns 0 or -EIO.
+ */
+int http_global_init(void);
+
 /* Creates the client on @event.  Returns 0 or a negative errno. */
 int http_new(sd_event *event, struct http **ret);
 /* Cancels every request (without callbacks) and frees.  Accepts NULL. */

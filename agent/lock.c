@@ -17,7 +17,8 @@
 #define LOCK_MEMLIMIT (8U * 1024 * 1024)
 
 struct agent_lock {
-	char *hash; /* sodium memory, crypto_pwhash_STRBYTES; NULL when unlocked */
+	char *hash;    /* sodium memory, crypto_pwhash_STRBYTES; NULL when unlocked */
+	bool by_store; /* locked by the persistent store's key instead */
 	unsigned failures;
 	uint64_t next_attempt;
 };
@@ -38,14 +39,24 @@ struct agent_lock *lock_free(struct agent_lock *lock)
 
 bool lock_is_locked(const struct agent_lock *lock)
 {
-	return lock->hash != NULL;
+	return lock->hash != NULL || lock->by_store;
+}
+
+bool lock_is_by_store(const struct agent_lock *lock)
+{
+	return lock->by_store;
+}
+
+void lock_lock_by_store(struct agent_lock *lock)
+{
+	lock->by_store = true;
 }
 
 int lock_lock(struct agent_lock *lock, const char *passphrase, size_t len)
 {
 	char *hash;
 
-	if (lock->hash)
+	if (lock_is_locked(lock))
 		return -EBUSY;
 	hash = sodium_malloc(crypto_pwhash_STRBYTES);
 	if (!hash)
@@ -70,20 +81,31 @@ static uint64_t failure_delay(unsigned failures)
 	return delay < LOCK_MAX_DELAY_USEC ? delay : LOCK_MAX_DELAY_USEC;
 }
 
+void lock_failed(struct agent_lock *lock, uint64_t now)
+{
+	if (lock->failures < 64)
+		lock->failures++;
+	lock->next_attempt = now + failure_delay(lock->failures);
+}
+
+void lock_clear(struct agent_lock *lock)
+{
+	sodium_free(lock->hash);
+	lock->hash = NULL;
+	lock->by_store = false;
+	lock->failures = 0;
+	lock->next_attempt = 0;
+}
+
 int lock_unlock(struct agent_lock *lock, const char *passphrase, size_t len, uint64_t now)
 {
 	if (!lock->hash)
 		return -EALREADY;
 	if (crypto_pwhash_str_verify(lock->hash, passphrase, len) != 0) {
-		if (lock->failures < 64)
-			lock->failures++;
-		lock->next_attempt = now + failure_delay(lock->failures);
+		lock_failed(lock, now);
 		return -EACCES;
 	}
-	sodium_free(lock->hash);
-	lock->hash = NULL;
-	lock->failures = 0;
-	lock->next_attempt = 0;
+	lock_clear(lock);
 	return 0;
 }
 

@@ -29,5 +29,16 @@ int lock_lock(struct agent_lock *lock, const char *passphrase, size_t len);
  * The caller must not call it before lock_next_attempt().
  */
 int lock_unlock(struct agent_lock *lock, const char *passphrase, size_t len, uint64_t now);
+/*
+ * Locked by the persistent store (at start, or `aoai lock` with a store):
+ * no hash; the store's key decides, and the caller reports the outcome of
+ * each attempt with lock_failed() or lock_clear().
+ */
+void lock_lock_by_store(struct agent_lock *lock);
+bool lock_is_by_store(const struct agent_lock *lock);
+/* A wrong passphrase at @now: the next attempt waits longer. */
+void lock_failed(struct agent_lock *lock, uint64_t now);
+/* Unlocked (forgets the hash and the failures). */
+void lock_clear(struct agent_lock *lock);
 /* The earliest time the next unlock attempt may be made (0: any time). */
 uint64_t lock_next_attempt(const struct agent_lock *lock);

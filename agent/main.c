@@ -20,6 +20,7 @@
 
 #include "added_profiles.h"
 #include "agent.h"
+#include "audit.h"
 #include "conn.h"
 #include "daemon.h"
 #include "harden.h"
@@ -30,7 +31,10 @@
 #include "lock.h"
 #include "log.h"
 #include "notify.h"
+#include "kdf.h"
 #include "secrets.h"
+#include "store.h"
+#include "store_file.h"
 
 #define EXIT_USAGE 2
 
@@ -140,6 +144,24 @@ static char *default_config_path(void)
 	return NULL;
 }
 
+/* A store on disk means the agent starts locked: unlock opens it. */
+static int open_store(struct agent *a)
+{
+	char *path = store_file_default_path();
+	int r = store_new(path, &a->store);
+
+	free(path);
+	if (r < 0)
+		return r;
+	if (store_state(a->store) == STORE_LOCKED) {
+		lock_lock_by_store(a->lock);
+		log_info("persistent store %s: locked until `aoai unlock`", store_path(a->store));
+	} else if (store_state(a->store) == STORE_BROKEN) {
+		log_error("persistent store: %s", store_error(a->store));
+	}
+	return 0;
+}
+
 static int agent_init(struct agent *a, const struct options *o)
 {
 	char err[1024];
@@ -151,20 +173,24 @@ static int agent_init(struct agent *a, const struct options *o)
 	a->secrets = secrets_new();
 	a->added = added_profiles_new();
 	a->lock = lock_new();
-	if (!a->secrets || !a->added || !a->lock || (o->config && !a->config_path) ||
+	a->audit = audit_new();
+	if (!a->secrets || !a->added || !a->lock || !a->audit || (o->config && !a->config_path) ||
 	    identity_env_read(&a->env) < 0 || tokens_new(&a->source_ctx, &a->tokens) < 0)
 		return -ENOMEM;
 	a->source_ctx.env = &a->env;
 	a->source_ctx.secrets = a->secrets;
 	r = agent_load_config(a, err, sizeof(err));
-	if (r < 0)
+	if (r < 0) {
 		fprintf(stderr, "aoai-agent: %s\n", err);
-	return r;
+		return r;
+	}
+	return open_store(a);
 }
 
 static void agent_done(struct agent *a, struct listener *l)
 {
-	conn_close_all(a);
+	conn_close_all(a); /* cancels waits on key derivations */
+	a->kdf = kdf_free(a->kdf);
 	a->tokens = tokens_free(a->tokens); /* wipes */
 	a->http = http_free(a->http);
 	identity_env_clear(&a->env);
@@ -175,7 +201,9 @@ static void agent_done(struct agent *a, struct listener *l)
 	a->event = sd_event_unref(a->event);
 	a->secrets = secrets_free(a->secrets); /* wipes */
 	a->added = added_profiles_free(a->added);
+	a->store = store_free(a->store);
 	a->lock = lock_free(a->lock);
+	a->audit = audit_free(a->audit);
 	a->config = config_free(a->config);
 	free(a->config_path);
 	free(a->last_reload_error);
@@ -241,6 +269,8 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		r = add_signals(a);
 	if (r >= 0)
 		r = http_new(a->event, &a->http);
+	if (r >= 0)
+		r = kdf_new(a->event, &a->kdf);
 	a->source_ctx.event = a->event;
 	a->source_ctx.http = a->http;
 	if (r >= 0)
@@ -304,7 +334,7 @@ int main(int argc, char **argv)
 	if (o.kill)
 		return daemon_kill(o.shell);
 	r = harden_process();
-	if (r == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (r == 0 && http_global_init() < 0)
 		r = -ENOMEM;
 	if (r < 0) {
 		fprintf(stderr, "aoai-agent: cannot harden the process: %s\n", strerror(-r));
@@ -330,7 +360,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.socket_path = listener_path(l);
-	a.max_conns = conn_max_for_fd_limit(harden_fd_limit());
+	a.max_conns = conn_max_for_fd_limit(harden_fd_limit() / PEER_FDS_PER_CONN);
 	if (!o.foreground)
 		r = start_detached(&a, l, &o);
 	else

@@ -53,6 +53,7 @@ static void audit(struct conn *c, const struct profile *p, const struct url_targ
 	if (!p) {
 		log_debug("pid %d: no credential for %s:%d (%s)", (int)c->peer.pid, t->host,
 			  t->port, proto_status_name(status));
+		dispatch_count_unmatched(c);
 		return;
 	}
 	e.profile = p->name;

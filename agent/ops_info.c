@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "dispatch.h"
 #include "lock.h"
 #include "profiles.h"
 #include "secrets.h"
 #include "tokens.h"
 #include "release.h"
+#include "store.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -77,13 +79,14 @@ static json_t *expires_in(const struct secret *s, uint64_t now)
 	return json_integer((json_int_t)((s->expires_at - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
 }
 
-static json_t *secret_json(const struct secret *s, uint64_t now)
+static json_t *secret_json(const struct agent *a, const struct secret *s, uint64_t now)
 {
 	json_t *o = json_object();
 
 	if (o && put(o, "name", json_string(s->name)) &&
 	    put(o, "fingerprint", json_string(s->fingerprint)) &&
 	    put(o, "origin", json_string(secret_origin_name(s->origin))) &&
+	    put(o, "persisted", json_boolean(store_has(a->store, s->name))) &&
 	    put(o, "expires_in", expires_in(s, now)))
 		return o;
 	json_decref(o);
@@ -111,7 +114,7 @@ static json_t *secrets_json(const struct agent *a)
 	for (size_t i = 0; list && i < n; i++) {
 		const struct secret *s = secrets_at(a->secrets, i);
 
-		if (s->value && json_array_append_new(list, secret_json(s, now)) < 0)
+		if (s->value && json_array_append_new(list, secret_json(a, s, now)) < 0)
 			list = (json_decref(list), NULL);
 	}
 	return list;
@@ -121,9 +124,11 @@ void op_list(struct conn *c, const struct proto_request *req)
 {
 	struct agent *a = c->agent;
 	json_t *reply = proto_ok_reply();
+	char err[1024];
 
 	(void)req;
-	secrets_expire(a->secrets, agent_now(a));
+	if (secrets_expire(a->secrets, agent_now(a)) > 0)
+		(void)store_sync(a, err, sizeof(err)); /* logs a failure */
 	if (reply && put(reply, "locked", json_boolean(lock_is_locked(a->lock))) &&
 	    put(reply, "profiles", profiles_json(a)) && put(reply, "secrets", secrets_json(a))) {
 		conn_reply(c, reply);
@@ -147,6 +152,44 @@ static json_t *nullable_string(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+static json_t *store_json(const struct store *s)
+{
+	json_t *o = json_object();
+
+	if (o && put(o, "path", nullable_string(store_path(s))) &&
+	    put(o, "state", json_string(store_state_name(store_state(s)))) &&
+	    put(o, "secrets", json_integer((json_int_t)store_count(s))) &&
+	    put(o, "error", nullable_string(store_error(s))))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *count_json(struct audit_count n)
+{
+	return json_pack("{s:I, s:I}", "released", (json_int_t)n.released, "refused",
+			 (json_int_t)n.refused);
+}
+
+/* {"profiles": {NAME: {"released": N, "refused": N}, …}, "unmatched": N,
+ * "other": {…}}: what was released and refused since the agent started. */
+static json_t *audit_json(const struct audit *au)
+{
+	json_t *profiles = json_object();
+
+	for (size_t i = 0; profiles && i < audit_size(au); i++) {
+		const struct audit_entry *e = audit_at(au, i);
+
+		if (!put(profiles, e->name, count_json(e->count)))
+			profiles = (json_decref(profiles), NULL);
+	}
+	if (!profiles)
+		return NULL;
+	/* "o" takes the references, also when packing fails. */
+	return json_pack("{s:o, s:I, s:o}", "profiles", profiles, "unmatched",
+			 (json_int_t)audit_unmatched(au), "other", count_json(audit_other(au)));
+}
+
 void op_status(struct conn *c, const struct proto_request *req)
 {
 	struct agent *a = c->agent;
@@ -160,6 +203,7 @@ void op_status(struct conn *c, const struct proto_request *req)
 	    put(r, "socket", json_string(a->socket_path)) &&
 	    put(r, "config", nullable_string(a->config->path)) &&
 	    put(r, "locked", json_boolean(lock_is_locked(a->lock))) &&
+	    put(r, "store", store_json(a->store)) &&
 	    put(r, "profiles", json_integer((json_int_t)profiles_count(a))) &&
 	    put(r, "secrets", json_integer((json_int_t)held_secrets(a))) &&
 	    put(r, "tokens", json_integer(tokens_valid_count(a->tokens))) &&
@@ -167,7 +211,8 @@ void op_status(struct conn *c, const struct proto_request *req)
 	    put(r, "default_lifetime",
 		a->default_lifetime ? json_integer(a->default_lifetime) : json_null()) &&
 	    put(r, "reloads", json_integer(a->reloads)) &&
-	    put(r, "last_reload_error", nullable_string(a->last_reload_error))) {
+	    put(r, "last_reload_error", nullable_string(a->last_reload_error)) &&
+	    put(r, "audit", audit_json(a->audit))) {
 		conn_reply(c, r);
 		return;
 	}

@@ -4,7 +4,8 @@
  * that doubles with each failure, and every unlock attempt waits until the
  * delay has passed, so guessing through the socket is slow even with many
  * connections.  Waiting is a timer on the connection: other clients are
- * served meanwhile.
+ * served meanwhile.  An agent with a persistent store is locked and
+ * unlocked with the store's passphrase (ops_store.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +16,19 @@
 #include "dispatch.h"
 #include "lock.h"
 #include "log.h"
+#include "ops_store.h"
+#include "store.h"
 
 void op_lock(struct conn *c, const struct proto_request *req)
 {
 	struct agent *a = c->agent;
-	int r = lock_lock(a->lock, req->lock.passphrase, req->lock.passphrase_len);
+	int r;
 
+	if (!lock_is_locked(a->lock) && store_state(a->store) == STORE_UNLOCKED) {
+		store_lock(c, req->lock.passphrase, req->lock.passphrase_len);
+		return;
+	}
+	r = lock_lock(a->lock, req->lock.passphrase, req->lock.passphrase_len);
 	if (r == -EBUSY) {
 		conn_reply_error(c, PROTO_E_LOCKED, "the agent is already locked");
 		return;
@@ -67,6 +75,11 @@ static void attempt(struct conn *c, struct pending_unlock *p)
 	if (now < next) {
 		if (conn_defer(c, next, try_unlock, p, pending_free) < 0)
 			conn_reply_error(c, PROTO_E_INTERNAL, "cannot schedule the unlock");
+		return;
+	}
+	if (lock_is_by_store(a->lock)) {
+		store_unlock(c, p->passphrase, p->len);
+		pending_free(p);
 		return;
 	}
 	r = lock_unlock(a->lock, p->passphrase, p->len, now);

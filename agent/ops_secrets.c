@@ -9,6 +9,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "secrets.h"
+#include "store.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -45,13 +46,36 @@ static json_t *added_reply(const struct secret *s, long long lifetime)
 	return NULL;
 }
 
+/* --persist needs an unlocked store. */
+static int check_persist(const struct agent *a, char *msg, size_t len)
+{
+	switch (store_state(a->store)) {
+	case STORE_UNLOCKED:
+		return PROTO_OK;
+	case STORE_NONE:
+		snprintf(msg, len,
+			 "there is no persistent store yet: create one with `aoai passwd`");
+		return PROTO_E_STORE;
+	case STORE_LOCKED:
+		snprintf(msg, len, "the agent is locked");
+		return PROTO_E_LOCKED;
+	default:
+		snprintf(msg, len, "%s", store_error(a->store));
+		return PROTO_E_STORE;
+	}
+}
+
 static int prepare_add(struct agent *a, const struct proto_request *req, struct host_pattern *host,
 		       char *msg, size_t len)
 {
+	int status;
+
 	if (lock_is_locked(a->lock)) {
 		snprintf(msg, len, "the agent is locked");
 		return PROTO_E_LOCKED;
 	}
+	if (req->add.persist && (status = check_persist(a, msg, len)) != PROTO_OK)
+		return status;
 	if (config_find_secret(a->config, req->add.name)) {
 		snprintf(msg, len, "secret \"%s\" comes from the configuration file",
 			 req->add.name);
@@ -71,7 +95,7 @@ void op_add(struct conn *c, const struct proto_request *req)
 	uint64_t expires = lifetime ? agent_now(a) + (uint64_t)lifetime * USEC_PER_SEC : 0;
 	struct host_pattern host;
 	const struct secret *s;
-	char msg[512], host_text[HOSTS_MAX_NAME + 16] = "";
+	char msg[1024], host_text[HOSTS_MAX_NAME + 16] = "";
 	int status, r;
 
 	status = prepare_add(a, req, &host, msg, sizeof(msg));
@@ -92,9 +116,17 @@ void op_add(struct conn *c, const struct proto_request *req)
 	s = secrets_find(a->secrets, req->add.name, agent_now(a));
 	if (req->add.host)
 		host_pattern_format(&host, host_text, sizeof(host_text));
-	log_info("added secret \"%s\" (%s) from pid %d, lifetime %llds%s%s", s->name,
+	log_info("added secret \"%s\" (%s) from pid %d, lifetime %llds%s%s%s", s->name,
 		 s->fingerprint, (int)c->peer.pid, lifetime, req->add.host ? ", host " : "",
-		 host_text);
+		 host_text, req->add.persist ? ", persisted" : "");
+	/* Added without --persist, a name leaves the store: the file must not
+	 * bring back an older value at the next start. */
+	if (store_state(a->store) == STORE_UNLOCKED &&
+	    store_keep(a, s->name, req->add.persist, msg, sizeof(msg)) < 0) {
+		log_error("persistent store: %s", msg);
+		conn_reply_error(c, PROTO_E_STORE, msg);
+		return;
+	}
 	conn_reply(c, added_reply(s, lifetime));
 }
 
@@ -106,6 +138,19 @@ static json_t *removed_reply(size_t n)
 		return reply;
 	json_decref(reply);
 	return NULL;
+}
+
+/* Removed from memory; the store must follow, or the reply says it did not. */
+static void reply_removed(struct conn *c, size_t n)
+{
+	char err[1024], msg[1200];
+
+	if (store_sync(c->agent, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "removed from memory, but %s", err);
+		conn_reply_error(c, PROTO_E_STORE, msg);
+		return;
+	}
+	conn_reply(c, removed_reply(n));
 }
 
 static size_t remove_all(struct agent *a)
@@ -132,7 +177,7 @@ void op_remove(struct conn *c, const struct proto_request *req)
 		size_t n = remove_all(a);
 
 		log_info("removed all %zu added secrets for pid %d", n, (int)c->peer.pid);
-		conn_reply(c, removed_reply(n));
+		reply_removed(c, n);
 		return;
 	}
 	s = secrets_find(a->secrets, name, agent_now(a));
@@ -150,5 +195,5 @@ void op_remove(struct conn *c, const struct proto_request *req)
 	added_profiles_remove(a->added, name);
 	agent_schedule_expiry(a);
 	log_info("removed secret \"%s\" for pid %d", name, (int)c->peer.pid);
-	conn_reply(c, removed_reply(1));
+	reply_removed(c, 1);
 }

@@ -80,26 +80,42 @@ static void answer_token(struct conn *c, const struct profile *p, const struct t
 				"source", view->source));
 }
 
+/* A refusal of a picked token profile is logged and counted like a release;
+ * one that names no token profile is counted as unmatched. */
+static void refuse_token(struct conn *c, const struct profile *p, const char *scope, int status,
+			 const char *msg)
+{
+	struct release_event e = { .profile = p ? p->name : NULL,
+				   .scope = scope,
+				   .result = proto_status_name(status) };
+
+	if (p)
+		dispatch_log_release(c, &e);
+	else
+		dispatch_count_unmatched(c);
+	conn_reply_error(c, status, msg);
+}
+
 void op_token(struct conn *c, const struct proto_request *req)
 {
 	struct agent *a = c->agent;
 	const struct profile *p = NULL;
 	char msg[512];
-	int status;
+	int status = pick_profile(a, req->token.profile, &p, msg, sizeof(msg));
+	bool picked = status == PROTO_OK;
 
-	/* A locked agent says nothing else, as for headers. */
-	if (lock_is_locked(a->lock)) {
-		conn_reply_error(c, PROTO_E_LOCKED, "the agent is locked (aoai unlock)");
-		return;
-	}
-	status = pick_profile(a, req->token.profile, &p, msg, sizeof(msg));
-	if (status == PROTO_OK && !peer_allowed(&c->peer, &p->allow)) {
+	if (picked && !peer_allowed(&c->peer, &p->allow)) {
 		snprintf(msg, sizeof(msg), "profile \"%s\" does not allow %s", p->name,
 			 peer_exe(&c->peer));
 		status = PROTO_E_DENIED;
 	}
+	/* A locked agent says nothing else, as for headers. */
+	if (lock_is_locked(a->lock)) {
+		snprintf(msg, sizeof(msg), "the agent is locked (aoai unlock)");
+		status = PROTO_E_LOCKED;
+	}
 	if (status != PROTO_OK) {
-		conn_reply_error(c, status, msg);
+		refuse_token(c, picked ? p : NULL, req->token.scope, status, msg);
 		return;
 	}
 	token_wait(c, p, req->token.scope, answer_token, NULL, 0);

@@ -1,29 +1,76 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who is on the other end of a connection: SO_PEERCRED at accept time, the
- * executable and systemd unit looked up when a credential is released.
+ * process held by a pidfd, the executable and systemd unit looked up when a
+ * credential is released.
+ *
+ * The pidfd pins the process that called connect(): its pid may be reused
+ * once that process has exited, the pidfd never is.  Every lookup by pid
+ * (/proc/PID/exe, the unit from /proc/PID/cgroup) is therefore confirmed
+ * afterwards by asking the pidfd whether the process still runs; if it has
+ * exited, what was read may describe another process: the executable is
+ * unknown ("?") and every allow list refuses the connection.
+ *
+ * Limits (see README "Security model"): an allow.exe entry matches a path,
+ * not a program's integrity — another process of the same uid can ptrace or
+ * inject code into an allowed program, start it with LD_PRELOAD, or be
+ * handed its connected socket while it runs; a binary replaced or deleted
+ * after it started reads as "PATH (deleted)" and is not admitted.
+ * allow.unit trusts the peer's cgroup, which the peer's own systemd user
+ * manager (same uid) lets it choose.  allow.uid is as strong as
+ * SO_PEERCRED.  Without SO_PEERPIDFD (Linux < 6.5) the pidfd is opened from
+ * the pid at accept time, which leaves a window between connect() and
+ * accept(); without pidfds at all (Linux < 5.3) the bare pid is trusted.
  */
 #pragma once
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "config.h"
+
+/* Descriptors a connection may hold: its socket and the peer's pidfd.
+ * Size the connection cap with it. */
+#define PEER_FDS_PER_CONN 2
+
+/* How the process behind a connection is held. */
+enum peer_hold {
+	PEER_HOLD_SOCKET, /* SO_PEERPIDFD: pinned since connect(), pidfd taken when needed */
+	PEER_HOLD_OPEN,   /* a pidfd from pidfd_open(pid) at accept time, held */
+	PEER_HOLD_PID,    /* no pidfd on this kernel: the bare pid */
+	PEER_HOLD_GONE,   /* the process had exited before it could be held */
+};
 
 struct peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	int sock;  /* the connection's socket (not owned): asked for SO_PEERPIDFD */
+	int pidfd; /* -1 until held; closed by peer_done() */
+	enum peer_hold hold;
 	bool exe_known;
-	char exe[PATH_MAX]; /* "?" when it cannot be read */
+	char exe[PATH_MAX]; /* "?" when it cannot be read or the process has exited */
 };
 
-/* Reads the credentials of the peer of socket @fd.  Returns 0 or -errno. */
+/*
+ * Reads the credentials of the peer of socket @fd and holds the process
+ * (see enum peer_hold); @fd must stay open as long as the peer is used.
+ * Returns 0 or -errno; on success release it with peer_done().
+ */
 int peer_from_socket(int fd, struct peer *ret);
+/* Closes the peer's pidfd (safe to call twice). */
+void peer_done(struct peer *peer);
 /* True when @peer may talk to an agent run by @agent_uid: same uid or root. */
 bool peer_uid_allowed(const struct peer *peer, uid_t agent_uid);
-/* The peer's executable (resolved once, then cached). */
+/* The peer's executable (resolved once, then cached), or "?" once the
+ * process that connected has exited. */
 const char *peer_exe(struct peer *peer);
 /* True when @allow admits @peer (empty lists admit everyone). */
 bool peer_allowed(struct peer *peer, const struct allow *allow);
+/* True when one of the @n_units names (NULL entries skipped) is in
+ * @allow's unit list: the matching half of allow.unit. */
+bool peer_units_match(const char *const units[], size_t n_units, const struct allow *allow);
+/* "SO_PEERPIDFD", "pidfd_open", "pid" or "gone": for the debug log. */
+const char *peer_hold_name(enum peer_hold hold);

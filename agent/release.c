@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "conceal.h"
 #include "proto.h"
 #include "release.h"
 #include "secrets.h"
@@ -12,7 +14,44 @@ struct release {
 	const struct agent *a;
 	const struct profile *profile;
 	uint64_t now;
+	/* The secrets revealed for the expansion (each once), handed back at
+	 * its end (conceal.h): the template code reads a value after the
+	 * lookup returns. */
+	const struct secret **revealed;
+	size_t n_revealed, cap_revealed;
+	bool oom;
 };
+
+/* Reveals @s until conceal_all(); false when out of memory. */
+static bool reveal_once(struct release *rel, const struct secret *s)
+{
+	for (size_t i = 0; i < rel->n_revealed; i++)
+		if (rel->revealed[i] == s)
+			return true;
+	if (rel->n_revealed == rel->cap_revealed) {
+		size_t cap = rel->cap_revealed ? 2 * rel->cap_revealed : 4;
+		const struct secret **grown = reallocarray(rel->revealed, cap, sizeof(*grown));
+
+		if (!grown)
+			return false;
+		rel->revealed = grown;
+		rel->cap_revealed = cap;
+	}
+	secret_reveal(s);
+	rel->revealed[rel->n_revealed++] = s;
+	return true;
+}
+
+static void conceal_all(struct release *rel)
+{
+	for (size_t i = 0; i < rel->n_revealed; i++)
+		secret_conceal_later(rel->revealed[i]);
+	if (rel->n_revealed > 0)
+		conceal_soon(rel->a);
+	free(rel->revealed); /* pointers to the entries, nothing secret */
+	rel->revealed = NULL;
+	rel->n_revealed = rel->cap_revealed = 0;
+}
 
 static const char *lookup_secret(void *userdata, const char *name, size_t *ret_len)
 {
@@ -24,6 +63,10 @@ static const char *lookup_secret(void *userdata, const char *name, size_t *ret_l
 	s = name ? secrets_find(rel->a->secrets, name, rel->now) : NULL;
 	if (!s || !s->value)
 		return NULL;
+	if (!reveal_once(rel, s)) {
+		rel->oom = true;
+		return NULL;
+	}
 	*ret_len = s->len;
 	return (const char *)s->value;
 }
@@ -58,16 +101,11 @@ static json_t *header_entry(const struct header_template *h, const char *value, 
 	return NULL;
 }
 
-int release_expand(const struct agent *a, const struct profile *p, uint64_t now, const char *token,
-		   size_t token_len, json_t *list, char *msg, size_t len)
+/* Expands every header of @rel->profile; release_expand() conceals after. */
+static int expand_headers(struct release *rel, const struct template_vars *vars, json_t *list,
+			  char *msg, size_t len)
 {
-	struct release rel = { .a = a, .profile = p, .now = now };
-	struct template_vars vars = {
-		.secret = lookup_secret,
-		.userdata = &rel,
-		.token = token,
-		.token_len = token_len,
-	};
+	const struct profile *p = rel->profile;
 	char missing[PROTO_MAX_NAME + 16];
 
 	for (size_t i = 0; i < p->n_headers; i++) {
@@ -75,10 +113,10 @@ int release_expand(const struct agent *a, const struct profile *p, uint64_t now,
 		char *value = NULL;
 		size_t value_len = 0;
 		int r =
-		    template_expand(h->value, &vars, &value, &value_len, missing, sizeof(missing));
+		    template_expand(h->value, vars, &value, &value_len, missing, sizeof(missing));
 
-		if (r == -ENOENT) {
-			explain_missing(&rel, missing, msg, len);
+		if (r == -ENOENT && !rel->oom) {
+			explain_missing(rel, missing, msg, len);
 			return PROTO_E_MISSING_SECRET;
 		}
 		if (r < 0 ||
@@ -91,4 +129,20 @@ int release_expand(const struct agent *a, const struct profile *p, uint64_t now,
 		template_value_free(value);
 	}
 	return PROTO_OK;
+}
+
+int release_expand(const struct agent *a, const struct profile *p, uint64_t now, const char *token,
+		   size_t token_len, json_t *list, char *msg, size_t len)
+{
+	struct release rel = { .a = a, .profile = p, .now = now };
+	struct template_vars vars = {
+		.secret = lookup_secret,
+		.userdata = &rel,
+		.token = token,
+		.token_len = token_len,
+	};
+	int status = expand_headers(&rel, &vars, list, msg, len);
+
+	conceal_all(&rel);
+	return status;
 }

@@ -3,16 +3,51 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <sodium.h>
 
+#include "log.h"
 #include "secrets.h"
+
+/*
+ * Values stay PROT_NONE except while secret_reveal() is in force (and until
+ * secrets_conceal_idle() after secret_conceal_later()), so a stray read
+ * elsewhere in the agent (an overflow, a wild pointer) faults instead of
+ * copying a key out.  -DAOAI_SECRETS_NO_MPROTECT leaves them readable: the
+ * bench's baseline for what the switching costs.
+ */
+static int protect_noaccess(void *value)
+{
+#ifdef AOAI_SECRETS_NO_MPROTECT
+	(void)value;
+	return 0;
+#else
+	return sodium_mprotect_noaccess(value);
+#endif
+}
+
+static int protect_readonly(void *value)
+{
+#ifdef AOAI_SECRETS_NO_MPROTECT
+	(void)value;
+	return 0;
+#else
+	return sodium_mprotect_readonly(value);
+#endif
+}
 
 struct secret_store {
 	struct secret *items;
 	size_t n;
 	size_t cap;
 };
+
+static void conceal_now(struct secret *e)
+{
+	(void)protect_noaccess(e->value); /* on failure it merely stays readable */
+	e->readable = false;
+}
 
 const char *secret_origin_name(enum secret_origin origin)
 {
@@ -36,7 +71,7 @@ struct secret_store *secrets_new(void)
 
 static void secret_clear(struct secret *s)
 {
-	sodium_free(s->value); /* wipes */
+	sodium_free(s->value); /* makes it writable, wipes, unmaps */
 	sodium_memzero(s, sizeof(*s));
 }
 
@@ -86,6 +121,31 @@ static int claim_slot(struct secret_store *store, const char *name, struct secre
 	return 0;
 }
 
+/*
+ * sodium_malloc() tries mlock() but ignores a refusal.  Each secret locks at
+ * least a page and RLIMIT_MEMLOCK is only 64 KiB on older kernels, so a
+ * refusal is likely: say so once (the values may then reach swap) and carry
+ * on.
+ */
+static void lock_in_ram(void *value, size_t len)
+{
+	static bool warned;
+	char limit[32] = "unlimited"; /* getrlimit() cannot fail here */
+	struct rlimit rl;
+	int err;
+
+	if (sodium_mlock(value, len) == 0 || warned)
+		return;
+	err = errno;
+	warned = true;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(limit, sizeof(limit), "%llu bytes", (unsigned long long)rl.rlim_cur);
+	log_warn(
+	    "cannot lock secrets in memory (%s; RLIMIT_MEMLOCK is %s): they may be written to "
+	    "swap; raise the limit (LimitMEMLOCK= in the systemd unit, ulimit -l) or disable swap",
+	    strerror(err), limit);
+}
+
 /* "sha256:" and 12 hex digits: tells keys apart, reveals nothing useful. */
 static void fingerprint(const void *value, size_t len, char out[SECRET_FINGERPRINT_LEN])
 {
@@ -110,6 +170,7 @@ int secrets_put(struct secret_store *store, const char *name, const void *value,
 	copy = sodium_malloc(len + 1);
 	if (!copy)
 		return -ENOMEM;
+	lock_in_ram(copy, len + 1);
 	r = claim_slot(store, name, &s);
 	if (r < 0) {
 		sodium_free(copy);
@@ -122,6 +183,7 @@ int secrets_put(struct secret_store *store, const char *name, const void *value,
 	s->origin = origin;
 	s->expires_at = expires_at;
 	fingerprint(copy, len, s->fingerprint);
+	conceal_now(s);
 	return 0;
 }
 
@@ -206,6 +268,52 @@ uint64_t secrets_next_expiry(const struct secret_store *store)
 			next = e;
 	}
 	return next;
+}
+
+/* The count lives in the entry, which the store owns and never hands out
+ * as really const: readers get const pointers so they cannot change the
+ * value, yet revealing it is not a change of the store. */
+void secret_reveal(const struct secret *s)
+{
+	struct secret *e = (struct secret *)s;
+
+	if (!e->value || e->reveals++ > 0 || e->readable)
+		return;
+	if (protect_readonly(e->value) != 0) {
+		/* Reading it would fault anyway: stop here, saying why. */
+		log_error("cannot make a secret readable: %s", strerror(errno));
+		abort();
+	}
+	e->readable = true;
+}
+
+/* Drops one reveal; true when none is left. */
+static bool unreveal(struct secret *e)
+{
+	return e->value && e->reveals > 0 && --e->reveals == 0;
+}
+
+void secret_conceal(const struct secret *s)
+{
+	struct secret *e = (struct secret *)s;
+
+	if (unreveal(e))
+		conceal_now(e);
+}
+
+void secret_conceal_later(const struct secret *s)
+{
+	(void)unreveal((struct secret *)s);
+}
+
+void secrets_conceal_idle(struct secret_store *store)
+{
+	for (size_t i = 0; i < store->n; i++) {
+		struct secret *e = &store->items[i];
+
+		if (e->value && e->readable && e->reveals == 0)
+			conceal_now(e);
+	}
 }
 
 size_t secrets_count(const struct secret_store *store)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The secret store: named values in sodium_malloc memory (guard pages,
- * mlock'ed, wiped on free), each with an origin and an optional expiry.
+ * mlock'ed, wiped on free, inaccessible while not being read), each with an
+ * origin and an optional expiry.
  * Time is passed in by the caller (CLOCK_BOOTTIME microseconds) so the
  * lifetime rules are testable without waiting.
  */
@@ -26,8 +27,12 @@ enum secret_origin {
 
 struct secret {
 	char name[PROTO_MAX_NAME + 1];
-	unsigned char *value; /* sodium memory, NUL-terminated; NULL when missing */
+	/* sodium memory, NUL-terminated; NULL when missing.  PROT_NONE: read
+	 * it only between secret_reveal() and secret_conceal(). */
+	unsigned char *value;
 	size_t len;
+	unsigned reveals; /* secret_reveal() calls not yet concealed */
+	bool readable;    /* revealed, or left so by secret_conceal_later() */
 	enum secret_origin origin;
 	uint64_t expires_at; /* 0 = never */
 	char fingerprint[SECRET_FINGERPRINT_LEN];
@@ -69,6 +74,24 @@ const struct secret *secrets_find(const struct secret_store *store, const char *
 size_t secrets_expire(struct secret_store *store, uint64_t now);
 /* The earliest expiry among held entries, 0 when none expires. */
 uint64_t secrets_next_expiry(const struct secret_store *store);
+
+/*
+ * Between the two, s->value may be read (never written).  Nothing may
+ * change the store in between: the entry could move or be freed.  Both do
+ * nothing when s->value is NULL.
+ */
+/* Makes s->value readable until secret_conceal(); calls must pair up. */
+void secret_reveal(const struct secret *s);
+/* Makes s->value inaccessible again. */
+void secret_conceal(const struct secret *s);
+/*
+ * secret_conceal() that leaves the value readable until
+ * secrets_conceal_idle(): mprotect() costs a request more than all else the
+ * agent does for it (TLB flushes), so a burst of releases switches once.
+ */
+void secret_conceal_later(const struct secret *s);
+/* Conceals every value left readable by secret_conceal_later(). */
+void secrets_conceal_idle(struct secret_store *store);
 
 /* Iteration in insertion order: entry @i of secrets_count(). */
 size_t secrets_count(const struct secret_store *store);

@@ -5,7 +5,8 @@
 BENCH_DIR := $(BUILD)/bench
 BENCH_CFLAGS = $(BASE_CFLAGS) -Ibench -fPIE $(NOSAN_CFLAGS)
 BENCH_BIN := $(BENCH_DIR)/aoai-bench $(BENCH_DIR)/floor-server \
-	$(if $(wildcard bench/hook-server.c),$(BENCH_DIR)/hook-server)
+	$(if $(wildcard bench/hook-server.c),$(BENCH_DIR)/hook-server) \
+	$(BENCH_DIR)/aoai-agent-nomprotect $(BENCH_DIR)/kdf-time
 
 $(BENCH_DIR)/%.o: bench/%.c
 	@mkdir -p $(@D)
@@ -23,9 +24,27 @@ $(BENCH_DIR)/floor-server: $(BENCH_DIR)/floor-server.o $(BENCH_DIR)/benchlib.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^
 
+# The baseline of the unlock rows: one crypto_pwhash and nothing else.
+$(BENCH_DIR)/kdf-time: $(BENCH_DIR)/kdf-time.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^ -lsodium
+
 $(BENCH_DIR)/hook-server: $(BENCH_DIR)/hook-server.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^
+
+# The agent with its secrets left readable (-DAOAI_SECRETS_NO_MPROTECT): the
+# baseline of the "mprotect switching cost" row.  Its secrets.o comes first,
+# so the archive's is never pulled in.
+$(BENCH_DIR)/secrets-nomprotect.o: agent/secrets.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (no mprotect)")
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIE $(AGENT_CFLAGS) $(CFLAGS) -DAOAI_SECRETS_NO_MPROTECT -c -o $@ $<
+
+$(BENCH_DIR)/aoai-agent-nomprotect: $(OBJ)/agent/main.o $(BENCH_DIR)/secrets-nomprotect.o \
+		$(AGENT_CORE)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 bench-programs: $(BENCH_BIN)
 

@@ -5,7 +5,8 @@
 Sections 1-4 and 7 are measured here with build/bench/aoai-bench against a real
 aoai-agent and, in the same run, two baselines: bench/floor-server (a minimal
 framed Unix-socket echo moving frames of the agent's real sizes) and ssh-agent.
-Sections 5 and 6 come from bench/hook.py and bench/tokens.py when present.
+Sections 5, 6 and 8 come from bench/hook.py, bench/tokens.py and bench/store.py
+when present.
 
 Method (see BENCH-NOTES): the software's own cost is measured with client and
 server pinned to one CPU; the unpinned figures beside them are what a user sees.
@@ -20,6 +21,7 @@ import platform
 import re
 import select
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,9 +153,9 @@ class Scene:
             raise BenchError(f"{' '.join(argv)} failed: {r.stderr.strip()}")
         return json.loads(r.stdout)
 
-    def start_agent(self, name, config, pinned=True):
+    def start_agent(self, name, config, pinned=True, binary=None):
         sock = self.tmp / f"{name}.sock"
-        argv = [str(self.build / "bin" / "aoai-agent"), "-D", "-s", "-a", str(sock),
+        argv = [str(binary or self.build / "bin" / "aoai-agent"), "-D", "-s", "-a", str(sock),
                 "-f", str(config)]
         if pinned:
             argv = ["taskset", "-c", str(CPU_PIN)] + argv
@@ -242,6 +244,7 @@ class Plan:
         self.tput_ms, self.tput_windows = 600 // k, 5
         self.mem_first, self.mem_total = 100000 // k, 1000000 // k
         self.many_n = 20000 // k
+        self.mprotect_n, self.mprotect_warm, self.mprotect_rounds = 50000 // k, 2000 // k, 4
 
 
 def measure(scene, plan, modes):
@@ -321,10 +324,48 @@ def sections_1_to_4(scene, plan):
     for pinned in (True, False):
         rows += latency_rows(res, pinned, have_ssh)
         rows += connect_rows(res, pinned, have_ssh)
+    mp_rows, mp_runs = mprotect_rows(scene, plan, cfg)
+    rows += mp_rows
+    if mp_runs:
+        res["mprotect",] = mp_runs
     if not have_ssh:
         rows.append(note(S3, "ssh-agent/ssh-keygen/ssh-add not found: install openssh-client"))
     rows.sort(key=section_key)
     return rows, ssh_idle, res
+
+
+def mprotect_rows(scene, plan, cfg):
+    """The cost of keeping secrets PROT_NONE between releases: the agent
+    against one built with -DAOAI_SECRETS_NO_MPROTECT, both pinned, the same
+    config and secret, measured alternately; the median of the rounds."""
+    nomp = scene.build / "bench" / "aoai-agent-nomprotect"
+    metric = "mprotect switching cost"
+    if not nomp.exists():
+        return [note(S1, f"{metric}: {nomp.name} not built (make bench-programs)")], None
+    scene.start_agent("nomprotect", cfg, binary=nomp)
+    scene.aoai_add(scene.sockets["nomprotect"], "bench")
+    for name in ("aoai", "nomprotect"):
+        scene.servers[name].pin({CPU_PIN})
+    runs = {"aoai": [], "nomprotect": []}
+    for i in range(plan.mprotect_rounds):
+        for name in runs:
+            log(f"{metric}: {name} round {i + 1}/{plan.mprotect_rounds}")
+            runs[name].append(scene.bench("aoai", "latency", True, "-n", plan.mprotect_n, "-w",
+                                          plan.mprotect_warm, "-u", URL,
+                                          sock=scene.sockets[name]))
+    scene.servers.pop("nomprotect").stop()
+
+    def med(name, q):
+        return statistics.median(r[q] for r in runs[name])
+
+    rows = []
+    for q, label_ in (("p50_us", "p50"), ("p99_us", "p99")):
+        a, b = med("aoai", q), med("nomprotect", q)
+        rows.append(trow(S1, f"{metric}: headers latency {label_} (pinned)", a, "us", b,
+                         "no mprotect", "<= 1.1x" if q == "p50_us" else None))
+    rows.append(row(S1, f"{metric}: p50 difference per request (pinned)",
+                    med("aoai", "p50_us") - med("nomprotect", "p50_us"), "us"))
+    return rows, runs
 
 
 # --- section 7: memory --------------------------------------------------------
@@ -458,7 +499,7 @@ def main():
     ap.add_argument("--build", type=Path, default=REPO / "build")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     ap.add_argument("--quick", action="store_true", help="a tenth of the requests (harness check)")
-    ap.add_argument("--only-core", action="store_true", help="skip sections 5 and 6")
+    ap.add_argument("--only-core", action="store_true", help="skip sections 5, 6 and 8")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
     build = args.build.resolve()
@@ -483,6 +524,7 @@ def main():
         if not args.only_core:
             rows += module_rows("hook", "5 hook", build, tmp)
             rows += module_rows("tokens", "6 tokens", build, tmp)
+            rows += module_rows("store", "8 store", build, tmp)
     except (BenchError, subprocess.SubprocessError, OSError) as e:
         sys.exit(f"bench: {e}")
     finally:

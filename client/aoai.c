@@ -22,6 +22,7 @@ static const struct {
 	{ "token", cmd_token, "Print an access token of a token profile" },
 	{ "lock", cmd_lock, "Lock the agent with a passphrase" },
 	{ "unlock", cmd_unlock, "Unlock the agent" },
+	{ "passwd", cmd_passwd, "Set the passphrase of the persistent store" },
 	{ "status", cmd_status, "Show the agent's state" },
 	{ "reload", cmd_reload, "Make the agent re-read its configuration" },
 	{ "env", cmd_env, "Print the environment for shells" },

@@ -80,6 +80,20 @@ int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)
 	return 0;
 }
 
+int cli_finish(struct aoai_conn *conn, long n, int r, const char *done)
+{
+	if (n < 0) {
+		aoai_close(conn);
+		return (int)-n;
+	}
+	if (r < 0)
+		return cli_fail(conn, r);
+	aoai_close(conn);
+	if (done)
+		puts(done);
+	return CLI_EXIT_OK;
+}
+
 int cli_fail(struct aoai_conn *conn, int err)
 {
 	const char *message = aoai_conn_message(conn);

@@ -35,6 +35,7 @@ int cmd_env(int argc, char *argv[], const struct cli *cli);
 int cmd_headers(int argc, char *argv[], const struct cli *cli);
 int cmd_list(int argc, char *argv[], const struct cli *cli);
 int cmd_lock(int argc, char *argv[], const struct cli *cli);
+int cmd_passwd(int argc, char *argv[], const struct cli *cli);
 int cmd_reload(int argc, char *argv[], const struct cli *cli);
 int cmd_remove(int argc, char *argv[], const struct cli *cli);
 int cmd_status(int argc, char *argv[], const struct cli *cli);
@@ -58,6 +59,13 @@ int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn);
  * gave one), closes @conn and returns the exit code for @err.
  */
 int cli_fail(struct aoai_conn *conn, int err);
+/*
+ * Ends a command that read a secret or passphrase (@n: its length, or minus
+ * the exit code when reading failed) and sent it (@r: the result): closes
+ * @conn, prints the reason on failure and @done (when given) on success, and
+ * returns the exit code.
+ */
+int cli_finish(struct aoai_conn *conn, long n, int r, const char *done);
 /* Prints `aoai: MESSAGE` to stderr; returns @code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*

@@ -9,7 +9,7 @@
 #include "proto.h"
 
 static const char usage_text[] =
-    "Usage: aoai add NAME [-t LIFE] [--host HOST] [--json]\n"
+    "Usage: aoai add NAME [-t LIFE] [--host HOST] [--persist] [--json]\n"
     "\n"
     "Reads a secret from stdin and hands it to the agent under NAME.  On a\n"
     "terminal it prompts without echo; otherwise it reads all of stdin and\n"
@@ -21,6 +21,9 @@ static const char usage_text[] =
     "                       Default: the agent's (aoai-agent -t)\n"
     "      --host HOST      also create (or update) an api-key profile NAME\n"
     "                       serving HOST or HOST:PORT\n"
+    "      --persist        also keep it (and its host and lifetime) in the\n"
+    "                       encrypted persistent store, so that it survives the\n"
+    "                       agent (create the store first: aoai passwd)\n"
     "      --json           print the agent's reply as JSON\n"
     "      --help           show this help\n";
 
@@ -28,6 +31,7 @@ struct add_args {
 	const char *name;
 	const char *host;
 	long long lifetime; /* -1: the agent's default */
+	bool persist;
 	bool json;
 };
 
@@ -37,6 +41,7 @@ static int parse_args(int argc, char *argv[], struct add_args *a)
 		{ "lifetime", required_argument, NULL, 't' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "persist", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -57,6 +62,9 @@ static int parse_args(int argc, char *argv[], struct add_args *a)
 			break;
 		case 'j':
 			a->json = true;
+			break;
+		case 'P':
+			a->persist = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -91,6 +99,8 @@ static int print_added(const char *json, const struct add_args *a)
 	       expiry);
 	if (a->host)
 		printf("Profile \"%s\" serves %s\n", a->name, a->host);
+	if (a->persist)
+		printf("Kept in the persistent store\n");
 	json_decref(reply);
 	return CLI_EXIT_OK;
 }
@@ -115,15 +125,12 @@ int cmd_add(int argc, char *argv[], const struct cli *cli)
 	snprintf(prompt, sizeof(prompt), "Secret for %s: ", a.name);
 	n = tty_read_secret("secret", prompt, true, secret, PROTO_MAX_SECRET);
 	if (n > 0)
-		r = aoai_add_json(conn, a.name, secret, (size_t)n, a.lifetime, a.host, &json);
+		r = (a.persist ? aoai_add_persistent_json : aoai_add_json)(
+		    conn, a.name, secret, (size_t)n, a.lifetime, a.host, &json);
 	explicit_bzero(secret, sizeof(secret));
-	if (n < 0) {
-		aoai_close(conn);
-		return (int)-n;
-	}
-	if (r < 0)
-		return cli_fail(conn, r);
-	aoai_close(conn);
+	r = cli_finish(conn, n, r, NULL);
+	if (r != CLI_EXIT_OK)
+		return r;
 	r = print_added(json, &a);
 	free(json);
 	return r;

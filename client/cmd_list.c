@@ -140,6 +140,13 @@ static int print_profiles(const json_t *profiles)
 	return r;
 }
 
+/* "added", "file" …, or "persisted" for an added secret kept on disk. */
+static const char *origin(const json_t *secret)
+{
+	return json_is_true(json_object_get(secret, "persisted")) ? "persisted"
+								  : field(secret, "origin");
+}
+
 static int print_secrets(const json_t *secrets)
 {
 	static const char *const header[] = { "SECRET", "FINGERPRINT", "ORIGIN", "LIFETIME" };
@@ -159,7 +166,7 @@ static int print_secrets(const json_t *secrets)
 		format_expiry(json_object_get(s, "expires_in"), expiry, sizeof(expiry));
 		r = table ? table_add(table, (const char *const[]){ field(s, "name"),
 								    field(s, "fingerprint"),
-								    field(s, "origin"), expiry })
+								    origin(s), expiry })
 			  : -1;
 		if (r < 0)
 			break;

@@ -50,6 +50,7 @@ enum proto_status {
 	PROTO_E_DENIED,              /* "denied": peer not allowed this profile */
 	PROTO_E_LIMIT,               /* "limit": a count or size cap was reached */
 	PROTO_E_INTERNAL,            /* "internal" */
+	PROTO_E_STORE,               /* "store": the persistent store cannot be used */
 	_PROTO_STATUS_MAX,
 };
 
@@ -90,6 +91,7 @@ enum proto_op {
 	PROTO_OP_STATUS,
 	PROTO_OP_RELOAD,
 	PROTO_OP_TOKEN,
+	PROTO_OP_PASSWD,
 	_PROTO_OP_MAX,
 };
 
@@ -109,6 +111,7 @@ struct proto_request {
 			size_t secret_len;
 			long long lifetime; /* seconds; -1 = not given, 0 = forever */
 			const char *host;   /* NULL when not given */
+			bool persist;       /* also keep it in the persistent store */
 		} add;
 		struct {
 			const char *name; /* NULL when all */
@@ -121,6 +124,12 @@ struct proto_request {
 			const char *passphrase;
 			size_t passphrase_len;
 		} lock; /* lock and unlock */
+		struct {
+			const char *passphrase; /* the current one; NULL: creating the store */
+			size_t passphrase_len;
+			const char *new_passphrase;
+			size_t new_passphrase_len;
+		} passwd;
 		struct {
 			const char *profile; /* NULL: the only token profile */
 			const char *scope;   /* NULL: the profile's own scope */

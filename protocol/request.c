@@ -46,6 +46,7 @@ static const struct field add_fields[] = {
 	FIELD("secret", FIELD_STRING, true, PROTO_MAX_SECRET, add.secret, LEN_OF(add.secret_len)),
 	FIELD("lifetime", FIELD_LIFETIME, false, 0, add.lifetime, NO_LEN),
 	FIELD("host", FIELD_STRING, false, PROTO_MAX_HOST, add.host, NO_LEN),
+	FIELD("persist", FIELD_TRUE, false, 0, add.persist, NO_LEN),
 	{ .key = NULL },
 };
 
@@ -63,6 +64,14 @@ static const struct field headers_fields[] = {
 static const struct field lock_fields[] = {
 	FIELD("passphrase", FIELD_STRING, true, PROTO_MAX_PASSPHRASE, lock.passphrase,
 	      LEN_OF(lock.passphrase_len)),
+	{ .key = NULL },
+};
+
+static const struct field passwd_fields[] = {
+	FIELD("passphrase", FIELD_STRING, false, PROTO_MAX_PASSPHRASE, passwd.passphrase,
+	      LEN_OF(passwd.passphrase_len)),
+	FIELD("new_passphrase", FIELD_STRING, true, PROTO_MAX_PASSPHRASE, passwd.new_passphrase,
+	      LEN_OF(passwd.new_passphrase_len)),
 	{ .key = NULL },
 };
 
@@ -114,6 +123,7 @@ static const struct op {
 	[PROTO_OP_STATUS] = { "status", no_fields, NULL },
 	[PROTO_OP_RELOAD] = { "reload", no_fields, NULL },
 	[PROTO_OP_TOKEN] = { "token", token_fields, NULL },
+	[PROTO_OP_PASSWD] = { "passwd", passwd_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)

@@ -29,6 +29,7 @@ static const struct {
 	[PROTO_E_DENIED] = { "denied", "the profile does not allow this client" },
 	[PROTO_E_LIMIT] = { "limit", "a limit was reached" },
 	[PROTO_E_INTERNAL] = { "internal", "internal error" },
+	[PROTO_E_STORE] = { "store", "the persistent store cannot be used" },
 };
 
 static bool status_valid(enum proto_status status)

@@ -104,13 +104,17 @@ static int add_client_secret(struct source_fetch *f, const struct profile *p,
 			     struct source_error *err)
 {
 	const struct secret *s = secrets_find(f->ctx->secrets, p->cred.secret, agent_now(NULL));
+	int r;
 
 	if (!s || !s->value) {
 		fetch_error(f, err, 0, false, "secret \"%s\" %s", p->cred.secret,
 			    s ? s->error : "has not been added");
 		return -ENOENT;
 	}
-	return fetch_add_secret_form(f, "client_secret", (const char *)s->value, s->len);
+	secret_reveal(s);
+	r = fetch_add_secret_form(f, "client_secret", (const char *)s->value, s->len);
+	secret_conceal(s);
+	return r;
 }
 
 static int add_certificate_assertion(struct source_fetch *f, const struct profile *p,

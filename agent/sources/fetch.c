@@ -199,7 +199,7 @@ int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *
 			    t.host, t.port);
 		return -EINVAL;
 	}
-	free(f->url);
+	wipe_free(f->url, f->url ? strlen(f->url) : 0);
 	f->url = strdup(url);
 	return f->url ? 0 : -ENOMEM;
 }

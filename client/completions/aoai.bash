@@ -6,7 +6,7 @@ _aoai()
 	local cur prev cmds
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	cmds="add list remove headers token lock unlock status reload env help"
+	cmds="add list remove headers token lock unlock passwd status reload env help"
 	case $prev in
 	-S | --socket)
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -32,6 +32,7 @@ _aoai()
 	case $cmd in
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")) ;;
 	env) COMPREPLY=($(compgen -W "-s --sh -c --csh --fish -h --help" -- "$cur")) ;;
+	add) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-t --lifetime --host --persist --json -h --help" -- "$cur")) ;;
 	*) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--json -h --help" -- "$cur")) ;;
 	esac
 }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # fish completion for aoai.
-set -l cmds add list remove headers token lock unlock status reload env help
+set -l cmds add list remove headers token lock unlock passwd status reload env help
 complete -c aoai -f
 complete -c aoai -s S -l socket -r -F -d 'Agent socket'
 complete -c aoai -s h -l help -d 'Show help'
@@ -12,6 +12,8 @@ complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a headers -d 'Print
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a token -d 'Print an access token'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a lock -d 'Lock the agent'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a unlock -d 'Unlock the agent'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a passwd -d 'Set the passphrase of the persistent store'
+complete -c aoai -n '__fish_seen_subcommand_from add' -l persist -d 'Keep it in the persistent store'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a status -d "Show the agent's state"
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a reload -d 'Re-read the configuration'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a env -d 'Print the environment for shells'

@@ -157,6 +157,13 @@ AOAI_EXPORT int aoai_add(struct aoai_conn *conn, const char *name, const char *s
 AOAI_EXPORT int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret,
 			      size_t secret_len, long long lifetime, const char *host,
 			      char **ret_json);
+/*
+ * aoai_add_json() that also keeps the secret in the agent's persistent store
+ * (which must exist and be unlocked: aoai_passwd() creates it).
+ */
+AOAI_EXPORT int aoai_add_persistent_json(struct aoai_conn *conn, const char *name,
+					 const char *secret, size_t secret_len, long long lifetime,
+					 const char *host, char **ret_json);
 /* Forgets the secret @name.  Returns 0, AOAI_E_NOTFOUND, … */
 AOAI_EXPORT int aoai_remove(struct aoai_conn *conn, const char *name);
 /* Forgets every added secret.  Returns the number removed (>= 0) or an error. */
@@ -164,6 +171,13 @@ AOAI_EXPORT int aoai_remove_all(struct aoai_conn *conn);
 /* Locks / unlocks the agent with @passphrase.  Returns 0 or an error. */
 AOAI_EXPORT int aoai_lock(struct aoai_conn *conn, const char *passphrase);
 AOAI_EXPORT int aoai_unlock(struct aoai_conn *conn, const char *passphrase);
+/*
+ * Sets the passphrase of the agent's persistent store to @new_passphrase:
+ * @current is the present one, or NULL to create the store.  Returns 0,
+ * AOAI_E_PASSPHRASE, AOAI_E_LOCKED, … (the reason in aoai_conn_message()).
+ */
+AOAI_EXPORT int aoai_passwd(struct aoai_conn *conn, const char *current,
+			    const char *new_passphrase);
 /* Re-reads the agent's configuration.  Returns the profile count or an error. */
 AOAI_EXPORT int aoai_reload(struct aoai_conn *conn);
 

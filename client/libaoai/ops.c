@@ -35,7 +35,7 @@ static int add_check(struct aoai_conn *conn, const char *name, const char *secre
 }
 
 static json_t *add_request(const char *name, const char *secret, size_t secret_len,
-			   long long lifetime, const char *host)
+			   long long lifetime, const char *host, bool persist)
 {
 	json_t *request, *value;
 
@@ -47,15 +47,16 @@ static json_t *add_request(const char *name, const char *secret, size_t secret_l
 	if (!request)
 		return NULL;
 	if ((lifetime >= 0 && json_object_set_new(request, "lifetime", json_integer(lifetime))) ||
-	    (host && json_object_set_new(request, "host", json_string(host)))) {
+	    (host && json_object_set_new(request, "host", json_string(host))) ||
+	    (persist && json_object_set_new(request, "persist", json_true()))) {
 		wipe_json_decref(request);
 		return NULL;
 	}
 	return request;
 }
 
-int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
-		  long long lifetime, const char *host, char **ret_json)
+static int add_run(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
+		   long long lifetime, const char *host, bool persist, char **ret_json)
 {
 	json_t *request, *reply = NULL;
 	int r;
@@ -66,7 +67,7 @@ int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret, 
 	r = add_check(conn, name, secret, secret_len, lifetime, host);
 	if (r < 0)
 		return r;
-	request = add_request(name, secret, secret_len, lifetime, host);
+	request = add_request(name, secret, secret_len, lifetime, host, persist);
 	if (!request)
 		return invalid(conn, "the secret or host is not valid UTF-8");
 	r = request_run(conn, request, ret_json ? &reply : NULL);
@@ -76,6 +77,19 @@ int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret, 
 	r = wipe_json_dump(reply, ret_json, NULL);
 	json_decref(reply);
 	return r;
+}
+
+int aoai_add_json(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
+		  long long lifetime, const char *host, char **ret_json)
+{
+	return add_run(conn, name, secret, secret_len, lifetime, host, false, ret_json);
+}
+
+int aoai_add_persistent_json(struct aoai_conn *conn, const char *name, const char *secret,
+			     size_t secret_len, long long lifetime, const char *host,
+			     char **ret_json)
+{
+	return add_run(conn, name, secret, secret_len, lifetime, host, true, ret_json);
 }
 
 int aoai_add(struct aoai_conn *conn, const char *name, const char *secret, size_t secret_len,
@@ -135,17 +149,45 @@ int aoai_reload(struct aoai_conn *conn)
 	return run_count(conn, json_pack("{s:s}", "op", "reload"), "profiles");
 }
 
-static int lock_op(struct aoai_conn *conn, const char *op, const char *passphrase)
+static bool passphrase_valid(const char *passphrase)
+{
+	size_t len = passphrase ? strnlen(passphrase, PROTO_MAX_PASSPHRASE + 1) : 0;
+
+	return len > 0 && len <= PROTO_MAX_PASSPHRASE;
+}
+
+int aoai_passwd(struct aoai_conn *conn, const char *current, const char *new_passphrase)
 {
 	json_t *request;
-	size_t len;
 	int r;
 
 	if (!conn)
 		return AOAI_E_INVALID;
 	conn_clear_error(conn);
-	len = passphrase ? strnlen(passphrase, PROTO_MAX_PASSPHRASE + 1) : 0;
-	if (len == 0 || len > PROTO_MAX_PASSPHRASE)
+	if ((current && !passphrase_valid(current)) || !passphrase_valid(new_passphrase))
+		return invalid(conn, "the passphrase must be 1 to 1024 bytes");
+	request = json_pack("{s:s,s:s}", "op", "passwd", "new_passphrase", new_passphrase);
+	if (request && current &&
+	    json_object_set_new(request, "passphrase", json_string(current)) < 0) {
+		wipe_json_decref(request);
+		request = NULL;
+	}
+	if (!request)
+		return invalid(conn, "the passphrase is not valid UTF-8");
+	r = request_run(conn, request, NULL);
+	json_decref(request);
+	return r;
+}
+
+static int lock_op(struct aoai_conn *conn, const char *op, const char *passphrase)
+{
+	json_t *request;
+	int r;
+
+	if (!conn)
+		return AOAI_E_INVALID;
+	conn_clear_error(conn);
+	if (!passphrase_valid(passphrase))
 		return invalid(conn, "the passphrase must be 1 to 1024 bytes");
 	request = json_pack("{s:s,s:s}", "op", op, "passphrase", passphrase);
 	if (!request)

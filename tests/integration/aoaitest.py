@@ -193,7 +193,7 @@ class Agent:
     PID_RE = re.compile(r"AOAI_AGENT_PID\D*(\d+)")
 
     def __init__(self, binary, env, log_path, sock=None, config=None, args=(), debug=True,
-                 nofile=None):
+                 nofile=None, memlock=None):
         self.binary = binary
         self.env = env
         self.log_path = log_path
@@ -202,6 +202,7 @@ class Agent:
         self.args = list(args)
         self.debug = debug
         self.nofile = nofile       # a descriptor limit (soft and hard) to start it with
+        self.memlock = memlock     # an RLIMIT_MEMLOCK (bytes) to start it with, in force
         self.proc = None
         self.pid = None
         self.env_text = ""
@@ -222,6 +223,10 @@ class Agent:
                     f"--log-file={self.valgrind_log()}"] + argv
         if self.nofile is not None:
             argv = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--"] + argv
+        if self.memlock is not None:
+            # Root's CAP_IPC_LOCK ignores the limit: drop it for the agent.
+            argv = ["prlimit", f"--memlock={self.memlock}:{self.memlock}", "--", "setpriv",
+                    "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", "--"] + argv
         if self.sock is not None:
             argv += ["-a", str(self.sock)]
         if self.config is not None:

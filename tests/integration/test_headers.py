@@ -169,19 +169,4 @@ def test_env_command(ctx, start_agent, aoai):
     assert "set -gx AOAI_AUTH_SOCK " in r.stdout, describe(r)
 
 
-def test_allow_exe_denied_exit_7(ctx, build, start_agent, aoai, raw):
-    """A profile restricted to some executables answers `denied` to others."""
-    import os
-    cfg = ctx.write_config({"profiles": {
-        "mine": api_key_profile("mine.example", allow={"exe": [os.path.realpath(build.aoai)]}),
-        "theirs": api_key_profile("theirs.example", allow={"exe": ["/nonexistent/bin/tool"]}),
-    }})
-    start_agent(config=cfg)
-    k1, k2 = ctx.secret(), ctx.secret()
-    expect_rc(aoai("add", "mine", input=k1 + "\n"), 0, "add mine")
-    expect_rc(aoai("add", "theirs", input=k2 + "\n"), 0, "add theirs")
-    expect_rc(aoai("headers", "https://mine.example/"), 0, "allowed executable")
-    r = expect_rc(aoai("headers", "https://theirs.example/"), 7, "executable not allowed")
-    assert_absent(k2, r.stdout + r.stderr, "a denied headers output")
-    # This test process (python) is not the allowed executable either.
-    expect_error(wire(raw, "https://mine.example/"), "denied")
+# allow.exe / allow.uid refusals (exit 7, "denied"): test_access.py.

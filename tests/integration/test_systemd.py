@@ -69,6 +69,9 @@ def test_units_install_and_verify(ctx, build):
     assert v["Type"] == ["notify"] and v["Restart"] == ["on-failure"], v
     assert v["ExecStart"] == [f"{prefix}/bin/aoai-agent -D"], v
     assert v["ExecReload"] == ["kill -HUP $MAINPID"], v
+    # The persistent store's directory is the one writable place besides ~/.azure.
+    assert v["ReadWritePaths"] == ["-%h/.azure %h/.local/share/aoai"], v
+    assert v["ExecStartPre"] == ["+mkdir -p -m 0700 %h/.local/share/aoai"], v
     for key, val in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
                      ("ProtectHome", "read-only"), ("PrivateTmp", "yes"),
                      ("MemoryDenyWriteExecute", "yes"), ("LockPersonality", "yes"),

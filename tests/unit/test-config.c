@@ -370,6 +370,32 @@ static void test_defaults(void **state)
 	config_free(c);
 }
 
+static void test_store(void **state)
+{
+	static const struct {
+		const char *text;
+		enum store_strength want;
+	} ok[] = {
+		{ "{}", STORE_KDF_MODERATE },
+		{ "{'store': {}}", STORE_KDF_MODERATE },
+		{ "{'store': {'kdf': 'moderate'}}", STORE_KDF_MODERATE },
+		{ "{'store': {'kdf': 'interactive'}}", STORE_KDF_INTERACTIVE },
+		{ "{'store': {'kdf': 'sensitive'}}", STORE_KDF_SENSITIVE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct config *c = parse_ok(ok[i].text);
+
+		assert_int_equal(c->store_kdf, ok[i].want);
+		config_free(c);
+	}
+	expect_error("{'store': []}", NULL, "store", "must be an object");
+	expect_error("{'store': {'kdf': 'fast'}}", NULL, "store.kdf", "must be \"moderate\"");
+	expect_error("{'store': {'kdf': 3}}", NULL, "store.kdf", "must be a string");
+	expect_error("{'store': {'path': '/x'}}", NULL, "store.path", "unknown key");
+}
+
 static void test_empty_and_names(void **state)
 {
 	struct config *c = NULL;
@@ -908,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_full_other_types),
 		cmocka_unit_test(test_full_secret_types),
 		cmocka_unit_test(test_full_secrets),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_and_names),
 		cmocka_unit_test(test_json_syntax),

@@ -813,6 +813,7 @@ static void test_status_names(void **state)
 		[PROTO_E_DENIED] = "denied",
 		[PROTO_E_LIMIT] = "limit",
 		[PROTO_E_INTERNAL] = "internal",
+		[PROTO_E_STORE] = "store",
 	};
 	unsigned i;
 
@@ -842,7 +843,7 @@ static void test_op_names(void **state)
 		[PROTO_OP_LIST] = "list",     [PROTO_OP_HEADERS] = "headers",
 		[PROTO_OP_LOCK] = "lock",     [PROTO_OP_UNLOCK] = "unlock",
 		[PROTO_OP_STATUS] = "status", [PROTO_OP_RELOAD] = "reload",
-		[PROTO_OP_TOKEN] = "token",
+		[PROTO_OP_TOKEN] = "token",   [PROTO_OP_PASSWD] = "passwd",
 	};
 	unsigned i;
 

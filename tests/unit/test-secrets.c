@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <sodium.h>
 
@@ -36,8 +40,10 @@ static void put_and_find(void **state)
 	e = secrets_find(s, "contoso", 0);
 	assert_non_null(e);
 	assert_int_equal(e->len, 7);
+	secret_reveal(e);
 	assert_memory_equal(e->value, "key-one", 7);
 	assert_int_equal(e->value[7], '\0');
+	secret_conceal(e);
 	assert_string_equal(e->origin == ORIGIN_ADDED ? "added" : "?", "added");
 	assert_int_equal(strncmp(e->fingerprint, "sha256:", 7), 0);
 	assert_int_equal(strlen(e->fingerprint), 7 + 12);
@@ -107,6 +113,63 @@ static void remove_and_origins(void **state)
 	assert_null(secrets_at(s, 1));
 }
 
+/* Reads the value in a child: true when that read faulted. */
+static bool read_faults(const struct secret *e)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		volatile unsigned char c;
+
+		signal(SIGSEGV, SIG_DFL); /* not cmocka's handler */
+		c = e->value[0];
+		(void)c;
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/* A stray read between reveals faults; reveals nest and must pair up. */
+static void value_readable_only_while_revealed(void **state)
+{
+	struct secret_store *s = *state;
+	const struct secret *e;
+
+	assert_int_equal(secrets_put(s, "k", "key-one", 7, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_put_missing(s, "gone", ORIGIN_FILE, "no such file"), 0);
+	e = secrets_find(s, "k", 0);
+	assert_true(read_faults(e));
+	secret_reveal(e);
+	secret_reveal(e);
+	assert_false(read_faults(e));
+	secret_conceal(e);
+	assert_false(read_faults(e)); /* one reveal still in force */
+	assert_memory_equal(e->value, "key-one", 7);
+	secret_conceal(e);
+	assert_true(read_faults(e));
+	/* Concealing later leaves it readable until the store is told. */
+	secret_reveal(e);
+	secret_conceal_later(e);
+	assert_false(read_faults(e));
+	secret_reveal(e); /* still readable: no switch, and idle skips it */
+	secrets_conceal_idle(s);
+	assert_false(read_faults(e));
+	secret_conceal_later(e);
+	secrets_conceal_idle(s);
+	assert_true(read_faults(e));
+	/* An entry without a value: all are no-ops. */
+	secret_reveal(secrets_find(s, "gone", 0));
+	secret_conceal(secrets_find(s, "gone", 0));
+	secret_conceal_later(secrets_find(s, "gone", 0));
+	secrets_conceal_idle(s);
+	/* Replacing or removing a concealed value needs no reveal. */
+	assert_int_equal(secrets_put(s, "k", "key-two", 7, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_remove(s, "k"), 0);
+}
+
 static void capacity_is_capped(void **state)
 {
 	struct secret_store *s = *state;
@@ -131,6 +194,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lifetime_on_injected_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_and_origins, setup, teardown),
 		cmocka_unit_test_setup_teardown(capacity_is_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(value_readable_only_while_revealed, setup,
+						teardown),
 	};
 
 	if (sodium_init() < 0)
