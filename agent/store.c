@@ -47,9 +47,9 @@ int store_new(const char *path, struct store **ret)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	struct store_header h;
-	char err[512];
-	uint8_t *buf;
-	size_t len;
+	char err[512], msg[1024];
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	if (!s || (path && !(s->path = strdup(path)))) {
@@ -64,24 +64,23 @@ int store_new(const char *path, struct store **ret)
 		return 0;
 	}
 	r = store_file_read(path, &buf, &len, err, sizeof(err));
+	if (r == 0)
+		r = store_format_check(buf, len, &h, err, sizeof(err));
 	if (r == -ENOENT) {
 		s->state = STORE_NONE;
-	} else if (r == 0 && (r = store_format_check(buf, len, &h, err, sizeof(err))) == 0) {
+	} else if (r == 0) {
 		s->state = STORE_LOCKED;
 		s->kdf = h.kdf;
 		set_snapshot(s, buf, len);
+		buf = NULL;
 	} else {
-		if (r == 0)
-			free(buf);
-		char msg[1024];
-
 		s->state = STORE_BROKEN;
 		snprintf(msg, sizeof(msg),
-			 "%s: %s; the file is left as it is (move it away to start "
-			 "a new store)",
+			 "%s: %s; the file is left as it is (move it away to start a new store)",
 			 path, err);
 		set_error(s, msg);
 	}
+	free(buf);
 	*ret = s;
 	return 0;
 }
