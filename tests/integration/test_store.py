@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from aoaitest import (VALGRIND, api_key_profile, assert_absent, expect_error, expect_ok,
-                      expect_rc, fail)
+from aoaitest import (VALGRIND, api_key_profile, assert_absent, expect_ok, expect_rc, fail,
+                      wait_until)
 
 HOST = "store.openai.azure.com"
 URL = f"https://{HOST}/openai/v1/chat/completions"
@@ -312,6 +312,11 @@ def test_kill9_during_writes_never_leaves_a_bad_file(ctx, start_agent, store_con
         stop, counter = threading.Event(), [0]
         t = threading.Thread(target=persist_writer, args=(ctx, stop, counter))
         t.start()
+        # Kill once a write has gone through, at a random point of the next ones.
+        wait_until(lambda: counter[0] > 0 or not t.is_alive(), 30,
+                   f"iteration {i}: a first --persist write", interval=0.002)
+        if counter[0] == 0:
+            fail(f"iteration {i}: the writer stopped before any write went through")
         time.sleep(rng.uniform(0, 0.03))
         a.expect_exit = None
         a.proc.kill()
@@ -330,4 +335,3 @@ def test_kill9_during_writes_never_leaves_a_bad_file(ctx, start_agent, store_con
         assert aoai_json("status")["store"]["state"] == "unlocked"
     print(f"{iterations} SIGKILLs during {writes} --persist writes, {torn} of them "
           "in the middle of writing a temporary file")
-    assert writes > iterations, "the writer hardly wrote: the loop tested nothing"
