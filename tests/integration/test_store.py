@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from aoaitest import (VALGRIND, api_key_profile, assert_absent, expect_ok, expect_rc, fail,
-                      wait_until)
+from aoaitest import (VALGRIND, RawClient, api_key_profile, assert_absent, expect_ok, expect_rc,
+                      fail, wait_until)
 
 HOST = "store.openai.azure.com"
 URL = f"https://{HOST}/openai/v1/chat/completions"
@@ -265,34 +265,19 @@ def test_tampered_record_refused_untouched(ctx, with_store, start_agent, store_c
     assert digest(path) == before, "the tampered store was written over"
 
 
-def persist_writer(ctx, stop, counter):
+def persist_writer(ctx, stop, counter, refusals):
     """Adds --persist secrets over one connection until the agent dies."""
-    import socket
-    import json as js
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
     try:
-        s.connect(str(ctx.sock))
-        while not stop.is_set():
-            name = f"w{counter[0] % 5}"
-            body = js.dumps({"v": 1, "op": "add", "name": name, "persist": True,
-                             "secret": f"FAKE-{counter[0]:08d}"}).encode()
-            s.sendall(struct.pack(">I", len(body)) + body)
-            head = s.recv(4)
-            if len(head) < 4:
-                return
-            n = struct.unpack(">I", head)[0]
-            got = b""
-            while len(got) < n:
-                chunk = s.recv(n - len(got))
-                if not chunk:
+        with RawClient(ctx.sock) as c:
+            while not stop.is_set():
+                reply = c.request({"v": 1, "op": "add", "name": f"w{counter[0] % 5}",
+                                   "persist": True, "secret": f"FAKE-{counter[0]:08d}"})
+                if not reply["ok"]:
+                    refusals.append(reply)
                     return
-                got += chunk
-            counter[0] += 1
-    except OSError:
-        return
-    finally:
-        s.close()
+                counter[0] += 1
+    except (OSError, EOFError, TimeoutError):
+        return  # the SIGKILL
 
 
 def test_kill9_during_writes_never_leaves_a_bad_file(ctx, start_agent, store_config, aoai,
@@ -309,14 +294,14 @@ def test_kill9_during_writes_never_leaves_a_bad_file(ctx, start_agent, store_con
     for i in range(iterations):
         if time.monotonic() > deadline:
             fail(f"the kill loop ran out of time after {i} iterations")
-        stop, counter = threading.Event(), [0]
-        t = threading.Thread(target=persist_writer, args=(ctx, stop, counter))
+        stop, counter, refusals = threading.Event(), [0], []
+        t = threading.Thread(target=persist_writer, args=(ctx, stop, counter, refusals))
         t.start()
         # Kill once a write has gone through, at a random point of the next ones.
         wait_until(lambda: counter[0] > 0 or not t.is_alive(), 30,
                    f"iteration {i}: a first --persist write", interval=0.002)
-        if counter[0] == 0:
-            fail(f"iteration {i}: the writer stopped before any write went through")
+        if counter[0] == 0 or refusals:
+            fail(f"iteration {i}: --persist writes refused: {refusals}")
         time.sleep(rng.uniform(0, 0.03))
         a.expect_exit = None
         a.proc.kill()

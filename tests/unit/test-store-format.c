@@ -47,7 +47,15 @@ static int remember(void *userdata, const struct store_record *rec)
 static unsigned char key[STORE_KEY_LEN];
 static struct store_kdf kdf = { .opslimit = 2, .memlimit = 8192 * 8 };
 
-static void seal_two(uint8_t **buf, size_t *len)
+/* Each test gets a fresh file of two records (with room for one more byte). */
+struct sealed {
+	uint8_t *buf;
+	size_t len;
+	struct seen seen;
+	char err[256];
+};
+
+static int seal_two(void **state)
 {
 	const struct store_record records[] = {
 		{ .name = "contoso",
@@ -61,8 +69,39 @@ static void seal_two(uint8_t **buf, size_t *len)
 		  .secret = (const unsigned char *)SECRET_B,
 		  .secret_len = strlen(SECRET_B) },
 	};
+	struct sealed *f = calloc(1, sizeof(*f));
+	uint8_t *buf;
 
-	assert_int_equal(store_format_seal(&kdf, key, records, 2, buf, len), 0);
+	if (!f || store_format_seal(&kdf, key, records, 2, &buf, &f->len) != 0)
+		return -1;
+	f->buf = realloc(buf, f->len + 1);
+	*state = f;
+	return f->buf ? 0 : -1;
+}
+
+static int unseal(void **state)
+{
+	struct sealed *f = *state;
+
+	free(f->buf);
+	free(f);
+	return 0;
+}
+
+/* Opens the fixture's file with @k; records land in f->seen. */
+static int open_with(struct sealed *f, const unsigned char *k)
+{
+	f->err[0] = '\0';
+	return store_format_open(f->buf, f->len, k, remember, &f->seen, f->err, sizeof(f->err));
+}
+
+/* The structural check of the fixture's first @len bytes. */
+static int check(struct sealed *f, size_t len)
+{
+	struct store_header h;
+
+	f->err[0] = '\0';
+	return store_format_check(f->buf, len, &h, f->err, sizeof(f->err));
 }
 
 static int setup(void **state)
@@ -77,34 +116,28 @@ static int setup(void **state)
 
 static void round_trip(void **state)
 {
+	struct sealed *f = *state;
 	struct store_header h;
-	struct seen seen = { 0 };
-	char err[256];
-	uint8_t *buf;
-	size_t len;
 
-	(void)state;
-	seal_two(&buf, &len);
-	assert_int_equal(store_format_check(buf, len, &h, err, sizeof(err)), 0);
+	assert_int_equal(store_format_check(f->buf, f->len, &h, f->err, sizeof(f->err)), 0);
 	assert_int_equal(h.version, STORE_VERSION);
 	assert_int_equal(h.count, 3);
 	assert_int_equal(h.kdf.opslimit, kdf.opslimit);
 	assert_int_equal(h.kdf.memlimit, kdf.memlimit);
 	assert_memory_equal(h.kdf.salt, kdf.salt, sizeof(kdf.salt));
-	assert_int_equal(store_format_open(buf, len, key, remember, &seen, err, sizeof(err)), 0);
-	assert_int_equal(seen.n, 2);
-	assert_string_equal(seen.names[0], "contoso");
-	assert_string_equal(seen.hosts[0], "contoso.openai.azure.com");
-	assert_string_equal(seen.secrets[0], SECRET_A);
-	assert_int_equal(seen.expires[0], 0);
-	assert_string_equal(seen.names[1], "b.2");
-	assert_string_equal(seen.hosts[1], "");
-	assert_string_equal(seen.secrets[1], SECRET_B);
-	assert_int_equal(seen.expires[1], 1900000000);
+	assert_int_equal(open_with(f, key), 0);
+	assert_int_equal(f->seen.n, 2);
+	assert_string_equal(f->seen.names[0], "contoso");
+	assert_string_equal(f->seen.hosts[0], "contoso.openai.azure.com");
+	assert_string_equal(f->seen.secrets[0], SECRET_A);
+	assert_int_equal(f->seen.expires[0], 0);
+	assert_string_equal(f->seen.names[1], "b.2");
+	assert_string_equal(f->seen.hosts[1], "");
+	assert_string_equal(f->seen.secrets[1], SECRET_B);
+	assert_int_equal(f->seen.expires[1], 1900000000);
 	/* The file never holds a secret in the clear. */
-	assert_null(memmem(buf, len, SECRET_A, strlen(SECRET_A)));
-	assert_null(memmem(buf, len, SECRET_B, strlen(SECRET_B)));
-	free(buf);
+	assert_null(memmem(f->buf, f->len, SECRET_A, strlen(SECRET_A)));
+	assert_null(memmem(f->buf, f->len, SECRET_B, strlen(SECRET_B)));
 }
 
 static void empty_store_is_authenticated(void **state)
@@ -126,125 +159,77 @@ static void empty_store_is_authenticated(void **state)
 
 static void wrong_key(void **state)
 {
+	struct sealed *f = *state;
 	unsigned char other[STORE_KEY_LEN];
-	struct seen seen = { 0 };
-	char err[256];
-	uint8_t *buf;
-	size_t len;
 
-	(void)state;
-	seal_two(&buf, &len);
 	memcpy(other, key, sizeof(other));
 	other[7] ^= 1;
-	assert_int_equal(store_format_open(buf, len, other, remember, &seen, err, sizeof(err)),
-			 -EACCES);
-	assert_non_null(strstr(err, "wrong passphrase"));
-	assert_int_equal(seen.n, 0);
-	free(buf);
+	assert_int_equal(open_with(f, other), -EACCES);
+	assert_non_null(strstr(f->err, "wrong passphrase"));
+	assert_int_equal(f->seen.n, 0);
 }
 
 /* Every single bit flip is caught, and none hands a record over. */
 static void every_flip_refused(void **state)
 {
-	struct seen seen = { 0 };
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < f->len; i++) {
 		for (int bit = 0; bit < 8; bit += 3) {
-			buf[i] ^= (uint8_t)(1u << bit);
-			assert_true(store_format_open(buf, len, key, remember, &seen, err,
-						      sizeof(err)) < 0);
-			assert_true(err[0] != '\0');
-			buf[i] ^= (uint8_t)(1u << bit);
+			f->buf[i] ^= (uint8_t)(1u << bit);
+			assert_true(open_with(f, key) < 0);
+			assert_true(f->err[0] != '\0');
+			f->buf[i] ^= (uint8_t)(1u << bit);
 		}
 	}
-	assert_int_equal(seen.n, 0);
-	free(buf);
+	assert_int_equal(f->seen.n, 0);
 }
 
 static void a_damaged_record_names_itself(void **state)
 {
-	struct seen seen = { 0 };
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	buf[len - 1] ^= 0x40; /* inside the last record's tag */
-	assert_int_equal(store_format_open(buf, len, key, remember, &seen, err, sizeof(err)),
-			 -EBADMSG);
-	assert_non_null(strstr(err, "record 2 of 2"));
-	assert_int_equal(seen.n, 0);
-	free(buf);
+	f->buf[f->len - 1] ^= 0x40; /* inside the last record's tag */
+	assert_int_equal(open_with(f, key), -EBADMSG);
+	assert_non_null(strstr(f->err, "record 2 of 2"));
+	assert_int_equal(f->seen.n, 0);
 }
 
 static void every_truncation_refused(void **state)
 {
-	struct store_header h;
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	for (size_t n = 0; n < len; n++) {
-		err[0] = '\0';
-		assert_int_equal(store_format_check(buf, n, &h, err, sizeof(err)), -EBADMSG);
-		assert_true(err[0] != '\0');
+	for (size_t n = 0; n < f->len; n++) {
+		assert_int_equal(check(f, n), -EBADMSG);
+		assert_true(f->err[0] != '\0');
 	}
-	free(buf);
 }
 
 static void trailing_bytes_refused(void **state)
 {
-	struct store_header h;
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	buf = realloc(buf, len + 1);
-	assert_non_null(buf);
-	buf[len] = 0;
-	assert_int_equal(store_format_check(buf, len + 1, &h, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "trailing"));
-	free(buf);
+	f->buf[f->len] = 0;
+	assert_int_equal(check(f, f->len + 1), -EBADMSG);
+	assert_non_null(strstr(f->err, "trailing"));
 }
 
 static void other_version_refused(void **state)
 {
-	struct store_header h;
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	buf[11] = 2;
-	assert_int_equal(store_format_check(buf, len, &h, err, sizeof(err)), -EPROTONOSUPPORT);
-	assert_non_null(strstr(err, "version 2"));
-	free(buf);
+	f->buf[11] = 2;
+	assert_int_equal(check(f, f->len), -EPROTONOSUPPORT);
+	assert_non_null(strstr(f->err, "version 2"));
 }
 
 static void absurd_parameters_refused(void **state)
 {
-	struct store_header h;
-	char err[256];
-	uint8_t *buf;
-	size_t len;
+	struct sealed *f = *state;
 
-	(void)state;
-	seal_two(&buf, &len);
-	buf[24] = 0x7f; /* memlimit far beyond STORE_MAX_MEMLIMIT */
-	assert_int_equal(store_format_check(buf, len, &h, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "Argon2id parameters"));
-	free(buf);
+	f->buf[24] = 0x7f; /* memlimit far beyond STORE_MAX_MEMLIMIT */
+	assert_int_equal(check(f, f->len), -EBADMSG);
+	assert_non_null(strstr(f->err, "Argon2id parameters"));
 }
 
 static void not_a_store(void **state)
@@ -275,15 +260,15 @@ static void seal_refuses_bad_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
+		cmocka_unit_test_setup_teardown(round_trip, seal_two, unseal),
 		cmocka_unit_test(empty_store_is_authenticated),
-		cmocka_unit_test(wrong_key),
-		cmocka_unit_test(every_flip_refused),
-		cmocka_unit_test(a_damaged_record_names_itself),
-		cmocka_unit_test(every_truncation_refused),
-		cmocka_unit_test(trailing_bytes_refused),
-		cmocka_unit_test(other_version_refused),
-		cmocka_unit_test(absurd_parameters_refused),
+		cmocka_unit_test_setup_teardown(wrong_key, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(every_flip_refused, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(a_damaged_record_names_itself, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(every_truncation_refused, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(trailing_bytes_refused, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(other_version_refused, seal_two, unseal),
+		cmocka_unit_test_setup_teardown(absurd_parameters_refused, seal_two, unseal),
 		cmocka_unit_test(not_a_store),
 		cmocka_unit_test(seal_refuses_bad_records),
 	};
