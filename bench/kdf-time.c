@@ -7,11 +7,23 @@
  *
  *   kdf-time OPSLIMIT MEMLIMIT ROUNDS
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include <sodium.h>
+
+/* A positive decimal number, or 0 when @s is not one. */
+static unsigned long long number(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno || end == s || *end || s[0] == '-' ? 0 : v;
+}
 
 static double now_ms(void)
 {
@@ -25,22 +37,18 @@ int main(int argc, char **argv)
 {
 	unsigned char key[32], salt[crypto_pwhash_SALTBYTES] = { 0 };
 	static const char passphrase[] = "bench passphrase";
-	unsigned long long ops;
-	size_t mem;
-	int rounds;
+	unsigned long long ops, mem, rounds;
 
-	if (argc != 4 || sodium_init() < 0) {
+	if (argc != 4 || !(ops = number(argv[1])) || !(mem = number(argv[2])) ||
+	    !(rounds = number(argv[3])) || sodium_init() < 0) {
 		fprintf(stderr, "usage: kdf-time OPSLIMIT MEMLIMIT ROUNDS\n");
 		return 2;
 	}
-	ops = strtoull(argv[1], NULL, 10);
-	mem = (size_t)strtoull(argv[2], NULL, 10);
-	rounds = atoi(argv[3]);
-	for (int i = 0; i < rounds; i++) {
+	for (unsigned long long i = 0; i < rounds; i++) {
 		double t0 = now_ms();
 
 		if (crypto_pwhash(key, sizeof(key), passphrase, sizeof(passphrase) - 1, salt, ops,
-				  mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+				  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
 			fprintf(stderr, "kdf-time: out of memory\n");
 			return 1;
 		}
