@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "added_profiles.h"
+#include "keyvault.h"
 #include "agent.h"
 #include "log.h"
 #include "profiles.h"
@@ -112,6 +113,8 @@ int agent_load_config(struct agent *a, char *err, size_t errlen)
 	a->config = c;
 	drop_shadowed_added(a);
 	secret_files_load(a->secrets, a->config);
+	if (a->keyvault)
+		keyvault_reconfigure(a->keyvault);
 	agent_schedule_expiry(a);
 	record_reload_error(a, NULL);
 	a->reloads += reloading;

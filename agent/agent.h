@@ -23,6 +23,7 @@ struct http;
 struct store;
 struct kdf;
 struct audit;
+struct keyvault;
 
 struct agent {
 	sd_event *event;
@@ -38,7 +39,8 @@ struct agent {
 	struct http *http;            /* token requests, on the event loop */
 	struct source_ctx source_ctx; /* what token sources may use */
 	struct tokens *tokens;
-	struct audit *audit; /* releases and refusals per profile, for status */
+	struct keyvault *keyvault; /* Key Vault-backed secrets; NULL until the loop runs */
+	struct audit *audit;       /* releases and refusals per profile, for status */
 	sd_event_source *expiry_timer;
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;

@@ -13,7 +13,7 @@
 #include "config-internal.h"
 #include "proto.h"
 
-#define CFG_MIN_REFRESH         60L
+#define CFG_MIN_REFRESH         5L
 #define CFG_MAX_REFRESH         (365L * 24 * 3600)
 #define CFG_MAX_CREDENTIAL_NAME 255
 #define KEYVAULT_PATH_PREFIX    "/secrets/"

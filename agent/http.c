@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -257,6 +258,25 @@ static int set_timer(CURLM *multi, long timeout_ms, void *userdata)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 	return r < 0 ? -1 : 0;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date. */
+int64_t http_retry_after(const char *v)
+{
+	struct tm tm = { 0 };
+	char *end;
+	long long secs;
+
+	if (!*v)
+		return -1;
+	secs = strtoll(v, &end, 10);
+	if (end != v && *end == '\0')
+		return secs < 0 ? 0 : secs;
+	end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return -1;
+	secs = (long long)timegm(&tm) - (long long)time(NULL);
+	return secs < 0 ? 0 : secs;
 }
 
 /* libcurl's free() gets no size: glibc knows it. */

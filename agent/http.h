@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <systemd/sd-event.h>
 
@@ -67,3 +68,7 @@ int http_start(struct http *h, const struct http_options *o, http_done_fn done, 
 	       struct http_request **ret);
 /* Cancels a request that has not finished; its callback will not run. */
 void http_cancel(struct http_request *r);
+
+/* A Retry-After value (delta-seconds or an HTTP-date) in seconds from now;
+ * -1 when empty or unreadable. */
+int64_t http_retry_after(const char *v);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "notify.h"
 #include "kdf.h"
+#include "keyvault.h"
 #include "secrets.h"
 #include "store.h"
 #include "store_file.h"
@@ -191,7 +192,8 @@ static void agent_done(struct agent *a, struct listener *l)
 {
 	conn_close_all(a); /* cancels waits on key derivations */
 	a->kdf = kdf_free(a->kdf);
-	a->tokens = tokens_free(a->tokens); /* wipes */
+	a->keyvault = keyvault_free(a->keyvault); /* before the tokens and requests it waits on */
+	a->tokens = tokens_free(a->tokens);       /* wipes */
 	a->http = http_free(a->http);
 	identity_env_clear(&a->env);
 	listener_close(l);
@@ -271,6 +273,8 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		r = http_new(a->event, &a->http);
 	if (r >= 0)
 		r = kdf_new(a->event, &a->kdf);
+	if (r >= 0)
+		r = keyvault_new(a, &a->keyvault);
 	a->source_ctx.event = a->event;
 	a->source_ctx.http = a->http;
 	if (r >= 0)
@@ -285,6 +289,7 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 	}
 	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	a->started_at = agent_now(a);
+	keyvault_reconfigure(a->keyvault); /* the first fetches need the loop */
 	agent_schedule_expiry(a);
 	log_info("listening on %s", a->socket_path);
 	if (env_out && daemon_print_env(stdout, env_out->shell, a->socket_path, getpid()) < 0)

@@ -10,6 +10,7 @@
 #include "secrets.h"
 #include "tokens.h"
 #include "release.h"
+#include "keyvault.h"
 #include "store.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -71,6 +72,11 @@ static json_t *profile_json(const struct agent *a, const struct profile *p)
 	return NULL;
 }
 
+static json_t *nullable_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
 /* Seconds left, rounded up so a live secret never shows 0. */
 static json_t *expires_in(const struct secret *s, uint64_t now)
 {
@@ -87,6 +93,7 @@ static json_t *secret_json(const struct agent *a, const struct secret *s, uint64
 	    put(o, "fingerprint", json_string(s->fingerprint)) &&
 	    put(o, "origin", json_string(secret_origin_name(s->origin))) &&
 	    put(o, "persisted", json_boolean(store_has(a->store, s->name))) &&
+	    put(o, "last_error", nullable_string(keyvault_last_error(a->keyvault, s->name))) &&
 	    put(o, "expires_in", expires_in(s, now)))
 		return o;
 	json_decref(o);
@@ -145,11 +152,6 @@ static size_t held_secrets(const struct agent *a)
 	for (size_t i = 0; i < secrets_count(a->secrets); i++)
 		n += secrets_at(a->secrets, i)->value != NULL;
 	return n;
-}
-
-static json_t *nullable_string(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 static json_t *store_json(const struct store *s)

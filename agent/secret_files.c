@@ -116,9 +116,7 @@ static void load_source(struct secret_store *store, const struct secret_source *
 		load_credential(store, src);
 		break;
 	case SOURCE_KEYVAULT:
-		secrets_put_missing(store, src->name, ORIGIN_KEYVAULT,
-				    "Key Vault secrets are not available in this version");
-		break;
+		break; /* keyvault.c's: fetched on the event loop */
 	}
 }
 
@@ -126,7 +124,6 @@ void secret_files_load(struct secret_store *store, const struct config *config)
 {
 	secrets_remove_origin(store, ORIGIN_FILE);
 	secrets_remove_origin(store, ORIGIN_CREDENTIALS);
-	secrets_remove_origin(store, ORIGIN_KEYVAULT);
 	for (size_t i = 0; i < config->n_secrets; i++)
 		load_source(store, &config->secrets[i]);
 }

@@ -21,8 +21,9 @@ int secret_file_read(struct secret_store *store, const char *name, enum secret_o
 		     const char *path, char *err, size_t errlen);
 
 /*
- * Replaces every config-sourced secret in @store with what @config names
- * now.  A source that cannot be read is recorded as missing with its reason
- * (shown by `aoai list` and in errors) and logged.
+ * Replaces every file and credentials secret in @store with what @config
+ * names now (Key Vault secrets are keyvault.c's).  A source that cannot be
+ * read is recorded as missing with its reason (shown by `aoai list` and in
+ * errors) and logged.
  */
 void secret_files_load(struct secret_store *store, const struct config *config);

@@ -174,6 +174,15 @@ static int print_secrets(const json_t *secrets)
 	if (r == 0)
 		table_print(table);
 	json_decref(table);
+	/* A Key Vault secret whose last refresh failed is still served: say so. */
+	json_array_foreach(secrets, i, s)
+	{
+		const char *error = json_string_value(json_object_get(s, "last_error"));
+
+		if (error)
+			printf("secret %s: last refresh failed (the cached value is served): %s\n",
+			       field(s, "name"), error);
+	}
 	return r;
 }
 

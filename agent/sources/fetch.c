@@ -204,25 +204,6 @@ int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *
 	return f->url ? 0 : -ENOMEM;
 }
 
-/* Retry-After: delta-seconds or an HTTP-date. */
-static int64_t parse_retry_after(const char *v)
-{
-	struct tm tm = { 0 };
-	char *end;
-	long long secs;
-
-	if (!*v)
-		return -1;
-	secs = strtoll(v, &end, 10);
-	if (end != v && *end == '\0')
-		return secs < 0 ? 0 : secs;
-	end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end)
-		return -1;
-	secs = (long long)timegm(&tm) - (long long)time(NULL);
-	return secs < 0 ? 0 : secs;
-}
-
 static bool status_retryable(long status)
 {
 	return status == 404 || status == 408 || status == 410 || status == 429 || status >= 500;
@@ -274,7 +255,7 @@ static void response_error(struct source_fetch *f, const struct http_response *r
 	token_error_describe(resp->body, resp->body_len, desc, sizeof(desc));
 	fetch_error(f, err, resp->status, status_retryable(resp->status), "HTTP %ld: %s",
 		    resp->status, desc);
-	err->retry_after = parse_retry_after(resp->retry_after);
+	err->retry_after = http_retry_after(resp->retry_after);
 }
 
 static void on_response(const struct http_response *resp, void *userdata)

@@ -662,8 +662,8 @@ static const struct bad bad_secrets[] = {
 	  "profile \"key\" has credential type \"api-key\", which yields no token" },
 	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok', 'refresh': '60'",
 	  "refresh", "integer" },
-	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok', 'refresh': 59",
-	  "refresh", "from 60" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok', 'refresh': 4",
+	  "refresh", "from 5" },
 	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok', 'refresh': 1e3",
 	  "refresh", "integer" },
 };
