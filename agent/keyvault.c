@@ -173,7 +173,7 @@ static void on_response(const struct http_response *resp, void *userdata)
 
 	e->req = NULL;
 	if (resp->curl_code != 0) {
-		failed(e, -1, "%s", resp->error);
+		failed(e, -1, "GET %s: %s", e->url, resp->error);
 		return;
 	}
 	if (resp->status != 200) {
@@ -196,7 +196,9 @@ static void on_token(void *userdata, const struct token_view *view, const char *
 {
 	static const char prefix[] = "Authorization: Bearer ";
 	struct kv_entry *e = userdata;
-	struct http_options o = { .method = "GET", .allow_http = strncmp(e->url, "http:", 5) == 0 };
+	struct http_options o = { .method = "GET",
+				  .timeout_ms = SOURCE_TIMEOUT_MS, /* as token requests */
+				  .allow_http = strncmp(e->url, "http:", 5) == 0 };
 	char *url = NULL, *auth;
 	int r = -ENOMEM;
 

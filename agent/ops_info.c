@@ -90,7 +90,7 @@ static json_t *secret_json(const struct agent *a, const struct secret *s, uint64
 	json_t *o = json_object();
 
 	if (o && put(o, "name", json_string(s->name)) &&
-	    put(o, "fingerprint", json_string(s->fingerprint)) &&
+	    put(o, "fingerprint", s->value ? json_string(s->fingerprint) : json_null()) &&
 	    put(o, "origin", json_string(secret_origin_name(s->origin))) &&
 	    put(o, "persisted", json_boolean(store_has(a->store, s->name))) &&
 	    put(o, "last_error", nullable_string(keyvault_last_error(a->keyvault, s->name))) &&
@@ -121,7 +121,9 @@ static json_t *secrets_json(const struct agent *a)
 	for (size_t i = 0; list && i < n; i++) {
 		const struct secret *s = secrets_at(a->secrets, i);
 
-		if (s->value && json_array_append_new(list, secret_json(a, s, now)) < 0)
+		/* A Key Vault secret not fetched yet is listed too: with its error. */
+		if ((s->value || s->origin == ORIGIN_KEYVAULT) &&
+		    json_array_append_new(list, secret_json(a, s, now)) < 0)
 			list = (json_decref(list), NULL);
 	}
 	return list;

@@ -165,7 +165,7 @@ static int print_secrets(const json_t *secrets)
 	{
 		format_expiry(json_object_get(s, "expires_in"), expiry, sizeof(expiry));
 		r = table ? table_add(table, (const char *const[]){ field(s, "name"),
-								    field(s, "fingerprint"),
+								    field(s, "fingerprint") ?: "-",
 								    origin(s), expiry })
 			  : -1;
 		if (r < 0)
@@ -174,14 +174,17 @@ static int print_secrets(const json_t *secrets)
 	if (r == 0)
 		table_print(table);
 	json_decref(table);
-	/* A Key Vault secret whose last refresh failed is still served: say so. */
+	/* A Key Vault secret whose last fetch failed: served from cache, or not at all. */
 	json_array_foreach(secrets, i, s)
 	{
-		const char *error = json_string_value(json_object_get(s, "last_error"));
+		const char *error = field(s, "last_error");
 
 		if (error)
-			printf("secret %s: last refresh failed (the cached value is served): %s\n",
-			       field(s, "name"), error);
+			printf("secret %s: %s: %s\n", field(s, "name"),
+			       field(s, "fingerprint")
+				   ? "last refresh failed (the cached value is served)"
+				   : "not available",
+			       error);
 	}
 	return r;
 }

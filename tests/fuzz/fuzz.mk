@@ -7,7 +7,7 @@
 #   make fuzz-merge FUZZ=config                         minimise a grown corpus
 #   make fuzz-replay                                    the committed corpus, with $(CC)
 
-FUZZ_NAMES := frame request json config hosts token-response arc-challenge template store
+FUZZ_NAMES := frame request json config hosts token-response arc-challenge template store jwt
 FUZZ ?= $(FUZZ_NAMES)
 FUZZ_SECONDS ?= 60
 # Debian's clang-14 package installs clang-14; the unversioned name comes with "clang".
@@ -28,7 +28,7 @@ FUZZ_DICT := $(FUZZ_SRC_DIR)/dict
 
 # The agent's core library, as the replay links it: a harness pulls in only the
 # objects its parser needs, and no list here goes stale when a parser gains one.
-FUZZ_LIB_SRC := $(AGENT_CORE_SRC) $(PROTO_SRC)
+FUZZ_LIB_SRC := $(AGENT_CORE_SRC) $(PROTO_SRC) $(JWT_SRC)
 
 # libFuzzer build: clang, coverage on the parsers, ASan + UBSan everywhere.
 # _FORTIFY_SOURCE is dropped: its checked string functions hide accesses from ASan.
@@ -94,6 +94,13 @@ FUZZ_REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
 $(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += -Iagent
 
 $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(OBJ)/tests/fuzz/replay.o $(AGENT_CORE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+# The jwt harness drives the CLI's JWT code, linked ahead of the core it uses.
+$(BUILD)/fuzz/fuzz-jwt: $(OBJ)/tests/fuzz/fuzz-jwt.o $(OBJ)/tests/fuzz/replay.o $(JWT_OBJ) \
+	$(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)

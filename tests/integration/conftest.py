@@ -262,3 +262,5 @@ from preloadtest import pl, pl_factory, preload_lib  # noqa: E402,F401
 # aoai-exec: fixtures `aoai_exec`, `key_scene`, `mi_scene`, `exec_child`
 # (tests/integration/exectest.py).
 from exectest import aoai_exec, exec_child, key_scene, mi_scene  # noqa: E402,F401
+# The fake Azure Key Vault: fixture `keyvault` (tests/integration/keyvault.py).
+from keyvault import keyvault  # noqa: E402,F401

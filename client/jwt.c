@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decoding a compact JWS (RFC 7515 §7.1) strictly: three base64url parts,
+ * a JSON object header naming a real algorithm, a JSON object payload, a
+ * non-empty signature.  JSON goes through the protocol's strict reader, so a
+ * duplicated claim is refused rather than silently resolved one way here and
+ * another way in API Management.  The claim checks are in jwt_check.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "jwt.h"
+#include "proto.h"
+
+static const char *const part_names[] = { "header", "payload", "signature" };
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+int jwt_base64url_decode(const char *text, size_t len, uint8_t **ret, size_t *ret_len)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t n = 0;
+	uint8_t *out;
+
+	/* One leftover character carries 6 bits, less than a byte: never valid. */
+	if (len % 4 == 1)
+		return -EINVAL;
+	out = malloc(len / 4 * 3 + 3);
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64url_value((unsigned char)text[i]);
+
+		if (v < 0)
+			goto bad;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+		acc &= (1u << bits) - 1;
+	}
+	/* Non-zero spare bits would let two spellings decode alike. */
+	if (acc)
+		goto bad;
+	out[n] = 0;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+bad:
+	OPENSSL_cleanse(out, n);
+	free(out);
+	return -EINVAL;
+}
+
+/* Splits at the dots; the counts tell a JWE (five parts) from garbage. */
+static int split_parts(const char *token, size_t len, size_t start[3], size_t plen[3], char *err,
+		       size_t errlen)
+{
+	size_t dots = 0, pos[4];
+
+	for (size_t i = 0; i < len; i++)
+		if (token[i] == '.' && dots++ < 4)
+			pos[dots - 1] = i;
+	if (dots == 4) {
+		say(err, errlen,
+		    "token: 5 parts, an encrypted token (JWE), not a signed one (JWS)");
+		return -EOPNOTSUPP;
+	}
+	if (dots != 2) {
+		say(err, errlen, "token: %zu parts, a JWS has 3 separated by '.'", dots + 1);
+		return -EINVAL;
+	}
+	start[0] = 0, plen[0] = pos[0];
+	start[1] = pos[0] + 1, plen[1] = pos[1] - pos[0] - 1;
+	start[2] = pos[1] + 1, plen[2] = len - pos[1] - 1;
+	return 0;
+}
+
+static json_t *decode_object(const char *text, size_t len, int part, char *err, size_t errlen)
+{
+	enum proto_json_error jerr = PROTO_JSON_OK;
+	uint8_t *raw;
+	size_t rawlen;
+	json_t *obj;
+	int r;
+
+	if (!len) {
+		say(err, errlen, "%s: empty", part_names[part]);
+		return NULL;
+	}
+	r = jwt_base64url_decode(text, len, &raw, &rawlen);
+	if (r < 0) {
+		say(err, errlen, "%s: %s", part_names[part],
+		    r == -ENOMEM ? "out of memory"
+				 : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+		return NULL;
+	}
+	obj = proto_json_parse(raw, rawlen, &jerr, NULL);
+	OPENSSL_cleanse(raw, rawlen);
+	free(raw);
+	if (obj && !json_is_object(obj)) {
+		json_decref(obj);
+		obj = NULL;
+		say(err, errlen, "%s: JSON, but not an object", part_names[part]);
+	} else if (!obj) {
+		say(err, errlen, "%s: not JSON: %s", part_names[part], proto_json_error_what(jerr));
+	}
+	return obj;
+}
+
+/* An optional string member: absent is fine, another type is not. */
+static int header_string(json_t *header, const char *key, const char **ret, char *err,
+			 size_t errlen)
+{
+	json_t *v = json_object_get(header, key);
+
+	*ret = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		say(err, errlen, "header: \"%s\" is not a string", key);
+		return -EINVAL;
+	}
+	*ret = json_string_value(v);
+	return 0;
+}
+
+static int check_header(struct jwt *jwt, char *err, size_t errlen)
+{
+	if (header_string(jwt->header, "alg", &jwt->alg, err, errlen) < 0 ||
+	    header_string(jwt->header, "kid", &jwt->kid, err, errlen) < 0 ||
+	    header_string(jwt->header, "typ", &jwt->typ, err, errlen) < 0 ||
+	    header_string(jwt->header, "x5t", &jwt->x5t, err, errlen) < 0)
+		return -EINVAL;
+	if (!jwt->alg || !*jwt->alg) {
+		say(err, errlen, "header: no \"alg\"");
+		return -EINVAL;
+	}
+	/* An unsigned token proves nothing; APIM refuses it too. */
+	if (!strcasecmp(jwt->alg, "none")) {
+		say(err, errlen, "header: \"alg\" is none, an unsigned token");
+		return -EOPNOTSUPP;
+	}
+	/* RFC 7515 §4.1.11: extensions a recipient does not know must be refused. */
+	if (json_object_get(jwt->header, "crit")) {
+		say(err, errlen, "header: \"crit\" extensions are not supported");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int decode_signature(struct jwt *jwt, const char *text, size_t len, char *err, size_t errlen)
+{
+	int r;
+
+	if (!len) {
+		say(err, errlen, "signature: empty, but \"alg\" names a signing algorithm");
+		return -EINVAL;
+	}
+	r = jwt_base64url_decode(text, len, &jwt->signature, &jwt->signature_len);
+	if (r < 0)
+		say(err, errlen, "signature: %s",
+		    r == -ENOMEM ? "out of memory"
+				 : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+	return r;
+}
+
+static int copy_signing_input(struct jwt *jwt, const char *token, size_t len, char *err,
+			      size_t errlen)
+{
+	jwt->signing_input = malloc(len + 1);
+	if (!jwt->signing_input) {
+		say(err, errlen, "token: out of memory");
+		return -ENOMEM;
+	}
+	memcpy(jwt->signing_input, token, len);
+	jwt->signing_input[len] = 0;
+	jwt->signing_input_len = len;
+	return 0;
+}
+
+static int decode_parts(const char *token, const size_t start[3], const size_t plen[3],
+			struct jwt *jwt, char *err, size_t errlen)
+{
+	int r;
+
+	jwt->header = decode_object(token + start[0], plen[0], 0, err, errlen);
+	if (!jwt->header)
+		return -EINVAL;
+	r = check_header(jwt, err, errlen);
+	if (r < 0)
+		return r;
+	jwt->claims = decode_object(token + start[1], plen[1], 1, err, errlen);
+	if (!jwt->claims)
+		return -EINVAL;
+	r = decode_signature(jwt, token + start[2], plen[2], err, errlen);
+	if (r < 0)
+		return r;
+	return copy_signing_input(jwt, token, start[2] - 1, err, errlen);
+}
+
+int jwt_decode(const char *token, size_t len, struct jwt *ret, char *err, size_t errlen)
+{
+	size_t start[3], plen[3];
+	struct jwt jwt = { 0 };
+	int r;
+
+	say(err, errlen, "%s", "");
+	memset(ret, 0, sizeof(*ret));
+	if (len > JWT_MAX_TOKEN) {
+		say(err, errlen, "token: %zu bytes, more than %d", len, JWT_MAX_TOKEN);
+		return -EMSGSIZE;
+	}
+	r = split_parts(token, len, start, plen, err, errlen);
+	if (r < 0)
+		return r;
+	r = decode_parts(token, start, plen, &jwt, err, errlen);
+	if (r < 0) {
+		jwt_done(&jwt);
+		return r;
+	}
+	*ret = jwt;
+	return 0;
+}
+
+void jwt_done(struct jwt *jwt)
+{
+	if (jwt->signing_input) {
+		OPENSSL_cleanse(jwt->signing_input, jwt->signing_input_len);
+		free(jwt->signing_input);
+	}
+	if (jwt->signature) {
+		OPENSSL_cleanse(jwt->signature, jwt->signature_len);
+		free(jwt->signature);
+	}
+	json_decref(jwt->header);
+	json_decref(jwt->claims);
+	memset(jwt, 0, sizeof(*jwt));
+}
