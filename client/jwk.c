@@ -7,7 +7,6 @@
  * certificates' issuers.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +35,6 @@ struct jwk_set {
 	size_t count;
 	size_t skipped;
 };
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static BIGNUM *decode_uint(json_t *key, const char *name, size_t max_bytes)
 {
@@ -96,18 +82,18 @@ static int rsa_key(json_t *key, size_t index, EVP_PKEY **ret, char *err, size_t 
 	int r = -EINVAL;
 
 	if (!n || !e) {
-		say(err, errlen, "keys[%zu]: \"%s\" is missing, not base64url or too long", index,
-		    n ? "e" : "n");
+		jwt_say(err, errlen, "keys[%zu]: \"%s\" is missing, not base64url or too long",
+			index, n ? "e" : "n");
 	} else if (BN_num_bits(n) < JWK_MIN_RSA_BITS) {
-		say(err, errlen, "keys[%zu]: RSA modulus of %d bits, less than %d", index,
-		    BN_num_bits(n), JWK_MIN_RSA_BITS);
+		jwt_say(err, errlen, "keys[%zu]: RSA modulus of %d bits, less than %d", index,
+			BN_num_bits(n), JWK_MIN_RSA_BITS);
 	} else if (!BN_is_odd(e) || BN_is_one(e)) {
-		say(err, errlen, "keys[%zu]: RSA exponent is not an odd number above 1", index);
+		jwt_say(err, errlen, "keys[%zu]: RSA exponent is not an odd number above 1", index);
 	} else {
 		*ret = rsa_from_params(n, e);
 		r = *ret ? 0 : -ENOMEM;
 		if (r < 0)
-			say(err, errlen, "keys[%zu]: OpenSSL refused the RSA key", index);
+			jwt_say(err, errlen, "keys[%zu]: OpenSSL refused the RSA key", index);
 	}
 	BN_free(n);
 	BN_free(e);
@@ -123,12 +109,12 @@ static int optional_string(json_t *key, const char *name, size_t index, char **r
 	if (!v)
 		return 0;
 	if (!json_is_string(v)) {
-		say(err, errlen, "keys[%zu]: \"%s\" is not a string", index, name);
+		jwt_say(err, errlen, "keys[%zu]: \"%s\" is not a string", index, name);
 		return -EINVAL;
 	}
 	*ret = strdup(json_string_value(v));
 	if (!*ret) {
-		say(err, errlen, "keys[%zu]: out of memory", index);
+		jwt_say(err, errlen, "keys[%zu]: out of memory", index);
 		return -ENOMEM;
 	}
 	return 0;
@@ -150,7 +136,7 @@ static int add_key(struct jwk_set *set, json_t *key, size_t index, char *err, si
 	int r;
 
 	if (!json_is_object(key) || !json_is_string(json_object_get(key, "kty"))) {
-		say(err, errlen, "keys[%zu]: not an object with a \"kty\"", index);
+		jwt_say(err, errlen, "keys[%zu]: not an object with a \"kty\"", index);
 		return -EINVAL;
 	}
 	if (!wanted(key)) {
@@ -179,12 +165,12 @@ static int add_keys(struct jwk_set *set, json_t *doc, char *err, size_t errlen)
 	json_t *key;
 
 	if (!json_is_object(doc) || !json_is_array(keys)) {
-		say(err, errlen, "JWKS: not an object with a \"keys\" array");
+		jwt_say(err, errlen, "JWKS: not an object with a \"keys\" array");
 		return -EINVAL;
 	}
 	if (json_array_size(keys) > JWK_MAX_KEYS) {
-		say(err, errlen, "JWKS: %zu keys, more than %d", json_array_size(keys),
-		    JWK_MAX_KEYS);
+		jwt_say(err, errlen, "JWKS: %zu keys, more than %d", json_array_size(keys),
+			JWK_MAX_KEYS);
 		return -E2BIG;
 	}
 	json_array_foreach(keys, i, key)
@@ -204,10 +190,10 @@ int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *e
 	json_t *doc;
 	int r;
 
-	say(err, errlen, "%s", "");
+	jwt_say(err, errlen, "%s", "");
 	doc = proto_json_parse(text, len, &jerr, NULL);
 	if (!doc) {
-		say(err, errlen, "JWKS: not JSON: %s", proto_json_error_what(jerr));
+		jwt_say(err, errlen, "JWKS: not JSON: %s", proto_json_error_what(jerr));
 		return jerr == PROTO_JSON_NOMEM ? -ENOMEM : -EINVAL;
 	}
 	set = calloc(1, sizeof(*set));
@@ -215,7 +201,7 @@ int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *e
 	json_decref(doc);
 	if (r < 0) {
 		if (r == -ENOMEM && !set)
-			say(err, errlen, "JWKS: out of memory");
+			jwt_say(err, errlen, "JWKS: out of memory");
 		jwk_set_free(set);
 		return r;
 	}
@@ -276,13 +262,15 @@ static bool kid_showable(const char *kid)
 static void say_no_key(const struct jwt *jwt, size_t count, char *err, size_t errlen)
 {
 	if (jwt->kid && kid_showable(jwt->kid))
-		say(err, errlen, "no key with kid \"%s\" in the JWKS (%zu RSA signing keys)",
-		    jwt->kid, count);
+		jwt_say(err, errlen, "no key with kid \"%s\" in the JWKS (%zu RSA signing keys)",
+			jwt->kid, count);
 	else if (jwt->kid || jwt->x5t)
-		say(err, errlen, "no key with the token's %s in the JWKS (%zu RSA signing keys)",
-		    jwt->kid ? "kid" : "x5t", count);
+		jwt_say(err, errlen,
+			"no key with the token's %s in the JWKS (%zu RSA signing keys)",
+			jwt->kid ? "kid" : "x5t", count);
 	else
-		say(err, errlen, "the token names no key (no \"kid\" or \"x5t\" in its header)");
+		jwt_say(err, errlen,
+			"the token names no key (no \"kid\" or \"x5t\" in its header)");
 }
 
 static int set_padding(EVP_PKEY_CTX *pctx, bool pss)
@@ -322,11 +310,11 @@ int jwk_verify(const struct jwk_set *set, const struct jwt *jwt, char *err, size
 	const EVP_PKEY *pkey;
 	int r;
 
-	say(err, errlen, "%s", "");
+	jwt_say(err, errlen, "%s", "");
 	if (!pss && strcmp(jwt->alg, "RS256")) {
-		say(err, errlen,
-		    "alg: only RS256 and PS256 are supported (API Management's RSA "
-		    "algorithms for Entra tokens)");
+		jwt_say(err, errlen,
+			"alg: only RS256 and PS256 are supported (API Management's RSA "
+			"algorithms for Entra tokens)");
 		return -EOPNOTSUPP;
 	}
 	pkey = jwk_set_find(set, jwt->kid, jwt->x5t);
@@ -336,8 +324,8 @@ int jwk_verify(const struct jwk_set *set, const struct jwt *jwt, char *err, size
 	}
 	r = verify_rsa(pkey, pss, jwt);
 	if (r == -EBADMSG)
-		say(err, errlen, "signature: does not verify with the JWKS key (%s)", jwt->alg);
+		jwt_say(err, errlen, "signature: does not verify with the JWKS key (%s)", jwt->alg);
 	else if (r < 0)
-		say(err, errlen, "signature: OpenSSL could not set up %s", jwt->alg);
+		jwt_say(err, errlen, "signature: OpenSSL could not set up %s", jwt->alg);
 	return r;
 }

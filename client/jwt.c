@@ -20,9 +20,7 @@
 
 static const char *const part_names[] = { "header", "payload", "signature" };
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
+void jwt_say(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,12 +95,12 @@ static int split_parts(const char *token, size_t len, size_t start[3], size_t pl
 		if (token[i] == '.' && dots++ < 4)
 			pos[dots - 1] = i;
 	if (dots == 4) {
-		say(err, errlen,
-		    "token: 5 parts, an encrypted token (JWE), not a signed one (JWS)");
+		jwt_say(err, errlen,
+			"token: 5 parts, an encrypted token (JWE), not a signed one (JWS)");
 		return -EOPNOTSUPP;
 	}
 	if (dots != 2) {
-		say(err, errlen, "token: %zu parts, a JWS has 3 separated by '.'", dots + 1);
+		jwt_say(err, errlen, "token: %zu parts, a JWS has 3 separated by '.'", dots + 1);
 		return -EINVAL;
 	}
 	start[0] = 0, plen[0] = pos[0];
@@ -120,14 +118,14 @@ static json_t *decode_object(const char *text, size_t len, int part, char *err, 
 	int r;
 
 	if (!len) {
-		say(err, errlen, "%s: empty", part_names[part]);
+		jwt_say(err, errlen, "%s: empty", part_names[part]);
 		return NULL;
 	}
 	r = jwt_base64url_decode(text, len, &raw, &rawlen);
 	if (r < 0) {
-		say(err, errlen, "%s: %s", part_names[part],
-		    r == -ENOMEM ? "out of memory"
-				 : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+		jwt_say(err, errlen, "%s: %s", part_names[part],
+			r == -ENOMEM ? "out of memory"
+				     : "not valid base64url (unpadded, [A-Za-z0-9_-])");
 		return NULL;
 	}
 	obj = proto_json_parse(raw, rawlen, &jerr, NULL);
@@ -136,9 +134,10 @@ static json_t *decode_object(const char *text, size_t len, int part, char *err, 
 	if (obj && !json_is_object(obj)) {
 		json_decref(obj);
 		obj = NULL;
-		say(err, errlen, "%s: JSON, but not an object", part_names[part]);
+		jwt_say(err, errlen, "%s: JSON, but not an object", part_names[part]);
 	} else if (!obj) {
-		say(err, errlen, "%s: not JSON: %s", part_names[part], proto_json_error_what(jerr));
+		jwt_say(err, errlen, "%s: not JSON: %s", part_names[part],
+			proto_json_error_what(jerr));
 	}
 	return obj;
 }
@@ -153,7 +152,7 @@ static int header_string(json_t *header, const char *key, const char **ret, char
 	if (!v)
 		return 0;
 	if (!json_is_string(v)) {
-		say(err, errlen, "header: \"%s\" is not a string", key);
+		jwt_say(err, errlen, "header: \"%s\" is not a string", key);
 		return -EINVAL;
 	}
 	*ret = json_string_value(v);
@@ -168,17 +167,17 @@ static int check_header(struct jwt *jwt, char *err, size_t errlen)
 	    header_string(jwt->header, "x5t", &jwt->x5t, err, errlen) < 0)
 		return -EINVAL;
 	if (!jwt->alg || !*jwt->alg) {
-		say(err, errlen, "header: no \"alg\"");
+		jwt_say(err, errlen, "header: no \"alg\"");
 		return -EINVAL;
 	}
 	/* An unsigned token proves nothing; APIM refuses it too. */
 	if (!strcasecmp(jwt->alg, "none")) {
-		say(err, errlen, "header: \"alg\" is none, an unsigned token");
+		jwt_say(err, errlen, "header: \"alg\" is none, an unsigned token");
 		return -EOPNOTSUPP;
 	}
 	/* RFC 7515 §4.1.11: extensions a recipient does not know must be refused. */
 	if (json_object_get(jwt->header, "crit")) {
-		say(err, errlen, "header: \"crit\" extensions are not supported");
+		jwt_say(err, errlen, "header: \"crit\" extensions are not supported");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -189,14 +188,14 @@ static int decode_signature(struct jwt *jwt, const char *text, size_t len, char 
 	int r;
 
 	if (!len) {
-		say(err, errlen, "signature: empty, but \"alg\" names a signing algorithm");
+		jwt_say(err, errlen, "signature: empty, but \"alg\" names a signing algorithm");
 		return -EINVAL;
 	}
 	r = jwt_base64url_decode(text, len, &jwt->signature, &jwt->signature_len);
 	if (r < 0)
-		say(err, errlen, "signature: %s",
-		    r == -ENOMEM ? "out of memory"
-				 : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+		jwt_say(err, errlen, "signature: %s",
+			r == -ENOMEM ? "out of memory"
+				     : "not valid base64url (unpadded, [A-Za-z0-9_-])");
 	return r;
 }
 
@@ -205,7 +204,7 @@ static int copy_signing_input(struct jwt *jwt, const char *token, size_t len, ch
 {
 	jwt->signing_input = malloc(len + 1);
 	if (!jwt->signing_input) {
-		say(err, errlen, "token: out of memory");
+		jwt_say(err, errlen, "token: out of memory");
 		return -ENOMEM;
 	}
 	memcpy(jwt->signing_input, token, len);
@@ -240,10 +239,10 @@ int jwt_decode(const char *token, size_t len, struct jwt *ret, char *err, size_t
 	struct jwt jwt = { 0 };
 	int r;
 
-	say(err, errlen, "%s", "");
+	jwt_say(err, errlen, "%s", "");
 	memset(ret, 0, sizeof(*ret));
 	if (len > JWT_MAX_TOKEN) {
-		say(err, errlen, "token: %zu bytes, more than %d", len, JWT_MAX_TOKEN);
+		jwt_say(err, errlen, "token: %zu bytes, more than %d", len, JWT_MAX_TOKEN);
 		return -EMSGSIZE;
 	}
 	r = split_parts(token, len, start, plen, err, errlen);

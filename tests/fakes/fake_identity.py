@@ -34,15 +34,14 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
-from fakeserver import IDLE_TIMEOUT, Server, TlsServer  # noqa: E402
+import fakeserver  # noqa: E402
+from fakeserver import Server, TlsServer  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
-MAX_BODY = 64 * 1024          # bytes of request body
 MAX_FIELDS = 64               # query / form fields
 MAX_LOG = 20000               # log entries kept in memory
 MAX_QUEUE = 1000              # scripted responses per source
@@ -303,56 +302,8 @@ def validate_settings(body, current):
 
 # --- the HTTP handler -------------------------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without this, Nagle holds
-    # the body of every reply after the first on a kept-alive connection.
-    disable_nagle_algorithm = True
+class Handler(fakeserver.Handler):
     server_version = "fake-identity/1"
-    timeout = IDLE_TIMEOUT
-
-    def version_string(self):
-        return self.server_version
-
-    def log_message(self, fmt, *args):
-        if self.server.state.verbose:
-            sys.stderr.write("fake_identity: %s %s\n" % (self.address_string(), fmt % args))
-
-    def do_GET(self):
-        self._handle()
-
-    def do_POST(self):
-        self._handle()
-
-    def do_PUT(self):
-        self._handle()
-
-    def do_DELETE(self):
-        self._handle()
-
-    def do_PATCH(self):
-        self._handle()
-
-    # --- plumbing -----------------------------------------------------------
-
-    @property
-    def state(self):
-        return self.server.state
-
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
-            return None
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            return None
-        if n < 0 or n > MAX_BODY:
-            return None
-        data = self.rfile.read(n)
-        return data if len(data) == n else None
 
     def _log(self, status, **extra):
         entry = {

@@ -32,12 +32,12 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
-from fakeserver import IDLE_TIMEOUT, Server, TlsServer, read_secret_file  # noqa: E402
+import fakeserver  # noqa: E402
+from fakeserver import Server, TlsServer, read_secret_file  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 API_VERSION = "7.4"
@@ -46,7 +46,6 @@ AUDIENCES = (VAULT_RESOURCE, VAULT_RESOURCE + "/")
 DEFAULT_TENANT = "d3c9f1a4-6e2b-4c87-9a51-0f2e8b7c6d15"  # fake_identity.py's MI_TENANT
 VAULT_NAME = "fake-kv"
 CREATED = 1700000000          # the "created" attribute of every first version
-MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
 MAX_LOG = 20000
 MAX_QUEUE = 1000
@@ -230,56 +229,8 @@ def secret_value_from(body):
 
 # --- the HTTP handler ---------------------------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without this, Nagle holds
-    # the body of every reply after the first on a kept-alive connection.
-    disable_nagle_algorithm = True
+class Handler(fakeserver.Handler):
     server_version = "fake-keyvault/1"
-    timeout = IDLE_TIMEOUT
-
-    def version_string(self):
-        return self.server_version
-
-    def log_message(self, fmt, *args):
-        if self.server.state.verbose:
-            sys.stderr.write("fake_keyvault: %s %s\n" % (self.address_string(), fmt % args))
-
-    def do_GET(self):
-        self._handle()
-
-    def do_POST(self):
-        self._handle()
-
-    def do_PUT(self):
-        self._handle()
-
-    def do_DELETE(self):
-        self._handle()
-
-    def do_PATCH(self):
-        self._handle()
-
-    @property
-    def state(self):
-        return self.server.state
-
-    # --- plumbing -------------------------------------------------------------------
-
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
-            return None
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            return None
-        if n < 0 or n > MAX_BODY:
-            return None
-        data = self.rfile.read(n)
-        return data if len(data) == n else None
 
     def _log(self, status, **extra):
         entry = {"time": time.time(), "kind": self.kind, "method": self.command,

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""What the fakes share: reading a secret file as the agent does, and a
+"""What the fakes share: reading a secret file as the agent does, a
 threaded HTTP(S) server on loopback that does not print tracebacks for
-clients that went away (stdlib only)."""
+clients that went away, and the plumbing of a request handler (stdlib only)."""
 
 import ssl
 import sys
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a TLS client to complete its handshake
 IDLE_TIMEOUT = 30.0       # seconds a TLS connection may sit idle between requests
+MAX_BODY = 64 * 1024      # bytes of a request body
 
 
 def read_secret_file(path):
@@ -54,3 +55,56 @@ class TlsServer(Server):
                 tls.close()
             except OSError:
                 pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1; every method goes to self._handle(); the server's
+    `state` carries `verbose`.  Subclasses set server_version and _handle."""
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle holds
+    # the body of every reply after the first on a kept-alive connection.
+    disable_nagle_algorithm = True
+    timeout = IDLE_TIMEOUT
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        if self.server.state.verbose:
+            name = self.server_version.split("/")[0].replace("-", "_")
+            sys.stderr.write("%s: %s %s\n" % (name, self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self._handle()
+
+    def do_POST(self):
+        self._handle()
+
+    def do_PUT(self):
+        self._handle()
+
+    def do_DELETE(self):
+        self._handle()
+
+    def do_PATCH(self):
+        self._handle()
+
+    @property
+    def state(self):
+        return self.server.state
+
+    def _read_body(self):
+        """The body (at most MAX_BODY bytes, Content-Length framed), or None."""
+        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+            return None
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            return None
+        if n < 0 or n > MAX_BODY:
+            return None
+        data = self.rfile.read(n)
+        return data if len(data) == n else None
