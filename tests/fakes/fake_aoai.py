@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import ssl
 import sys
 import threading
@@ -433,11 +432,7 @@ def main(argv=None):
         # shutdown() waits for serve_forever(), so call it from another thread.
         threading.Thread(target=srv.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    timer = threading.Timer(args.max_lifetime, stop)
-    timer.daemon = True
-    timer.start()
+    timer = fakeserver.stop_on_signals(stop, args.max_lifetime)
 
     host, port = srv.server_address[:2]
     print(f"listening on {host}:{port}", flush=True)

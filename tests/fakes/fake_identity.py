@@ -28,7 +28,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import ssl
 import sys
 import threading
@@ -339,14 +338,6 @@ class Handler(fakeserver.Handler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
-
-    def _abort(self):
-        """Closes the connection without an answer."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
 
     def _metadata_ok(self):
         return (self.headers.get("Metadata") or "").strip().lower() == "true"
@@ -1091,11 +1082,7 @@ def main(argv=None):
             # shutdown() waits for serve_forever(), so call it from another thread.
             threading.Thread(target=s.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    timer = threading.Timer(args.max_lifetime, stop)
-    timer.daemon = True
-    timer.start()
+    timer = fakeserver.stop_on_signals(stop, args.max_lifetime)
 
     threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
                                 daemon=True) for s in servers[1:]]

@@ -26,7 +26,6 @@ import collections
 import json
 import os
 import re
-import signal
 import ssl
 import sys
 import threading
@@ -261,14 +260,6 @@ class Handler(fakeserver.Handler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
-
-    def _abort(self):
-        """Closes the connection without an answer."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
 
     def _challenge(self):
         return (("WWW-Authenticate",
@@ -552,11 +543,7 @@ def main(argv=None):
         # shutdown() waits for serve_forever(), so call it from another thread.
         threading.Thread(target=srv.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    timer = threading.Timer(args.max_lifetime, stop)
-    timer.daemon = True
-    timer.start()
+    timer = fakeserver.stop_on_signals(stop, args.max_lifetime)
     print(f"listening on {BIND_HOST}:{state.port}", flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)

@@ -3,8 +3,10 @@
 threaded HTTP(S) server on loopback that does not print tracebacks for
 clients that went away, and the plumbing of a request handler (stdlib only)."""
 
+import signal
 import ssl
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a TLS client to complete its handshake
@@ -55,6 +57,17 @@ class TlsServer(Server):
                 tls.close()
             except OSError:
                 pass
+
+
+def stop_on_signals(stop, max_lifetime):
+    """Calls @stop on SIGTERM, SIGINT or after @max_lifetime seconds, so a
+    forgotten fake cannot outlive a test run.  Returns the timer (cancel it)."""
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    timer = threading.Timer(max_lifetime, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,3 +121,11 @@ class Handler(BaseHTTPRequestHandler):
             return None
         data = self.rfile.read(n)
         return data if len(data) == n else None
+
+    def _abort(self):
+        """Closes the connection without an answer."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
