@@ -14,7 +14,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "secrets.h"
-#include "token_response.h"
+#include "sources/fetch.h"
 #include "token_schedule.h"
 #include "tokens.h"
 
@@ -22,6 +22,8 @@
 #define KEYVAULT_API_VERSION "7.4"
 #define KEYVAULT_MAX_ERROR   512
 #define USEC_PER_SEC         1000000ULL
+
+static const char prefix[] = "Authorization: Bearer ";
 
 struct kv_entry {
 	struct keyvault *kv;
@@ -31,6 +33,8 @@ struct kv_entry {
 	bool mark;    /* still in the configuration (reconfigure) */
 	unsigned failures;
 	char *last_error;
+	char *auth; /* "Authorization: Bearer TOKEN" in sodium memory while a request
+		     * carries it: the token is masked in error messages */
 	sd_event_source *timer;
 	struct token_waiter *waiter;
 	struct http_request *req;
@@ -63,6 +67,8 @@ static void entry_stop(struct kv_entry *e)
 	if (e->req)
 		http_cancel(e->req);
 	e->req = NULL;
+	sodium_free(e->auth);
+	e->auth = NULL;
 }
 
 static void entry_free(struct kv_entry *e)
@@ -165,6 +171,18 @@ static void stored(struct kv_entry *e, const char *value, size_t len, const char
 	schedule(e, (uint64_t)e->refresh * USEC_PER_SEC);
 }
 
+/* The description of an error body, without the token the request carried
+ * (a proxy or a misbehaving endpoint may echo the request). */
+static void describe_error(struct kv_entry *e, const struct http_response *resp, char *desc,
+			   size_t len)
+{
+	char *token = e->auth ? e->auth + sizeof(prefix) - 1 : NULL;
+
+	fetch_describe_error(resp, &token, token ? 1 : 0, desc, len);
+	sodium_free(e->auth);
+	e->auth = NULL;
+}
+
 static void on_response(const struct http_response *resp, void *userdata)
 {
 	struct kv_entry *e = userdata;
@@ -172,12 +190,12 @@ static void on_response(const struct http_response *resp, void *userdata)
 	json_t *doc, *value;
 
 	e->req = NULL;
+	describe_error(e, resp, desc, sizeof(desc));
 	if (resp->curl_code != 0) {
 		failed(e, -1, "GET %s: %s", e->url, resp->error);
 		return;
 	}
 	if (resp->status != 200) {
-		token_error_describe(resp->body, resp->body_len, desc, sizeof(desc));
 		failed(e, http_retry_after(resp->retry_after), "HTTP %ld: %s", resp->status, desc);
 		return;
 	}
@@ -194,7 +212,6 @@ static void on_response(const struct http_response *resp, void *userdata)
 /* The request, with the token: the header is built in sodium memory. */
 static void on_token(void *userdata, const struct token_view *view, const char *message)
 {
-	static const char prefix[] = "Authorization: Bearer ";
 	struct kv_entry *e = userdata;
 	struct http_options o = { .method = "GET",
 				  .timeout_ms = SOURCE_TIMEOUT_MS, /* as token requests */
@@ -217,8 +234,11 @@ static void on_token(void *userdata, const struct token_view *view, const char *
 		o.headers[1] = "Accept: application/json";
 		r = http_start(e->kv->a->http, &o, on_response, e, &e->req);
 	}
-	sodium_free(auth); /* libcurl copied it into its own (wiping) memory */
 	free(url);
+	if (r == 0)
+		e->auth = auth; /* libcurl has its own (wiped) copy; this one is for masking */
+	else
+		sodium_free(auth);
 	if (r < 0)
 		failed(e, -1, "cannot start the request: %s", strerror(-r));
 }

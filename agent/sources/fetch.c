@@ -243,6 +243,47 @@ static int answer_arc_challenge(struct source_fetch *f, const char *challenge,
 	return r;
 }
 
+/* @text with every @secret replaced by "[redacted]" (a new string), or NULL. */
+static char *replaced(const char *text, const char *secret)
+{
+	static const char mark[] = "[redacted]";
+	size_t slen = strlen(secret), n = 0, len;
+	const char *p, *hit;
+	char *out, *o;
+
+	for (p = text; slen && (hit = strstr(p, secret)); p = hit + slen)
+		n++;
+	len = strlen(text) + n * (sizeof(mark) - 1);
+	out = o = malloc(len + 1);
+	if (!out)
+		return NULL;
+	for (p = text; slen && (hit = strstr(p, secret)); p = hit + slen) {
+		o = mempcpy(o, p, (size_t)(hit - p));
+		o = mempcpy(o, mark, sizeof(mark) - 1);
+	}
+	memcpy(o, p, strlen(p) + 1);
+	return out;
+}
+
+void fetch_describe_error(const struct http_response *resp, char *const *secrets, size_t n,
+			  char *out, size_t outlen)
+{
+	char *body = strndup(resp->body, resp->body_len);
+
+	for (size_t i = 0; body && i < n; i++) {
+		char *next = replaced(body, secrets[i]);
+
+		wipe_free(body, strlen(body));
+		body = next;
+	}
+	if (!body) {
+		snprintf(out, outlen, "out of memory describing the error");
+		return;
+	}
+	token_error_describe(body, strlen(body), out, outlen);
+	wipe_free(body, strlen(body));
+}
+
 static void response_error(struct source_fetch *f, const struct http_response *resp,
 			   struct source_error *err)
 {
@@ -252,7 +293,7 @@ static void response_error(struct source_fetch *f, const struct http_response *r
 		fetch_error(f, err, 0, true, "%s", resp->error);
 		return;
 	}
-	token_error_describe(resp->body, resp->body_len, desc, sizeof(desc));
+	fetch_describe_error(resp, f->secrets, f->n_secrets, desc, sizeof(desc));
 	fetch_error(f, err, resp->status, status_retryable(resp->status), "HTTP %ld: %s",
 		    resp->status, desc);
 	err->retry_after = http_retry_after(resp->retry_after);

@@ -35,6 +35,14 @@ struct source_fetch {
 	size_t n_secrets;
 };
 
+/*
+ * The one-line description of an error body (token_error_describe()), each
+ * of @secrets replaced by "[redacted]" in the whole body first: an endpoint
+ * or a proxy may echo the request, and the description cuts long bodies, so
+ * masking only what it kept could leave part of a secret behind.
+ */
+void fetch_describe_error(const struct http_response *resp, char *const *secrets, size_t n,
+			  char *out, size_t outlen);
 /* Adds "Name: value" to the request, @value being a secret (masked in errors). */
 int fetch_add_secret_header(struct source_fetch *f, const char *name, const char *value);
 /* fetch_add_form() for a secret value (masked in errors). */

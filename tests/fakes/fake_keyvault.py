@@ -175,11 +175,14 @@ def _number(v, lo, hi, what):
 
 
 def validate_script_entry(e):
-    """One scripted response: {"status": N[, "body", "headers"]} | {"hang": true|SECONDS}
-    | {"drop": true} | {"non_json": true}, each optionally with "delay": SECONDS."""
+    """One scripted response: {"status": N[, "body", "headers", "echo_auth"]} |
+    {"hang": true|SECONDS} | {"drop": true} | {"non_json": true}, each optionally with
+    "delay": SECONDS.  "echo_auth" puts the request's Authorization header into the
+    error message, as a misbehaving proxy might."""
     if not isinstance(e, dict) or not e:
         raise BadInput("each response must be a non-empty object")
-    unknown = set(e) - {"status", "body", "headers", "hang", "delay", "non_json", "drop"}
+    unknown = set(e) - {"status", "body", "headers", "hang", "delay", "non_json", "drop",
+                        "echo_auth"}
     if unknown:
         raise BadInput(f"unknown keys {sorted(unknown)}")
     kinds = [k for k in ("status", "hang", "non_json", "drop") if k in e]
@@ -196,8 +199,8 @@ def validate_script_entry(e):
         s = e["status"]
         if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
             raise BadInput("status must be an integer in [200, 599]")
-    elif "body" in e or "headers" in e:
-        raise BadInput("body and headers go with status")
+    elif "body" in e or "headers" in e or "echo_auth" in e:
+        raise BadInput("body, headers and echo_auth go with status")
     if "body" in e and not isinstance(e["body"], (dict, list, str)):
         raise BadInput("body must be an object, a list or a string")
     for k, v in (e.get("headers") or {}).items():
@@ -315,7 +318,10 @@ class Handler(fakeserver.Handler):
             return True
         if "status" in e:
             status = e["status"]
-            if "body" in e:
+            if e.get("echo_auth"):
+                body = error_body("BadRequest", "the request had Authorization: "
+                                  + self.headers.get("Authorization", ""))
+            elif "body" in e:
                 body = e["body"]
             else:
                 code, msg = DEFAULT_ERRORS.get(status, ("Error", REASONS.get(status, "Error")))

@@ -274,3 +274,19 @@ def test_secret_never_in_logs_or_outputs(ctx, keyvault, kv_scene):
     assert_absent(value, keyvault.log_text(), "the fake Key Vault's log")
     # And no bearer token: the agent's log never holds a JWT.
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.", s.agent.log()), "a JWT in the agent log"
+
+
+def test_echoed_token_is_masked(ctx, keyvault, kv_scene):
+    """A vault (or a proxy) that echoes the request in its error: the bearer
+    token is masked in the log and in `aoai list`, however long the message."""
+    v1 = keyvault.set_secret("aoai-key", ctx.secret())
+    s = kv_scene()
+    s.agent.wait_log(fetched(v1), 10, "the first fetch")
+    keyvault.script({"status": 400, "echo_auth": True})
+    expect_rc(s.aoai("reload"), 0, "reload: a fetch now")
+    text = s.wait_log_re(failure_re(r"HTTP 400: BadRequest: the request had "
+                                    r"Authorization: Bearer \[redacted\]"), REFRESH_WAIT)
+    listing = expect_rc(s.aoai("list", "--json"), 0, "list --json").stdout
+    for what, out in (("the agent log", text), ("aoai list --json", listing)):
+        assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", out), f"a bearer token in {what}"
+    assert "Bearer [redacted]" in listing
