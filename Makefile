@@ -3,6 +3,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
@@ -49,10 +50,13 @@ endif
 PROTO_SRC := $(wildcard protocol/*.c)
 AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*.c))
 LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
-# What `aoai check` will decode and verify JWTs with.  Kept out of the CLI until
-# the command exists: linking libcrypto adds about 0.6 ms to every CLI start.
-JWT_SRC := client/jwt.c client/jwt_check.c client/jwk.c
-CLI_SRC := $(filter-out $(JWT_SRC),$(wildcard client/*.c))
+CLI_SRC := $(wildcard client/*.c)
+# `aoai check` is a program of its own, which `aoai` runs: it needs libcrypto,
+# libxml2 and libcurl, and linking those into the CLI would slow every start.
+CHECK_SRC := $(wildcard client/check/*.c)
+# Its parts, as an archive the unit tests and fuzz harnesses link: each pulls
+# in only what it uses (a parser's test does not need libaoai).
+CHECK_CORE_SRC := $(filter-out client/check/main.c,$(CHECK_SRC))
 PRELOAD_SRC := $(wildcard client/preload/*.c)
 EXEC_SRC := $(wildcard client/exec/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -63,7 +67,13 @@ AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_CORE_SRC) $(PROTO_SRC))
 LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
 # The CLI shares the protocol helpers libaoai keeps private.
 CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
-JWT_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(JWT_SRC))
+CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
+CHECK_CORE := $(BUILD)/libcheck-core.a
+CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c)
+CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
+PKGS_CHECK := openssl libxml-2.0 libcurl jansson
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_CHECK) 2>/dev/null)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # The hook is loaded into every process it is preloaded into: libc only, the
 # frame helpers of protocol/, and nothing exported but the curl entry points.
@@ -91,7 +101,7 @@ RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 
 .PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean \
 	fuzz fuzz-replay bench load valgrind
-all: $(AGENT_BIN) $(CLI_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
+all: $(AGENT_BIN) $(CLI_BIN) $(CHECK_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
 	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(LOADGEN)
 
 help:
@@ -143,6 +153,10 @@ $(PIC)/%.o: %.c
 	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden $(CFLAGS) -c -o $@ $<
 
 $(AGENT_CORE): $(AGENT_CORE_OBJ)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(CHECK_CORE): $(CHECK_CORE_OBJ)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -204,13 +218,22 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
 
-# The JWT tests link the CLI's JWT objects too, ahead of the core they use.
-$(BUILD)/tests/test-jwt $(BUILD)/tests/test-jwk: $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(JWT_OBJ) \
-	$(AGENT_CORE)
+# From libexec/aoai/ the build tree's and the installed lib/ are two levels up.
+$(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
-$(OBJ)/tests/unit/test-jw%.o: BASE_CFLAGS += -Iclient
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../../lib' -o $@ \
+		$(CHECK_OBJ) -L$(BUILD)/lib -laoai $(CHECK_LIBS)
+$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient $(CHECK_CFLAGS)
+$(OBJ)/client/cmd_check.o: BASE_CFLAGS += -DAOAI_LIBEXECDIR='"$(LIBEXECDIR)"'
+
+# The tests of `aoai check`'s parts link them ahead of the core they use.
+CHECK_UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-check-*.c))
+$(CHECK_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CHECK_CORE) $(AGENT_CORE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS) $(CMOCKA_LIBS)
+$(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check $(CHECK_CFLAGS)
 
 # -Iagent first: agent/conn.h, not client/libaoai/conn.h.
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
@@ -252,7 +275,7 @@ demo: test-deps
 
 lint:
 	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
-		agent/sources/*.[ch] client/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
+		agent/sources/*.[ch] client/*.[ch] client/check/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
 		tests/unit/*.[ch] tests/preload/*.[ch] tests/load/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
 	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
@@ -262,6 +285,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBAOAI) $(PRELOAD) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)/aoai
+	install -m 0755 $(CHECK_BIN) $(DESTDIR)$(LIBEXECDIR)/aoai/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
 	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
@@ -282,6 +307,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai $(DESTDIR)$(BINDIR)/aoai-exec
+	rm -f $(DESTDIR)$(LIBEXECDIR)/aoai/aoai-check
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/aoai 2>/dev/null
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc

@@ -24,6 +24,7 @@ struct store;
 struct kdf;
 struct audit;
 struct keyvault;
+struct jwks_cache;
 
 struct agent {
 	sd_event *event;
@@ -41,6 +42,7 @@ struct agent {
 	struct tokens *tokens;
 	struct keyvault *keyvault; /* Key Vault-backed secrets; NULL until the loop runs */
 	struct audit *audit;       /* releases and refusals per profile, for status */
+	struct jwks_cache *jwks;   /* token issuers' keys, for aoai check */
 	sd_event_source *expiry_timer;
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;

@@ -65,9 +65,11 @@ int cfg_path(const struct cfg_ctx *ctx, json_t *obj, const char *prefix, const c
 /* Fills @p (already named) from the profile object @v. */
 int cfg_parse_profile(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p,
 		      json_t *hostset);
-/* Fills p->cred from @v ("credential"); may append a secret source to @c. */
+/* Fills p->cred from @v ("credential"); may append a secret source to @c (api-key
+ * "file" only: callers without a reserved slot refuse api-key first). */
 int cfg_parse_credential(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
 /* Appends the top-level "secrets" object @v to c->secrets (room is reserved). */
 int cfg_parse_secrets(const struct cfg_ctx *ctx, json_t *v, struct config *c);
-/* Checks what needs all profiles: every keyvault "via" names a token profile, no cycles. */
+/* Checks what needs all profiles: every keyvault "via" names a token profile, and no
+ * keyvault secret's token (via or inline "credential") needs that secret itself. */
 int cfg_check_secrets(const struct cfg_ctx *ctx, const struct config *c);

@@ -2,7 +2,8 @@
 /*
  * The top-level "secrets" (SPEC §4): named values read from a file, from
  * systemd's $CREDENTIALS_DIRECTORY, or from Azure Key Vault with a token
- * profile.  Only where to find them lives here; the values never do.
+ * profile ("via") or the secret's own token "credential".  Only where to
+ * find them lives here; the values never do.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -130,7 +131,54 @@ static int keyvault_url_check(const struct cfg_ctx *ctx, const char *url)
 	return keyvault_url_rest(ctx, url);
 }
 
-static int parse_keyvault(const struct cfg_ctx *ctx, json_t *v, struct secret_source *s)
+/*
+ * "credential": what a profile's takes, for a token type only; parsed by
+ * the profile parser into a profile that exists only for the parse.
+ */
+static int parse_vault_credential(const struct cfg_ctx *ctx, json_t *v, struct config *c,
+				  struct secret_source *s)
+{
+	json_t *type = json_object_get(v, "type");
+	struct profile tmp = { .name = s->name };
+	int r;
+
+	/* Refused before parsing: an api-key "file" would define a secret. */
+	if (json_is_object(v) && json_is_string(type) &&
+	    strcmp(json_string_value(type), cred_type_name(CRED_API_KEY)) == 0)
+		return cfg_error(ctx, "credential.type",
+				 "\"api-key\" yields no token for Key Vault; use a token type "
+				 "(managed-identity, workload-identity, client-secret, "
+				 "client-certificate, azure-cli)");
+	r = cfg_parse_credential(ctx, v, c, &tmp);
+	if (r >= 0 && !(s->credential = malloc(sizeof(*s->credential))))
+		r = cfg_oom(ctx);
+	if (r < 0) {
+		credential_done(&tmp.cred);
+		return r;
+	}
+	*s->credential = tmp.cred;
+	return 0;
+}
+
+/* Where the token for Key Vault comes from: exactly one of "via" and "credential". */
+static int parse_vault_token(const struct cfg_ctx *ctx, json_t *v, struct config *c,
+			     struct secret_source *s)
+{
+	json_t *cred = json_object_get(v, "credential");
+
+	if (cred && json_object_get(v, "via"))
+		return cfg_error(ctx, "credential",
+				 "cannot be combined with \"via\": give one of them");
+	if (!cred && !json_object_get(v, "via"))
+		return cfg_error(ctx, "via",
+				 "is required (or an inline \"credential\") with \"keyvault\"");
+	if (cred)
+		return parse_vault_credential(ctx, cred, c, s);
+	return cfg_name(ctx, v, NULL, "via", true, &s->via);
+}
+
+static int parse_keyvault(const struct cfg_ctx *ctx, json_t *v, struct config *c,
+			  struct secret_source *s)
 {
 	json_t *refresh = json_object_get(v, "refresh");
 	json_int_t n = CONFIG_DEFAULT_KEYVAULT_REFRESH;
@@ -144,7 +192,7 @@ static int parse_keyvault(const struct cfg_ctx *ctx, json_t *v, struct secret_so
 	if (r >= 0 && !(s->url = strdup(url)))
 		r = cfg_oom(ctx);
 	if (r >= 0)
-		r = cfg_name(ctx, v, NULL, "via", true, &s->via);
+		r = parse_vault_token(ctx, v, c, s);
 	if (r < 0)
 		return r;
 	if (refresh && !json_is_integer(refresh))
@@ -175,10 +223,12 @@ static int parse_credentials(const struct cfg_ctx *ctx, json_t *v, struct secret
 	return s->cred ? 0 : cfg_oom(ctx);
 }
 
-static int parse_secret(const struct cfg_ctx *ctx, json_t *v, struct secret_source *s)
+static int parse_secret(const struct cfg_ctx *ctx, json_t *v, struct config *c,
+			struct secret_source *s)
 {
-	static const char *const keys[] = { "file", "credentials", "keyvault",
-					    "via",  "refresh",     NULL };
+	static const char *const keys[] = { "file",    "credentials", "keyvault", "via",
+					    "refresh", "credential",  NULL };
+	static const char *const kv_only[] = { "via", "credential", "refresh" };
 	bool file, creds, kv;
 	int r;
 
@@ -199,10 +249,10 @@ static int parse_secret(const struct cfg_ctx *ctx, json_t *v, struct secret_sour
 		    ctx, kv ? "keyvault" : "credentials",
 		    "only one of \"file\", \"credentials\" and \"keyvault\" may be given");
 	if (kv)
-		return parse_keyvault(ctx, v, s);
-	if (json_object_get(v, "via") || json_object_get(v, "refresh"))
-		return cfg_error(ctx, json_object_get(v, "via") ? "via" : "refresh",
-				 "is only valid with \"keyvault\"");
+		return parse_keyvault(ctx, v, c, s);
+	for (size_t i = 0; i < sizeof(kv_only) / sizeof(kv_only[0]); i++)
+		if (json_object_get(v, kv_only[i]))
+			return cfg_error(ctx, kv_only[i], "is only valid with \"keyvault\"");
 	if (creds)
 		return parse_credentials(ctx, v, s);
 	s->kind = SOURCE_FILE;
@@ -229,20 +279,65 @@ int cfg_parse_secrets(const struct cfg_ctx *top, json_t *secrets, struct config 
 		s->name = strdup(name);
 		if (!s->name)
 			return cfg_oom(&ctx);
-		r = parse_secret(&ctx, v, s);
+		r = parse_secret(&ctx, v, c, s);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* "via" names a token profile, whose own token does not wait for this secret. */
+/* The credential that gets @src its Key Vault token: inline or the via profile's. */
+static const struct credential *vault_credential(const struct config *c,
+						 const struct secret_source *src)
+{
+	const struct profile *p;
+
+	if (src->credential)
+		return src->credential;
+	p = config_find_profile(c, src->via);
+	return p ? &p->cred : NULL;
+}
+
+/*
+ * The token for Key Vault must not wait for the very secret it fetches:
+ * follows client-secret credentials whose secret is itself in a vault.
+ */
+static int check_cycle(const struct cfg_ctx *ctx, const struct config *c,
+		       const struct secret_source *s)
+{
+	const struct secret_source *cur = s, *prev;
+	const struct credential *cred;
+
+	for (size_t steps = 0; steps < c->n_secrets; steps++) {
+		cred = vault_credential(c, cur);
+		if (!cred || cred->type != CRED_CLIENT_SECRET)
+			return 0;
+		prev = cur;
+		cur = config_find_secret(c, cred->secret);
+		if (!cur || cur->kind != SOURCE_KEYVAULT)
+			return 0;
+		if (cur != s)
+			continue;
+		if (s->credential && prev == s)
+			return cfg_error(ctx, "credential.secret",
+					 "circular: names this secret itself");
+		if (prev->credential)
+			return cfg_error(ctx, s->credential ? "credential.secret" : "via",
+					 "circular: the credential of secret \"%s\" needs this "
+					 "secret",
+					 prev->name);
+		return cfg_error(ctx, s->credential ? "credential.secret" : "via",
+				 "circular: the token of profile \"%s\" needs this secret",
+				 prev->via);
+	}
+	return 0;
+}
+
+/* "via" names a token profile. */
 static int check_via(const struct cfg_ctx *ctx, const struct config *c,
 		     const struct secret_source *s)
 {
 	const struct profile *p = config_find_profile(c, s->via);
-	const struct secret_source *cur = s;
-	size_t steps;
 
 	if (!p)
 		return cfg_error(ctx, "via", "there is no profile \"%s\"", s->via);
@@ -250,19 +345,6 @@ static int check_via(const struct cfg_ctx *ctx, const struct config *c,
 		return cfg_error(ctx, "via",
 				 "profile \"%s\" has credential type \"%s\", which yields no token",
 				 s->via, cred_type_name(p->cred.type));
-	/* Follow client-secret profiles whose secret is itself in a vault. */
-	for (steps = 0; steps < c->n_secrets; steps++) {
-		p = config_find_profile(c, cur->via);
-		if (!p || p->cred.type != CRED_CLIENT_SECRET)
-			return 0;
-		cur = config_find_secret(c, p->cred.secret);
-		if (!cur || cur->kind != SOURCE_KEYVAULT)
-			return 0;
-		if (cur == s)
-			return cfg_error(ctx, "via",
-					 "circular: the token of profile \"%s\" needs this secret",
-					 p->name);
-	}
 	return 0;
 }
 
@@ -277,7 +359,9 @@ int cfg_check_secrets(const struct cfg_ctx *top, const struct config *c)
 		if (c->secrets[i].kind != SOURCE_KEYVAULT)
 			continue;
 		ctx.name = c->secrets[i].name;
-		r = check_via(&ctx, c, &c->secrets[i]);
+		r = c->secrets[i].via ? check_via(&ctx, c, &c->secrets[i]) : 0;
+		if (r >= 0)
+			r = check_cycle(&ctx, c, &c->secrets[i]);
 		if (r < 0)
 			return r;
 	}

@@ -475,7 +475,7 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-static void credential_done(struct credential *cr)
+void credential_done(struct credential *cr)
 {
 	free(cr->secret);
 	free(cr->client_id);
@@ -486,6 +486,43 @@ static void credential_done(struct credential *cr)
 	free(cr->token_file);
 	free(cr->authority_host);
 	free(cr->certificate);
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int credential_copy(struct credential *dst, const struct credential *src)
+{
+	const char *const from[] = { src->secret,      src->client_id,      src->object_id,
+				     src->resource_id, src->endpoint,       src->tenant_id,
+				     src->token_file,  src->authority_host, src->certificate };
+	char **const to[] = { &dst->secret,      &dst->client_id,      &dst->object_id,
+			      &dst->resource_id, &dst->endpoint,       &dst->tenant_id,
+			      &dst->token_file,  &dst->authority_host, &dst->certificate };
+
+	memset(dst, 0, sizeof(*dst));
+	dst->type = src->type;
+	dst->send_chain = src->send_chain;
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+		if (from[i] && !(*to[i] = strdup(from[i]))) {
+			credential_done(dst);
+			memset(dst, 0, sizeof(*dst));
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+bool credential_equal(const struct credential *a, const struct credential *b)
+{
+	return a->type == b->type && a->send_chain == b->send_chain &&
+	       str_equal(a->secret, b->secret) && str_equal(a->client_id, b->client_id) &&
+	       str_equal(a->object_id, b->object_id) && str_equal(a->resource_id, b->resource_id) &&
+	       str_equal(a->endpoint, b->endpoint) && str_equal(a->tenant_id, b->tenant_id) &&
+	       str_equal(a->token_file, b->token_file) &&
+	       str_equal(a->authority_host, b->authority_host) &&
+	       str_equal(a->certificate, b->certificate);
 }
 
 static void profile_done(struct profile *p)
@@ -513,6 +550,9 @@ static void secret_source_done(struct secret_source *s)
 	free(s->cred);
 	free(s->url);
 	free(s->via);
+	if (s->credential)
+		credential_done(s->credential);
+	free(s->credential);
 }
 
 struct config *config_free(struct config *c)

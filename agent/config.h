@@ -89,10 +89,13 @@ enum secret_source_kind {
 struct secret_source {
 	char *name;
 	enum secret_source_kind kind;
-	char *path;   /* file: expanded (~ resolved); credentials: NULL */
-	char *cred;   /* credentials: the credential name */
-	char *url;    /* keyvault: secret URL */
-	char *via;    /* keyvault: token profile name */
+	char *path; /* file: expanded (~ resolved); credentials: NULL */
+	char *cred; /* credentials: the credential name */
+	char *url;  /* keyvault: secret URL */
+	char *via;  /* keyvault: token profile name, or NULL with @credential */
+	/* keyvault: the secret's own token credential instead of "via"; its
+	 * token is the agent's alone (keyvault.c), never a client's */
+	struct credential *credential;
 	long refresh; /* keyvault: seconds */
 };
 
@@ -136,6 +139,13 @@ int config_load(const char *path, struct config **ret, char *err, size_t errlen)
 struct config *config_new_empty(void);
 /* Frees @c; accepts NULL; returns NULL. */
 struct config *config_free(struct config *c);
+
+/* Deep-copies @src into @dst (zeroed first).  0 or -ENOMEM (then @dst holds nothing). */
+int credential_copy(struct credential *dst, const struct credential *src);
+/* True when @a and @b ask for the same identity the same way. */
+bool credential_equal(const struct credential *a, const struct credential *b);
+/* Frees the strings of @cr (not @cr itself). */
+void credential_done(struct credential *cr);
 
 /* The profile named @name, or NULL. */
 const struct profile *config_find_profile(const struct config *c, const char *name);

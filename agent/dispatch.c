@@ -12,6 +12,7 @@ static const op_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_LOCK] = op_lock,     [PROTO_OP_UNLOCK] = op_unlock,
 	[PROTO_OP_STATUS] = op_status, [PROTO_OP_RELOAD] = op_reload,
 	[PROTO_OP_TOKEN] = op_token,   [PROTO_OP_PASSWD] = op_passwd,
+	[PROTO_OP_JWKS] = op_jwks,
 };
 
 void dispatch_request(struct conn *c, const struct proto_request *req)

@@ -32,3 +32,4 @@ void op_unlock(struct conn *c, const struct proto_request *req);
 void op_reload(struct conn *c, const struct proto_request *req);
 void op_token(struct conn *c, const struct proto_request *req);
 void op_passwd(struct conn *c, const struct proto_request *req);
+void op_jwks(struct conn *c, const struct proto_request *req);

@@ -25,9 +25,26 @@
 
 static const char prefix[] = "Authorization: Bearer ";
 
+/*
+ * A secret with an inline "credential" gets its Key Vault token from a
+ * token cache of its own (tokens.c, so refresh, backoff and outage rules
+ * are those of every token) holding one hidden profile built from that
+ * credential.  Neither is known to the profile list or to a->tokens, which
+ * is all that ops (token, headers, the exec identity endpoint) can reach:
+ * a vault token is worth more than any client needs, so no name a client
+ * can send leads to it.  (A hidden profile in a->tokens would have been
+ * one name check away from a client; a cache of its own is not reachable
+ * at all, and dies with the entry when a reload changes the credential.)
+ */
+struct vault_identity {
+	struct profile profile; /* name, scope and cred only */
+	struct tokens *tokens;
+};
+
 struct kv_entry {
 	struct keyvault *kv;
-	char *name, *url, *via;
+	char *name, *url, *via; /* via: NULL with @own */
+	struct vault_identity *own;
 	long refresh; /* seconds */
 	bool held;    /* a value was fetched (it stays served) */
 	bool mark;    /* still in the configuration (reconfigure) */
@@ -71,9 +88,40 @@ static void entry_stop(struct kv_entry *e)
 	e->auth = NULL;
 }
 
+static void identity_free(struct vault_identity *id)
+{
+	if (!id)
+		return;
+	tokens_free(id->tokens); /* wipes the token */
+	credential_done(&id->profile.cred);
+	free(id->profile.name);
+	free(id->profile.scope);
+	free(id);
+}
+
+static struct vault_identity *identity_new(struct agent *a, const struct secret_source *src)
+{
+	struct vault_identity *id = calloc(1, sizeof(*id));
+
+	if (!id)
+		return NULL;
+	if (!(id->profile.name = strdup(src->name)) ||
+	    !(id->profile.scope = strdup(KEYVAULT_SCOPE)) ||
+	    credential_copy(&id->profile.cred, src->credential) < 0 ||
+	    tokens_new(&a->source_ctx, &id->tokens) < 0)
+		goto fail;
+	/* Its messages ("no token for Key Vault: …", the log) name the secret. */
+	tokens_set_owner(id->tokens, "the credential of secret");
+	return id;
+fail:
+	identity_free(id);
+	return NULL;
+}
+
 static void entry_free(struct kv_entry *e)
 {
-	entry_stop(e);
+	entry_stop(e); /* before the token cache its waiter is in */
+	identity_free(e->own);
 	free(e->name);
 	free(e->url);
 	free(e->via);
@@ -246,7 +294,8 @@ static void on_token(void *userdata, const struct token_view *view, const char *
 static void fetch(struct kv_entry *e)
 {
 	struct agent *a = e->kv->a;
-	const struct profile *p = profiles_find(a, e->via);
+	const struct profile *p = e->own ? &e->own->profile : profiles_find(a, e->via);
+	struct tokens *cache = e->own ? e->own->tokens : a->tokens;
 	struct token_waiter *waiter = NULL;
 
 	entry_stop(e);
@@ -255,7 +304,7 @@ static void fetch(struct kv_entry *e)
 		return;
 	}
 	/* On a cache hit on_token() runs (and may start the request) at once. */
-	if (tokens_get(a->tokens, p, KEYVAULT_SCOPE, on_token, e, &waiter) < 0) {
+	if (tokens_get(cache, p, KEYVAULT_SCOPE, on_token, e, &waiter) < 0) {
 		failed(e, -1, "too many cached tokens");
 		return;
 	}
@@ -267,8 +316,13 @@ static struct kv_entry *find(const struct keyvault *kv, const struct secret_sour
 	for (size_t i = 0; i < kv->n; i++) {
 		struct kv_entry *e = kv->entries[i];
 
-		if (strcmp(e->name, src->name) == 0 && strcmp(e->url, src->url) == 0 &&
-		    strcmp(e->via, src->via) == 0)
+		if (strcmp(e->name, src->name) != 0 || strcmp(e->url, src->url) != 0)
+			continue;
+		/* A changed credential is a new entry: the old identity's token goes. */
+		if (src->via && e->via && strcmp(e->via, src->via) == 0)
+			return e;
+		if (src->credential && e->own &&
+		    credential_equal(src->credential, &e->own->profile.cred))
 			return e;
 	}
 	return NULL;
@@ -282,7 +336,8 @@ static struct kv_entry *add(struct keyvault *kv, const struct secret_source *src
 	if (grown)
 		kv->entries = grown;
 	if (!grown || !(e->name = strdup(src->name)) || !(e->url = strdup(src->url)) ||
-	    !(e->via = strdup(src->via))) {
+	    (src->via && !(e->via = strdup(src->via))) ||
+	    (src->credential && !(e->own = identity_new(kv->a, src)))) {
 		if (e)
 			entry_free(e);
 		return NULL;
@@ -292,6 +347,15 @@ static struct kv_entry *add(struct keyvault *kv, const struct secret_source *src
 	secrets_put_missing(kv->a->secrets, e->name, ORIGIN_KEYVAULT,
 			    "not fetched from Key Vault yet");
 	return e;
+}
+
+/* True when the configuration still has Key Vault secret @name (changed: a
+ * new entry fetches it now). */
+static bool still_configured(const struct keyvault *kv, const char *name)
+{
+	const struct secret_source *src = config_find_secret(kv->a->config, name);
+
+	return src && src->kind == SOURCE_KEYVAULT;
 }
 
 /* Drops entries the configuration no longer names, and their values. */
@@ -308,7 +372,7 @@ static void sweep(struct keyvault *kv)
 			continue;
 		}
 		s = secrets_find(kv->a->secrets, e->name, 0);
-		if (s && s->origin == ORIGIN_KEYVAULT)
+		if (s && s->origin == ORIGIN_KEYVAULT && !still_configured(kv, e->name))
 			secrets_remove(kv->a->secrets, e->name);
 		entry_free(e);
 	}

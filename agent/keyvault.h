@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Named secrets from Azure Key Vault (config "secrets": {"NAME": {"keyvault":
- * URL, "via": PROFILE, "refresh": SECONDS}}).  Each is fetched with
- * `GET URL?api-version=7.4` and a bearer token for https://vault.azure.net
- * from the `via` token profile, held in the secret store (origin keyvault),
+ * URL, "via": PROFILE | "credential": {…}, "refresh": SECONDS}}).  Each is
+ * fetched with `GET URL?api-version=7.4` and a bearer token for
+ * https://vault.azure.net from the `via` token profile, or from the
+ * secret's own credential (a token only this module ever sees), held in
+ * the secret store (origin keyvault),
  * and fetched again every `refresh` seconds.  A failed fetch is retried with
  * a growing delay while the cached value keeps being served; its error is
  * what `aoai list` shows.  Everything runs on the event loop.

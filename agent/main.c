@@ -32,6 +32,7 @@
 #include "log.h"
 #include "notify.h"
 #include "kdf.h"
+#include "jwks.h"
 #include "keyvault.h"
 #include "secrets.h"
 #include "store.h"
@@ -193,7 +194,8 @@ static void agent_done(struct agent *a, struct listener *l)
 	conn_close_all(a); /* cancels waits on key derivations */
 	a->kdf = kdf_free(a->kdf);
 	a->keyvault = keyvault_free(a->keyvault); /* before the tokens and requests it waits on */
-	a->tokens = tokens_free(a->tokens);       /* wipes */
+	a->jwks = jwks_cache_free(a->jwks);
+	a->tokens = tokens_free(a->tokens); /* wipes */
 	a->http = http_free(a->http);
 	identity_env_clear(&a->env);
 	listener_close(l);
@@ -275,6 +277,8 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		r = kdf_new(a->event, &a->kdf);
 	if (r >= 0)
 		r = keyvault_new(a, &a->keyvault);
+	if (r >= 0)
+		r = jwks_cache_new(a->http, &a->jwks);
 	a->source_ctx.event = a->event;
 	a->source_ctx.http = a->http;
 	if (r >= 0)

@@ -48,6 +48,7 @@ struct token_entry {
 
 struct tokens {
 	const struct source_ctx *ctx;
+	const char *owner; /* what messages call an entry's profile */
 	struct token_entry *entries;
 	unsigned n;
 };
@@ -64,8 +65,14 @@ int tokens_new(const struct source_ctx *ctx, struct tokens **ret)
 	if (!t)
 		return -ENOMEM;
 	t->ctx = ctx;
+	t->owner = "profile";
 	*ret = t;
 	return 0;
+}
+
+void tokens_set_owner(struct tokens *t, const char *owner)
+{
+	t->owner = owner;
 }
 
 static void forget_token(struct token_entry *e)
@@ -207,7 +214,8 @@ static void arm_timer(struct token_entry *e, uint64_t when)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
 	if (r < 0)
-		log_error("profile \"%s\": cannot arm the token timer: %s", e->name, strerror(-r));
+		log_error("%s \"%s\": cannot arm the token timer: %s", e->t->owner, e->name,
+			  strerror(-r));
 }
 
 static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -217,7 +225,8 @@ static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)s;
 	(void)usec;
 	if (!entry_valid(e, agent_now(NULL)))
-		log_debug("profile \"%s\": token for %s expired and wiped", e->name, e->scope);
+		log_debug("%s \"%s\": token for %s expired and wiped", e->t->owner, e->name,
+			  e->scope);
 	return 0;
 }
 
@@ -238,7 +247,8 @@ static void arm_expiry(struct token_entry *e)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(e->expiry, SD_EVENT_ONESHOT);
 	if (r < 0)
-		log_error("profile \"%s\": cannot arm the expiry timer: %s", e->name, strerror(-r));
+		log_error("%s \"%s\": cannot arm the expiry timer: %s", e->t->owner, e->name,
+			  strerror(-r));
 }
 
 static bool timer_pending(struct token_entry *e)
@@ -290,8 +300,8 @@ static int store_token(struct token_entry *e, struct token_response *tok)
 static void fetched_ok(struct token_entry *e, struct token_response *tok)
 {
 	if (store_token(e, tok) < 0) {
-		snprintf(e->last_error, sizeof(e->last_error), "profile \"%s\": out of memory",
-			 e->name);
+		snprintf(e->last_error, sizeof(e->last_error), "%s \"%s\": out of memory",
+			 e->t->owner, e->name);
 		notify(e, false);
 		return;
 	}
@@ -299,7 +309,7 @@ static void fetched_ok(struct token_entry *e, struct token_response *tok)
 	e->gone_since = 0;
 	e->failed = false;
 	e->last_error[0] = '\0';
-	log_info("profile \"%s\": token from %s for %s, expires in %llds, refresh in %llds",
+	log_info("%s \"%s\": token from %s for %s, expires in %llds, refresh in %llds", e->t->owner,
 		 e->name, e->source, e->scope, (long long)(e->expires_on - wall_now()),
 		 e->refresh_at ? (long long)((e->refresh_at - agent_now(NULL)) / USEC) : -1LL);
 	if (e->refresh_at)
@@ -340,7 +350,7 @@ static void fetched_error(struct token_entry *e, const struct source_error *err)
 
 	e->attempts++;
 	e->failed = true;
-	snprintf(e->last_error, sizeof(e->last_error), "profile \"%s\": %s", e->name,
+	snprintf(e->last_error, sizeof(e->last_error), "%s \"%s\": %s", e->t->owner, e->name,
 		 err->message[0] ? err->message : "token request failed");
 	delay = retry_delay(e, err, now, &give_up);
 	valid = entry_valid(e, now);
@@ -372,7 +382,7 @@ static void start_fetch(struct token_entry *e)
 	struct source_error err = { .retry_after = -1 };
 	int r;
 
-	log_debug("profile \"%s\": requesting a token from %s", e->name, e->source);
+	log_debug("%s \"%s\": requesting a token from %s", e->t->owner, e->name, e->source);
 	r = source_start(e->t->ctx, e->profile, e->scope, on_fetched, e, &e->fetch, &err);
 	if (r < 0) {
 		e->fetch = NULL;
@@ -418,22 +428,6 @@ int tokens_get(struct tokens *t, const struct profile *p, const char *scope, tok
 	return 0;
 }
 
-static bool str_equal(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_credential(const struct credential *a, const struct credential *b)
-{
-	return a->type == b->type && a->send_chain == b->send_chain &&
-	       str_equal(a->secret, b->secret) && str_equal(a->client_id, b->client_id) &&
-	       str_equal(a->object_id, b->object_id) && str_equal(a->resource_id, b->resource_id) &&
-	       str_equal(a->endpoint, b->endpoint) && str_equal(a->tenant_id, b->tenant_id) &&
-	       str_equal(a->token_file, b->token_file) &&
-	       str_equal(a->authority_host, b->authority_host) &&
-	       str_equal(a->certificate, b->certificate);
-}
-
 /* Called with the old configuration still alive: entries move to the new
  * profiles, or go when their profile is gone or now asks for another
  * identity (a still-valid token of the old identity must not be served). */
@@ -446,12 +440,12 @@ void tokens_reconfigure(struct tokens *t, const struct config *c)
 
 		next = e->next;
 		if (p && cred_type_is_token(p->cred.type) &&
-		    same_credential(&p->cred, &e->profile->cred)) {
+		    credential_equal(&p->cred, &e->profile->cred)) {
 			e->profile = p;
 			continue;
 		}
 		snprintf(e->last_error, sizeof(e->last_error),
-			 "profile \"%s\" was removed or changed by a reload", e->name);
+			 "%s \"%s\" was removed or changed by a reload", e->t->owner, e->name);
 		notify(e, false);
 		entry_free(e);
 	}

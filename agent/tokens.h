@@ -34,6 +34,9 @@ struct token_view {
 typedef void (*token_ready_fn)(void *userdata, const struct token_view *view, const char *message);
 
 int tokens_new(const struct source_ctx *ctx, struct tokens **ret);
+/* What messages and the log call the profile of an entry, followed by its
+ * name: "profile" unless set.  @owner is a static string. */
+void tokens_set_owner(struct tokens *t, const char *owner);
 /* Cancels fetches and waiters (without callbacks), wipes every token. */
 struct tokens *tokens_free(struct tokens *t);
 

@@ -26,6 +26,7 @@ static const struct {
 	{ "status", cmd_status, "Show the agent's state" },
 	{ "reload", cmd_reload, "Make the agent re-read its configuration" },
 	{ "env", cmd_env, "Print the environment for shells" },
+	{ "check", cmd_check, "Validate a JWT as API Management would" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

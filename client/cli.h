@@ -31,6 +31,7 @@ struct cli {
 };
 
 int cmd_add(int argc, char *argv[], const struct cli *cli);
+int cmd_check(int argc, char *argv[], const struct cli *cli);
 int cmd_env(int argc, char *argv[], const struct cli *cli);
 int cmd_headers(int argc, char *argv[], const struct cli *cli);
 int cmd_list(int argc, char *argv[], const struct cli *cli);

@@ -92,6 +92,7 @@ enum proto_op {
 	PROTO_OP_RELOAD,
 	PROTO_OP_TOKEN,
 	PROTO_OP_PASSWD,
+	PROTO_OP_JWKS,
 	_PROTO_OP_MAX,
 };
 
@@ -134,6 +135,10 @@ struct proto_request {
 			const char *profile; /* NULL: the only token profile */
 			const char *scope;   /* NULL: the profile's own scope */
 		} token;
+		struct {
+			const char *openid_config; /* the OpenID configuration URL */
+			bool refresh;              /* fetch again unless fetched moments ago */
+		} jwks;
 	};
 };
 

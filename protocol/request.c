@@ -81,6 +81,12 @@ static const struct field token_fields[] = {
 	{ .key = NULL },
 };
 
+static const struct field jwks_fields[] = {
+	FIELD("openid_config", FIELD_STRING, true, PROTO_MAX_URL, jwks.openid_config, NO_LEN),
+	FIELD("refresh", FIELD_TRUE, false, 0, jwks.refresh, NO_LEN),
+	{ .key = NULL },
+};
+
 static const struct field no_fields[] = {
 	{ .key = NULL },
 };
@@ -124,6 +130,7 @@ static const struct op {
 	[PROTO_OP_RELOAD] = { "reload", no_fields, NULL },
 	[PROTO_OP_TOKEN] = { "token", token_fields, NULL },
 	[PROTO_OP_PASSWD] = { "passwd", passwd_fields, NULL },
+	[PROTO_OP_JWKS] = { "jwks", jwks_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # fish completion for aoai.
-set -l cmds add list remove headers token lock unlock passwd status reload env help
+set -l cmds add list remove headers token lock unlock passwd status reload env check help
 complete -c aoai -f
 complete -c aoai -s S -l socket -r -F -d 'Agent socket'
 complete -c aoai -s h -l help -d 'Show help'
@@ -17,8 +17,18 @@ complete -c aoai -n '__fish_seen_subcommand_from add' -l persist -d 'Keep it in 
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a status -d "Show the agent's state"
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a reload -d 'Re-read the configuration'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a env -d 'Print the environment for shells'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a check -d 'Validate a JWT as API Management would'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a help -d 'Show help'
+complete -c aoai -n "__fish_seen_subcommand_from check" -s p -l profile -x -d "The agent's token for a profile"
+complete -c aoai -n "__fish_seen_subcommand_from check" -l policy -r -F -d 'APIM policy file'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l named-value -x -d 'Fill {{NAME}} in the policy'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l tenant -x -d 'Entra tenant'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l audience -x -d 'Accepted audience'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l issuer -x -d 'Accepted issuer'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l client-app-id -x -d 'Accepted appid/azp'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l claim -x -d 'Required claim NAME=V1,V2'
+complete -c aoai -n "__fish_seen_subcommand_from check" -l openid-config -x -d 'OpenID configuration URL'
 complete -c aoai -n "__fish_seen_subcommand_from env" -s s -l sh -d 'sh syntax'
 complete -c aoai -n "__fish_seen_subcommand_from env" -s c -l csh -d 'csh syntax'
 complete -c aoai -n "__fish_seen_subcommand_from env" -l fish -d 'fish syntax'
-complete -c aoai -n "__fish_seen_subcommand_from list status headers token" -l json -d 'JSON output'
+complete -c aoai -n "__fish_seen_subcommand_from list status headers token check" -l json -d 'JSON output'

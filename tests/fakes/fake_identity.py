@@ -8,10 +8,23 @@ One process on one loopback port serves the token endpoints of IMDS, App Service
 certificate assertion RS256/PS256), plus Service Fabric on a second HTTPS port
 when --tls-cert/--tls-key are given.  Request and response shapes follow the
 real services; tokens are HS256 JWTs signed with --jwt-key-file, which
-tests/fakes/fake_aoai.py accepts.
+tests/fakes/fake_aoai.py accepts, or, with --signing-key-file, RS256 JWTs as
+Entra mints them (header kid and x5t of the published key).
+
+Entra's discovery documents are served on both ports, pointing back at the
+port they were fetched from (source "openid" and "jwks" in the log and for
+scripted responses):
+
+    GET /{tenant}/v2.0/.well-known/openid-configuration   v2 (issuer login.microsoftonline.com)
+    GET /{tenant}/.well-known/openid-configuration        v1 (issuer sts.windows.net)
+    GET /{tenant}/discovery/v2.0/keys, /{tenant}/discovery/keys
+        {"keys": [the signing key's JWK, then the extra keys of POST /_fake/keys]}
 
 A control API under /_fake/ lets a test script failures (status, hang, delay,
-non-JSON, dropped connection), change token shapes and read the request log.
+non-JSON, dropped connection), change token shapes and read the request log:
+POST /_fake/script {"source", "responses"}, POST|GET /_fake/settings,
+GET /_fake/requests, POST /_fake/reset, POST /_fake/keys {"keys": [JWK, …]}
+(replaces the extra published keys).
 
 It binds 127.0.0.1 only, prints `listening on 127.0.0.1:PORT` (and, with TLS,
 `tls on 127.0.0.1:PORT sha1 THUMBPRINT`), and exits on SIGTERM/SIGINT or after
@@ -48,8 +61,10 @@ MAX_WAIT = 600.0              # seconds for a scripted hang or delay
 MAX_ARC_KEYS = 256            # Arc challenge keys remembered
 MAX_JTIS = 100000             # assertion ids remembered
 
-SOURCES = ("imds", "app-service", "azure-arc", "cloud-shell", "service-fabric", "entra")
+SOURCES = ("imds", "app-service", "azure-arc", "cloud-shell", "service-fabric", "entra",
+           "openid", "jwks")
 MI_SOURCES = SOURCES[:5]
+DISCOVERY_SOURCES = ("openid", "jwks")
 
 IMDS_PATH = "/metadata/identity/oauth2/token"
 APP_SERVICE_PATH = "/msi/token"
@@ -57,8 +72,17 @@ ARC_PATH = "/arc/token"
 CLOUD_SHELL_PATH = "/cloudshell/token"
 SF_PATH = "/sf/token"
 ENTRA_RE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,99})/oauth2/v2\.0/token$")
-OIDC_RE = re.compile(
-    r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,99})/v2\.0/\.well-known/openid-configuration$")
+TENANT = r"([A-Za-z0-9][A-Za-z0-9._-]{0,99})"
+OIDC_RE = re.compile(r"^/" + TENANT + r"(/v2\.0)?/\.well-known/openid-configuration$")
+JWKS_RE = re.compile(r"^/" + TENANT + r"/discovery(/v2\.0)?/keys$")
+ENTRA_ISSUER_V2 = "https://login.microsoftonline.com/{}/v2.0"
+ENTRA_ISSUER_V1 = "https://sts.windows.net/{}/"
+# Tenant aliases: their documents name no tenant ("{tenantid}", as Entra's do), except
+# consumers, which is the Microsoft-account tenant.  v1 knows no "organizations".
+MULTI_TENANT = ("common", "organizations")
+CONSUMERS_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
+DISCOVERY_CACHE = "max-age=86400, private"
+MAX_EXTRA_KEYS = 32
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ARC_API_VERSIONS = ("2019-11-01", "2020-06-01")
@@ -85,6 +109,7 @@ DEFAULT_SETTINGS = {
     "user_assigned": "any",  # "known": only --user-assigned ones; others "Identity not found"
     "client_ids": None,      # None: every Entra client id is known
     "tenants": None,         # None: every Entra tenant is known
+    "roles": None,           # None | [role, …] for every token | {client_id: [role, …]}
 }
 DATE_FORMS = {"2017": "%m/%d/%Y %H:%M:%S +00:00", "2017-ampm": "%m/%d/%Y %I:%M:%S %p +00:00"}
 
@@ -168,7 +193,37 @@ class State:
                                        "resource_id": parts[2]})
         if not self.user_assigned:
             self.user_assigned.append(dict(DEFAULT_USER_ASSIGNED))
+        self.signing_key = self.signing_jwk = None
+        if args.signing_key_file:
+            import jwt_rs256  # python3-cryptography, only needed for RS256 tokens
+            self.rs256 = jwt_rs256
+            try:
+                self.signing_key = jwt_rs256.load_key(args.signing_key_file)
+            except (OSError, ValueError):
+                sys.exit("fake_identity: cannot load --signing-key-file")
+            self.signing_jwk = jwt_rs256.jwk(self.signing_key, args.signing_kid)
+        elif args.signing_kid:
+            sys.exit("fake_identity: --signing-kid goes with --signing-key-file")
+        self.extra_keys = []
         self.port = None
+        self.tls_port = None
+
+    def mint(self, claims):
+        if self.signing_key is None:
+            return jwt_hs256.mint(self.jwt_key, claims)
+        return self.rs256.mint(self.signing_key, claims, self.signing_jwk["kid"])
+
+    def published_keys(self, issuer):
+        """The keys of a discovery/keys document; Entra's v2 ones carry an issuer."""
+        keys = []
+        if self.signing_jwk is not None:
+            k = dict(self.signing_jwk)
+            if issuer:
+                k["issuer"] = issuer
+            keys.append(k)
+        with self.lock:
+            keys += json.loads(json.dumps(self.extra_keys))
+        return keys
 
     def settings_snapshot(self):
         with self.lock:
@@ -289,6 +344,9 @@ def validate_settings(body, current):
         elif k == "user_assigned":
             if v not in ("any", "known"):
                 raise BadInput("user_assigned must be \"any\" or \"known\"")
+        elif k == "roles":
+            if v is not None:
+                validate_roles(v)
         elif k in ("client_ids", "tenants"):
             if v is not None and (not isinstance(v, list) or len(v) > 256
                                   or not all(isinstance(x, str) and x for x in v)):
@@ -297,6 +355,46 @@ def validate_settings(body, current):
             raise BadInput(f"unknown setting {k!r}")
         new[k] = v
     return new
+
+
+def _role_list(v):
+    if not isinstance(v, list) or len(v) > 64 or \
+            not all(isinstance(x, str) and 0 < len(x) <= 256 for x in v):
+        raise BadInput("roles must be a list of strings or an object of such lists")
+
+
+def validate_roles(v):
+    if isinstance(v, dict):
+        if len(v) > 256 or not all(isinstance(k, str) and k for k in v):
+            raise BadInput("roles must be keyed by client id")
+        for x in v.values():
+            _role_list(x)
+    else:
+        _role_list(v)
+
+
+def roles_for(setting, client_id):
+    """The roles claim of a token for @client_id, or None."""
+    if setting is None:
+        return None
+    if isinstance(setting, list):
+        return list(setting)
+    for k, v in setting.items():
+        if k.lower() == client_id.lower():
+            return list(v)
+    return None
+
+
+def validate_jwks(body):
+    keys = body.get("keys")
+    if set(body) != {"keys"} or not isinstance(keys, list) or len(keys) > MAX_EXTRA_KEYS:
+        raise BadInput(f"the body must be {{\"keys\": [JWK, …]}} with at most "
+                       f"{MAX_EXTRA_KEYS} keys")
+    for k in keys:
+        if not isinstance(k, dict) or not isinstance(k.get("kty"), str) or \
+                len(json.dumps(k)) > 16 * 1024:
+            raise BadInput("each key must be a JWK object with a kty")
+    return keys
 
 
 # --- the HTTP handler -------------------------------------------------------------
@@ -388,10 +486,15 @@ class Handler(fakeserver.Handler):
             return
         route = {"imds": self._imds, "app-service": self._app_service,
                  "azure-arc": self._arc, "cloud-shell": self._cloud_shell,
-                 "service-fabric": self._service_fabric, "entra": self._entra}[self.source]
+                 "service-fabric": self._service_fabric, "entra": self._entra,
+                 "openid": self._openid_configuration, "jwks": self._jwks}[self.source]
         route()
 
     def _classify(self, path):
+        if OIDC_RE.match(path):
+            return "openid"
+        if JWKS_RE.match(path):
+            return "jwks"
         if self.server.is_tls:
             return "service-fabric" if path == SF_PATH else "unknown"
         if path.startswith("/_fake/") or path == "/_fake":
@@ -404,7 +507,7 @@ class Handler(fakeserver.Handler):
             return "azure-arc"
         if path == CLOUD_SHELL_PATH:
             return "cloud-shell"
-        if ENTRA_RE.match(path) or OIDC_RE.match(path):
+        if ENTRA_RE.match(path):
             return "entra"
         return "unknown"
 
@@ -451,10 +554,10 @@ class Handler(fakeserver.Handler):
         extra = {"check": check} if check else {}
         self._send(status, self._error_body(status, code, message), headers=headers, **extra)
 
-    def _aad_error(self, status, error, number, message, check):
+    def _aad_error(self, status, error, number, message, check, headers=()):
         self._send(status, self._aad_body(error, number, message),
                    headers=(("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache"),
-                            ("x-ms-request-id", str(uuid.uuid4()))),
+                            ("x-ms-request-id", str(uuid.uuid4()))) + tuple(headers),
                    check=check, error_code=number)
 
     # --- scripted responses ---------------------------------------------------------
@@ -493,8 +596,11 @@ class Handler(fakeserver.Handler):
                   "iat": now, "nbf": now, "exp": now + lifetime, "oid": object_id,
                   "sub": object_id, "appid": client_id, "tid": issuer_tenant,
                   "idtyp": "app", "ver": "1.0", "src": source, "jti": new_jti()}
+        roles = roles_for(self.state.settings_snapshot()["roles"], client_id)
+        if roles is not None:
+            claims["roles"] = roles
         claims.update(more)
-        return jwt_hs256.mint(self.state.jwt_key, claims), now
+        return self.state.mint(claims), now
 
     def _mi_body(self, resource, ident):
         s = self.state.settings_snapshot()
@@ -733,10 +839,6 @@ class Handler(fakeserver.Handler):
     # --- Entra ID --------------------------------------------------------------------
 
     def _entra(self):
-        m = OIDC_RE.match(self.url.path)
-        if m:
-            self._openid_configuration(m.group(1))
-            return
         tenant = ENTRA_RE.match(self.url.path).group(1)
         self.extra["tenant"] = tenant
         if self.command != "POST":
@@ -964,27 +1066,151 @@ class Handler(fakeserver.Handler):
             return "signature"
         return None
 
-    def _openid_configuration(self, tenant):
-        base = f"http://{BIND_HOST}:{self.state.port}/{tenant}"
-        self._send(200, {
-            "token_endpoint": f"{base}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "private_key_jwt", "client_secret_basic"],
-            "issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-            "jwks_uri": f"{base}/discovery/v2.0/keys", "tenant_region_scope": "WW",
-        })
+    # --- Entra discovery documents (both ports) --------------------------------------
+
+    def _base_url(self):
+        """Where this request reached the fake: documents must point back at it."""
+        if not self.server.is_tls:
+            return f"http://{BIND_HOST}:{self.state.port}"
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in (f"localhost:{self.state.tls_port}", f"{BIND_HOST}:{self.state.tls_port}"):
+            host = f"{BIND_HOST}:{self.state.tls_port}"
+        return f"https://{host}"
+
+    def _discovery_checks(self, tenant, v2):
+        """True when @tenant has discovery documents; answers as Entra does otherwise."""
+        self.extra.update({"tenant": tenant, "version": "v2" if v2 else "v1",
+                           "tls": self.server.is_tls})
+        if self.command != "GET":
+            self._aad_error(405, "invalid_request", 900561,
+                            f"The endpoint only accepts GET requests. Received a "
+                            f"{self.command} request.", "method",
+                            headers=(("Allow", "GET, OPTIONS"),))
+            return False
+        known = self.state.settings_snapshot()["tenants"]
+        t = tenant.lower()
+        alias = t in MULTI_TENANT + ("consumers",)
+        if (alias and not v2 and t == "organizations") or \
+                (not alias and known is not None and t not in [k.lower() for k in known]):
+            self._aad_error(400, "invalid_tenant", 90002,
+                            f"Tenant '{tenant}' not found. Check to make sure you have the "
+                            "correct tenant ID and are signing into the correct cloud. Check "
+                            "with your subscription administrator, this may happen if there "
+                            "are no active subscriptions for the tenant.", "tenant")
+            return False
+        return True
+
+    @staticmethod
+    def _issuer_tenant(tenant):
+        t = tenant.lower()
+        if t in MULTI_TENANT:
+            return "{tenantid}"
+        return CONSUMERS_TENANT if t == "consumers" else tenant
+
+    def _send_discovery(self, body):
+        self._send(200, body, headers=(("Cache-Control", DISCOVERY_CACHE),
+                                       ("Access-Control-Allow-Origin", "*"),
+                                       ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+                                       ("X-Content-Type-Options", "nosniff"),
+                                       ("x-ms-request-id", str(uuid.uuid4()))))
+
+    def _openid_configuration(self):
+        m = OIDC_RE.match(self.url.path)
+        tenant, v2 = m.group(1), m.group(2) is not None
+        if not self._discovery_checks(tenant, v2):
+            return
+        base = self._base_url()
+        t = f"{base}/{tenant}"
+        issuer_tid = self._issuer_tenant(tenant)
+        if v2:
+            doc = {
+                "token_endpoint": f"{t}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post",
+                                                          "private_key_jwt",
+                                                          "client_secret_basic"],
+                "jwks_uri": f"{t}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token",
+                                             "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": ENTRA_ISSUER_V2.format(issuer_tid),
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                "authorization_endpoint": f"{t}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{t}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{t}/oauth2/v2.0/logout",
+                "claims_supported": ["sub", "iss", "cloud_instance_name",
+                                     "cloud_instance_host_name", "cloud_graph_host_name",
+                                     "msgraph_host", "aud", "exp", "iat", "auth_time", "acr",
+                                     "nonce", "preferred_username", "name", "tid", "ver",
+                                     "at_hash", "c_hash", "email"],
+                "kerberos_endpoint": f"{t}/kerberos",
+            }
+        else:
+            # v1 documents of every tenant name the common key set.
+            doc = {
+                "token_endpoint": f"{t}/oauth2/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post",
+                                                          "private_key_jwt",
+                                                          "client_secret_basic"],
+                "jwks_uri": f"{base}/common/discovery/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token",
+                                             "token id_token", "token"],
+                "scopes_supported": ["openid"],
+                "issuer": ENTRA_ISSUER_V1.format(issuer_tid),
+                "microsoft_multi_refresh_token": True,
+                "authorization_endpoint": f"{t}/oauth2/authorize",
+                "device_authorization_endpoint": f"{t}/oauth2/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{t}/oauth2/logout",
+                "claims_supported": ["sub", "iss", "cloud_instance_name",
+                                     "cloud_instance_host_name", "cloud_graph_host_name",
+                                     "msgraph_host", "aud", "exp", "iat", "auth_time", "acr",
+                                     "amr", "nonce", "email", "given_name", "family_name",
+                                     "nickname"],
+                "check_session_iframe": f"{t}/oauth2/checksession",
+                "userinfo_endpoint": f"{t}/openid/userinfo",
+                "kerberos_endpoint": f"{t}/kerberos",
+            }
+        doc.update({"tenant_region_scope": None if issuer_tid == "{tenantid}" else "WW",
+                    "cloud_instance_name": "microsoftonline.com",
+                    "cloud_graph_host_name": "graph.windows.net",
+                    "msgraph_host": "graph.microsoft.com",
+                    "rbac_url": "https://pas.windows.net"})
+        self._send_discovery(doc)
+
+    def _jwks(self):
+        m = JWKS_RE.match(self.url.path)
+        tenant, v2 = m.group(1), m.group(2) is not None
+        if not self._discovery_checks(tenant, v2):
+            return
+        issuer = ENTRA_ISSUER_V2.format(self._issuer_tenant(tenant)) if v2 else None
+        self._send_discovery({"keys": self.state.published_keys(issuer)})
 
     # --- control API --------------------------------------------------------------------
 
     def _control(self):
         path, method = self.url.path, self.command
-        if method == "POST" and path in ("/_fake/script", "/_fake/settings"):
+        if method == "POST" and path in ("/_fake/script", "/_fake/settings", "/_fake/keys"):
             try:
                 body = json.loads(self.body.decode("utf-8") or "{}")
                 if not isinstance(body, dict):
                     raise BadInput("the body must be a JSON object")
                 if path == "/_fake/script":
                     self._control_script(body)
+                elif path == "/_fake/keys":
+                    keys = validate_jwks(body)
+                    with self.state.lock:
+                        self.state.extra_keys = json.loads(json.dumps(keys))
+                    self._send(200, {"keys": len(keys)})
                 else:
                     with self.state.lock:
                         self.state.settings = validate_settings(body, self.state.settings)
@@ -1046,6 +1272,10 @@ def main(argv=None):
                     help="PEM certificate whose key signs client assertions (repeatable)")
     ap.add_argument("--user-assigned", action="append", metavar="CLIENT_ID,OBJECT_ID,RESOURCE_ID",
                     help="a user-assigned identity the managed-identity routes know (repeatable)")
+    ap.add_argument("--signing-key-file",
+                    help="RSA private key (PEM): mint RS256 tokens and publish its JWK")
+    ap.add_argument("--signing-kid",
+                    help="the published key's kid (default: its x5t thumbprint, as Entra's)")
     ap.add_argument("--tls-cert", help="PEM certificate for the Service Fabric HTTPS port")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     ap.add_argument("--verbose", action="store_true", help="access log on stderr")
@@ -1072,6 +1302,7 @@ def main(argv=None):
         tls = TlsServer((BIND_HOST, 0), Handler)
         tls.ssl_context = ctx
         tls.state = state
+        state.tls_port = tls.server_address[1]
         servers.append(tls)
         tls_line = (f"tls on {BIND_HOST}:{tls.server_address[1]} sha1 "
                     f"{hashlib.sha1(der).hexdigest().upper()}")

@@ -7,7 +7,7 @@
 #   make fuzz-merge FUZZ=config                         minimise a grown corpus
 #   make fuzz-replay                                    the committed corpus, with $(CC)
 
-FUZZ_NAMES := frame request json config hosts token-response arc-challenge template store jwt
+FUZZ_NAMES := frame request json config hosts token-response arc-challenge template store jwt policy
 FUZZ ?= $(FUZZ_NAMES)
 FUZZ_SECONDS ?= 60
 # Debian's clang-14 package installs clang-14; the unversioned name comes with "clang".
@@ -28,13 +28,14 @@ FUZZ_DICT := $(FUZZ_SRC_DIR)/dict
 
 # The agent's core library, as the replay links it: a harness pulls in only the
 # objects its parser needs, and no list here goes stale when a parser gains one.
-FUZZ_LIB_SRC := $(AGENT_CORE_SRC) $(PROTO_SRC) $(JWT_SRC)
+FUZZ_LIB_SRC := $(AGENT_CORE_SRC) $(PROTO_SRC) $(CHECK_CORE_SRC)
 
 # libFuzzer build: clang, coverage on the parsers, ASan + UBSan everywhere.
 # _FORTIFY_SOURCE is dropped: its checked string functions hide accesses from ASan.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(BASE_CFLAGS)) -Iagent $(AGENT_CFLAGS) \
-	-O1 -g -fno-omit-frame-pointer -fPIE $(FUZZ_SAN)
+FUZZ_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(BASE_CFLAGS)) -Iagent -Iclient -Iclient/check \
+	$(AGENT_CFLAGS) $(CHECK_CFLAGS) -O1 -g \
+	-fno-omit-frame-pointer -fPIE $(FUZZ_SAN)
 FUZZ_OBJ := $(FUZZ_BUILD)/obj
 FUZZ_LIB := $(FUZZ_BUILD)/libfuzz-parsers.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(FUZZ_LIB_SRC))
@@ -50,7 +51,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 
 $(FUZZ_BUILD)/fuzz-%: $(FUZZ_OBJ)/tests/fuzz/fuzz-%.o $(FUZZ_LIB)
 	@$(if $(Q),echo "  LD [fuzz] $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pie -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pie -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS)
 
 # Runs each harness in turn: its working corpus (build-fuzz/corpus/NAME) is
 # seeded from the committed one, which libFuzzer only reads.  The last lines
@@ -91,19 +92,20 @@ fuzz-merge: $(FUZZ_BINS)
 # `make asan`, the sanitizers too) against replay.c, linked with the agent's
 # own core library.  Needs no clang and runs in well under a second.
 FUZZ_REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
-$(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += -Iagent
+$(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += -Iagent -Iclient/check $(CHECK_CFLAGS)
 
 $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(OBJ)/tests/fuzz/replay.o $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-# The jwt harness drives the CLI's JWT code, linked ahead of the core it uses.
-$(BUILD)/fuzz/fuzz-jwt: $(OBJ)/tests/fuzz/fuzz-jwt.o $(OBJ)/tests/fuzz/replay.o $(JWT_OBJ) \
-	$(AGENT_CORE)
+# The harnesses of `aoai check`'s parsers link them ahead of the core they use.
+FUZZ_CHECK_NAMES := jwt policy
+$(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_CHECK_NAMES)): $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o \
+	$(OBJ)/tests/fuzz/replay.o $(CHECK_CORE) $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS)
 
 fuzz-replay: $(FUZZ_REPLAY_BINS)
 	$(Q)fail=0; for n in $(FUZZ_NAMES); do \

@@ -255,7 +255,7 @@ def raw(ctx):
 
 # The fake Entra / managed-identity service: fixtures `identity` and `identity_tls`
 # (tests/integration/identity.py holds them and the harness functions).
-from identity import identity, identity_tls  # noqa: E402,F401
+from identity import identity, identity_rs256, identity_tls  # noqa: E402,F401
 # The LD_PRELOAD hook's scene: fixtures `preload_lib`, `pl_factory`, `pl`
 # (tests/integration/preloadtest.py).
 from preloadtest import pl, pl_factory, preload_lib  # noqa: E402,F401

@@ -10,6 +10,14 @@ fake Azure OpenAI endpoint that accepts the tokens they mint.
     fi.requests("imds")  -> the fake's log entries (names only, never values)
     stop_identity(fi)
 
+With rs256=True (fixture identity_rs256) the fake mints RS256 tokens with a key
+made here and publishes Entra's discovery documents for it:
+
+    fi.openid_config_url(tenant, v2=True)   -> its .well-known/openid-configuration
+    fi.mint(claims, alg="PS256")            -> a token signed in-process (no argv)
+    fi.publish_keys([rs256_jwk(path)])      -> extra keys in discovery/keys
+    fi.requests("openid"), fi.requests("jwks")  -> discovery fetches
+
 Every secret made here (signing key, identity header, client secret, federated
 token, private keys) is registered with ctx so failure messages redact it.
 """
@@ -19,6 +27,7 @@ import json
 import os
 import select
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +43,7 @@ FAKES_DIR = os.path.join(TESTS_DIR, "fakes")
 FAKE_IDENTITY = os.path.join(FAKES_DIR, "fake_identity.py")
 FAKE_AOAI = os.path.join(FAKES_DIR, "fake_aoai.py")
 FAKE_AZ = os.path.join(FAKES_DIR, "az")
+sys.path.insert(0, FAKES_DIR)
 CONTROL_TIMEOUT = 10.0
 OPENSSL_TIMEOUT = 30.0
 
@@ -93,6 +103,7 @@ class FakeIdentity:
         self.proc = proc
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
+        self.base_url = self.base
         self.tls_port = tls_port
         self.sf_thumbprint = thumbprint
         self.sf_url = f"https://127.0.0.1:{tls_port}/sf/token" if tls_port else None
@@ -109,6 +120,40 @@ class FakeIdentity:
     def token_url(self, tenant=None):
         """The Entra token endpoint of @tenant (default self.tenant_id)."""
         return f"{self.base}/{tenant or self.tenant_id}/oauth2/v2.0/token"
+
+    # --- Entra discovery and RS256 (rs256=True) --------------------------------------------
+
+    def _discovery_base(self, tls, host):
+        if not tls:
+            return self.base
+        if not self.tls_port:
+            fail("the fake identity was started without tls=True")
+        return f"https://{host}:{self.tls_port}"
+
+    def openid_config_url(self, tenant=None, v2=True, tls=False, host="127.0.0.1"):
+        """The OpenID configuration of @tenant (default self.tenant_id), v2 or v1."""
+        return (f"{self._discovery_base(tls, host)}/{tenant or self.tenant_id}"
+                f"{'/v2.0' if v2 else ''}/.well-known/openid-configuration")
+
+    def jwks_url(self, tenant=None, v2=True, tls=False, host="127.0.0.1"):
+        return (f"{self._discovery_base(tls, host)}/{tenant or self.tenant_id}"
+                f"/discovery{'/v2.0' if v2 else ''}/keys")
+
+    def mint(self, claims, alg="RS256", key_file=None, kid=None, header=None):
+        """A token of @claims signed in-process with @key_file (default the fake's key)
+        and header kid @kid (default that key's x5t); registered as a secret."""
+        import jwt_rs256
+        key_file = key_file or self.signing_key_file
+        if key_file is None:
+            fail("mint() needs start_identity(rs256=True) or a key_file")
+        if kid is None and key_file == self.signing_key_file:
+            kid = self.kid
+        token = jwt_rs256.mint(jwt_rs256.load_key(key_file), claims, kid, alg, header)
+        return register_secret(token)
+
+    def publish_keys(self, keys):
+        """Replaces the extra keys the discovery/keys documents list after the fake's own."""
+        return self._control("POST", "/_fake/keys", {"keys": list(keys)})["keys"]
 
     # --- control API ---------------------------------------------------------------
 
@@ -131,7 +176,10 @@ class FakeIdentity:
 
     def settings(self, **kw):
         """Changes token shapes: expires_in, refresh_in, number_types, date_form, omit,
-        client_ids, tenants, defaults=True; returns the settings now in force."""
+        client_ids, tenants, roles, defaults=True; returns the settings now in force.
+
+        roles: None (no claim), ["R", …] (every token) or {client_id: ["R", …]} (the
+        tokens whose appid is that client id, matched without case)."""
         return self._control("POST", "/_fake/settings", kw)["settings"]
 
     def requests(self, source=None):
@@ -167,8 +215,27 @@ class FakeIdentity:
             return ""
 
 
-def start_identity(ctx, tls=False, name="identity"):
-    """Starts tests/fakes/fake_identity.py with fresh fake secrets under ctx.dir."""
+def new_rs256_key(ctx, stem):
+    """A fresh RSA-2048 signing key in ctx's directory (PEM, mode 0600); its path."""
+    import jwt_rs256
+    path = ctx.path(f"{stem}.signing.key")
+    jwt_rs256.save_key(jwt_rs256.generate_key(), str(path))
+    register_secret(path.read_text())
+    return path
+
+
+def rs256_jwk(key_file, kid=None, issuer=None):
+    """The public JWK of a key file, shaped as Entra publishes it."""
+    import jwt_rs256
+    return jwt_rs256.jwk(jwt_rs256.load_key(key_file), kid, issuer)
+
+
+def start_identity(ctx, tls=False, name="identity", rs256=False, signing_kid=None):
+    """Starts tests/fakes/fake_identity.py with fresh fake secrets under ctx.dir.
+
+    @rs256: tokens are RS256, signed with a key made here (fi.signing_key_file,
+    published with kid fi.kid: @signing_kid, default the key's x5t as Entra's)
+    instead of HS256 with fi.jwt_key_file (the fake az still mints HS256)."""
     jwt_key = ctx.secret(32)
     identity_header = ctx.secret()
     client_secret = ctx.secret()
@@ -211,6 +278,14 @@ def start_identity(ctx, tls=False, name="identity"):
             "--client-cert", str(cert),
             "--user-assigned",
             f"{files['ua_client_id']},{files['ua_object_id']},{files['ua_resource_id']}"]
+    files["signing_key_file"] = files["kid"] = files["signing_jwk"] = None
+    if rs256:
+        files["signing_key_file"] = new_rs256_key(ctx, name)
+        files["signing_jwk"] = rs256_jwk(files["signing_key_file"], signing_kid)
+        files["kid"] = files["signing_jwk"]["kid"]
+        argv += ["--signing-key-file", str(files["signing_key_file"])]
+        if signing_kid:
+            argv += ["--signing-kid", signing_kid]
     files["tls_cert"] = files["tls_key"] = None
     if tls:
         tls_cert, tls_key = openssl_self_signed(
@@ -325,6 +400,14 @@ def sha1_thumbprint(cert_pem_path):
 def identity(ctx):
     """A running fake identity service (no TLS), stopped at teardown."""
     fi = start_identity(ctx)
+    yield fi
+    _stop_and_check(fi)
+
+
+@pytest.fixture
+def identity_rs256(ctx):
+    """A running fake identity service minting RS256 tokens (no TLS)."""
+    fi = start_identity(ctx, rs256=True)
     yield fi
     _stop_and_check(fi)
 

@@ -19,13 +19,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
 from aoaitest import PYTHON, assert_absent, fail, register_secret, stop_fake
 from identity import (AOAI_RESOURCE, AOAI_SCOPE, AZ_TENANT, FAKES_DIR, JWT_BEARER, MI_TENANT,
-                      SYSTEM_CLIENT_ID, az_calls, fake_az_env, sha1_thumbprint,
-                      start_fake_aoai_jwt)
+                      SYSTEM_CLIENT_ID, az_calls, fake_az_env, identity_rs256,  # noqa: F401
+                      new_rs256_key, rs256_jwk, sha1_thumbprint, start_fake_aoai_jwt,
+                      start_identity, stop_identity)
 
 sys.path.insert(0, FAKES_DIR)
 import jwt_hs256  # noqa: E402
@@ -748,3 +750,350 @@ def test_azure_sdk_managed_identity(ctx, route, request):
         assert fake.requests()[-1]["bearer_src"] == route
     finally:
         stop_fake(fake)
+
+
+# --- RS256 tokens and Entra discovery documents (start_identity(rs256=True)) -----------
+
+V2_CONFIG_TYPES = {
+    "issuer": str, "jwks_uri": str, "token_endpoint": str, "authorization_endpoint": str,
+    "device_authorization_endpoint": str, "end_session_endpoint": str,
+    "userinfo_endpoint": str, "token_endpoint_auth_methods_supported": list,
+    "id_token_signing_alg_values_supported": list, "response_types_supported": list,
+    "response_modes_supported": list, "subject_types_supported": list,
+    "scopes_supported": list, "claims_supported": list, "http_logout_supported": bool,
+    "frontchannel_logout_supported": bool, "request_uri_parameter_supported": bool,
+    "cloud_instance_name": str, "msgraph_host": str}
+V1_CONFIG_TYPES = dict(V2_CONFIG_TYPES, microsoft_multi_refresh_token=bool,
+                       check_session_iframe=str)
+del V1_CONFIG_TYPES["request_uri_parameter_supported"]
+
+
+def get_discovery(url, context=None):
+    """(status, headers, JSON) of a discovery document, checking the success shape."""
+    status, headers, raw = call_tls(url, context) if context else call(url)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        fail(f"not JSON ({status}): {raw[:300]!r}")
+    if status == 200:
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
+        assert headers["Cache-Control"] == "max-age=86400, private"
+    return status, headers, body
+
+
+def call_tls(url, context):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
+    try:
+        with opener.open(url, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def check_config(doc, types):
+    for field, kind in types.items():
+        assert isinstance(doc.get(field), kind), (field, doc.get(field))
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert "code" in doc["response_types_supported"] and "id_token" in \
+        doc["response_types_supported"]
+    assert doc["subject_types_supported"] == ["pairwise"]
+    assert "private_key_jwt" in doc["token_endpoint_auth_methods_supported"]
+    assert "tenant_region_scope" in doc
+
+
+def b64url_uint(text):
+    return int.from_bytes(jwt_hs256.b64url_decode(text), "big")
+
+
+def verify_independently(jwk, token):
+    """The claims of @token, its signature checked with python3-cryptography against
+    the n/e of @jwk (not via jwt_rs256, which made it)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    head_b64, claims_b64, sig_b64 = token.split(".")
+    header = json.loads(jwt_hs256.b64url_decode(head_b64))
+    pub = rsa.RSAPublicNumbers(b64url_uint(jwk["e"]), b64url_uint(jwk["n"])).public_key()
+    pad = {"RS256": padding.PKCS1v15(),
+           "PS256": padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                salt_length=32)}[header["alg"]]
+    pub.verify(jwt_hs256.b64url_decode(sig_b64), f"{head_b64}.{claims_b64}".encode(), pad,
+               hashes.SHA256())   # raises InvalidSignature
+    return header, json.loads(jwt_hs256.b64url_decode(claims_b64))
+
+
+def have_pyjwt():
+    try:
+        import jwt
+        return hasattr(jwt, "PyJWK")
+    except ImportError:
+        return False
+
+
+def verify_pyjwt(jwk, token, audience):
+    """The claims of @token checked by PyJWT (python3-jwt), an independent implementation."""
+    import jwt
+    alg = jwt.get_unverified_header(token)["alg"]
+    key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
+    return jwt.decode(token, key, algorithms=[alg], audience=audience)
+
+
+def key_of(fi, kid, tenant=None, v2=True):
+    """The published key @kid, found the way an OpenID client finds it."""
+    _, _, config = get_discovery(fi.openid_config_url(tenant, v2=v2))
+    _, _, jwks = get_discovery(config["jwks_uri"])
+    found = [k for k in jwks["keys"] if k["kid"] == kid]
+    assert len(found) == 1, (kid, [k["kid"] for k in jwks["keys"]])
+    return found[0]
+
+
+def test_openid_configuration_v2(identity_rs256):
+    fi = identity_rs256
+    status, headers, doc = get_discovery(fi.openid_config_url())
+    assert status == 200, doc
+    check_config(doc, V2_CONFIG_TYPES)
+    tid = fi.tenant_id
+    assert doc["issuer"] == f"https://login.microsoftonline.com/{tid}/v2.0"
+    assert doc["jwks_uri"] == f"{fi.base_url}/{tid}/discovery/v2.0/keys" == fi.jwks_url()
+    assert doc["token_endpoint"] == fi.token_url()
+    assert doc["authorization_endpoint"] == f"{fi.base_url}/{tid}/oauth2/v2.0/authorize"
+    assert headers["x-ms-request-id"] and headers["Access-Control-Allow-Origin"] == "*"
+    # multi-tenant aliases: Entra's literal placeholder, and the common key set
+    for alias in ("common", "organizations"):
+        status, _, doc = get_discovery(fi.openid_config_url(alias))
+        assert status == 200, doc
+        assert doc["issuer"] == "https://login.microsoftonline.com/{tenantid}/v2.0"
+        assert doc["jwks_uri"] == f"{fi.base_url}/{alias}/discovery/v2.0/keys"
+        assert doc["tenant_region_scope"] is None
+    entries = fi.requests("openid")
+    assert len(entries) == 3 and fi.requests("entra") == [] and fi.requests("jwks") == []
+    assert [(e["tenant"], e["version"], e["status"], e["tls"]) for e in entries] == \
+        [(tid, "v2", 200, False), ("common", "v2", 200, False),
+         ("organizations", "v2", 200, False)]
+    assert call(fi.openid_config_url(), method="POST", data=b"")[0] == 405
+
+
+def test_openid_configuration_v1(identity_rs256):
+    fi = identity_rs256
+    status, _, doc = get_discovery(fi.openid_config_url(v2=False))
+    assert status == 200, doc
+    check_config(doc, V1_CONFIG_TYPES)
+    assert doc["issuer"] == f"https://sts.windows.net/{fi.tenant_id}/"
+    assert doc["jwks_uri"] == f"{fi.base_url}/common/discovery/keys"   # as Entra's v1 does
+    assert doc["token_endpoint"] == f"{fi.base_url}/{fi.tenant_id}/oauth2/token"
+    assert "id_token token" not in doc["response_types_supported"]
+    status, _, doc = get_discovery(fi.openid_config_url("common", v2=False))
+    assert status == 200 and doc["issuer"] == "https://sts.windows.net/{tenantid}/"
+    # v1 knows no "organizations" tenant
+    status, _, body = get_discovery(fi.openid_config_url("organizations", v2=False))
+    check_aad_error(status, body, 400, "invalid_tenant", 90002)
+    status, _, jwks = get_discovery(fi.jwks_url(v2=False))
+    assert status == 200 and [k["kid"] for k in jwks["keys"]] == [fi.kid]
+    assert "issuer" not in jwks["keys"][0]          # v1 keys carry none
+    assert [e["version"] for e in fi.requests("openid")] == ["v1", "v1", "v1"]
+    assert [e["version"] for e in fi.requests("jwks")] == ["v1"]
+
+
+def test_jwks_key_shape(identity_rs256):
+    fi = identity_rs256
+    status, _, jwks = get_discovery(fi.jwks_url())
+    assert status == 200 and sorted(jwks) == ["keys"]
+    (k,) = jwks["keys"]
+    assert sorted(k) == ["e", "issuer", "kid", "kty", "n", "use", "x5c", "x5t"]
+    assert k["kty"] == "RSA" and k["use"] == "sig" and k["e"] == "AQAB"
+    assert k["kid"] == k["x5t"] == fi.kid
+    assert k["issuer"] == f"https://login.microsoftonline.com/{fi.tenant_id}/v2.0"
+    assert len(jwt_hs256.b64url_decode(k["n"])) == 256      # RSA-2048
+    der = base64.b64decode(k["x5c"][0], validate=True)
+    assert k["x5t"] == jwt_hs256.b64url_encode(hashlib.sha1(der).digest())
+    from cryptography import x509
+    cert = x509.load_der_x509_certificate(der)
+    nums = cert.public_key().public_numbers()
+    assert (nums.n, nums.e) == (b64url_uint(k["n"]), b64url_uint(k["e"]))
+    # the same key on the common set, with Entra's placeholder issuer
+    (common,) = get_discovery(fi.jwks_url("common"))[2]["keys"]
+    assert common["issuer"] == "https://login.microsoftonline.com/{tenantid}/v2.0"
+    assert {x: common[x] for x in ("kid", "n", "e", "x5t")} == \
+        {x: k[x] for x in ("kid", "n", "e", "x5t")}
+    assert os.stat(fi.signing_key_file).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_jwks_verifies_minted_token(ctx, identity_rs256, alg):
+    from cryptography.exceptions import InvalidSignature
+    fi = identity_rs256
+    now = int(time.time())
+    claims = {"aud": AOAI_RESOURCE, "iss": f"https://sts.windows.net/{fi.tenant_id}/",
+              "exp": now + 600, "nbf": now, "iat": now, "appid": fi.client_id,
+              "roles": ["Reader"]}
+    token = fi.mint(claims, alg=alg)
+    key = key_of(fi, fi.kid)
+    header, got = verify_independently(key, token)
+    assert header == {"typ": "JWT", "alg": alg, "kid": fi.kid, "x5t": fi.kid}
+    assert got == claims
+    if have_pyjwt():
+        assert verify_pyjwt(key, token, AOAI_RESOURCE) == claims
+    head, body, sig = token.split(".")
+    forged = jwt_hs256.b64url_encode(json.dumps(dict(claims, roles=["Admin"])))
+    with pytest.raises(InvalidSignature):
+        verify_independently(key, f"{head}.{forged}.{sig}")
+    # a key that is not published does not verify it
+    other = rs256_jwk(new_rs256_key(ctx, "other"))
+    with pytest.raises(InvalidSignature):
+        verify_independently(other, token)
+
+
+def test_rs256_tokens_from_imds_and_client_secret(identity_rs256):
+    fi = identity_rs256
+    fi.settings(roles={fi.client_id: ["Chat.Completions", "Reader"]})
+    status, _, body = imds(fi)
+    assert status == 200, body
+    register_secret(body["access_token"])
+    key = key_of(fi, fi.kid)
+    header, c = verify_independently(key, body["access_token"])
+    assert header["alg"] == "RS256" and header["kid"] == fi.kid and header["x5t"] == fi.kid
+    assert c["aud"] == AOAI_RESOURCE and c["iss"] == f"https://sts.windows.net/{MI_TENANT}/"
+    assert c["appid"] == SYSTEM_CLIENT_ID and c["exp"] == int(body["expires_on"])
+    assert "roles" not in c                                     # not this client's
+    with pytest.raises(jwt_hs256.JwtError):                     # no longer HS256
+        claims_of(fi, body["access_token"])
+
+    status, _, body = entra(fi, client_secret=fi.client_secret)
+    assert status == 200, body
+    register_secret(body["access_token"])
+    header, c = verify_independently(key_of(fi, fi.kid, "common"), body["access_token"])
+    assert header["alg"] == "RS256" and header["kid"] == fi.kid
+    assert c["aud"] == AOAI_RESOURCE and c["appid"] == fi.client_id
+    assert c["iss"] == f"https://sts.windows.net/{fi.tenant_id}/" and c["tid"] == fi.tenant_id
+    assert c["roles"] == ["Chat.Completions", "Reader"]
+    if have_pyjwt():
+        assert verify_pyjwt(key, body["access_token"], AOAI_RESOURCE)["roles"] == c["roles"]
+    # a global list applies to every token
+    fi.settings(roles=["Everyone"])
+    _, c = verify_independently(key, imds(fi)[2]["access_token"])
+    assert c["roles"] == ["Everyone"]
+    assert call(fi.base + "/_fake/settings", data=b'{"roles": [1]}')[0] == 400
+    assert call(fi.base + "/_fake/settings", data=b'{"roles": {"x": "Reader"}}')[0] == 400
+
+
+def test_jwks_extra_keys(ctx, identity_rs256):
+    fi = identity_rs256
+    new_key = new_rs256_key(ctx, "rotated")
+    new_jwk = rs256_jwk(new_key, kid="rotated-1")
+    assert fi.publish_keys([new_jwk]) == 1
+    for v2 in (True, False):
+        kids = [k["kid"] for k in get_discovery(fi.jwks_url(v2=v2))[2]["keys"]]
+        assert kids == [fi.kid, "rotated-1"], (v2, kids)
+    token = fi.mint({"aud": AOAI_RESOURCE, "exp": int(time.time()) + 60}, alg="PS256",
+                    key_file=new_key, kid="rotated-1")
+    header, _ = verify_independently(key_of(fi, "rotated-1"), token)
+    assert header["kid"] == "rotated-1" and header["alg"] == "PS256"
+    assert fi.publish_keys([]) == 0
+    assert [k["kid"] for k in get_discovery(fi.jwks_url())[2]["keys"]] == [fi.kid]
+    for bad in (b'{"keys": {}}', b'{"keys": [{"n": "x"}]}', b'{"keys": [], "x": 1}',
+                json.dumps({"keys": [new_jwk] * 33}).encode()):
+        assert call(fi.base + "/_fake/keys", data=bad)[0] == 400, bad
+
+
+def test_discovery_scripted_failures_and_log(identity_rs256):
+    fi = identity_rs256
+    fi.script("openid", {"status": 503, "headers": {"Retry-After": "3"}})
+    fi.script("jwks", {"status": 500}, {"non_json": True})
+    status, headers, body = get_discovery(fi.openid_config_url())
+    check_aad_error(status, body, 503, "temporarily_unavailable", 90033)
+    assert headers["Retry-After"] == "3"
+    status, _, config = get_discovery(fi.openid_config_url())
+    assert status == 200
+    status, _, body = get_discovery(config["jwks_uri"])
+    assert status == 500 and body["error"] == "server_error"
+    status, headers, raw = call(config["jwks_uri"])
+    assert status == 200 and headers["Content-Type"].startswith("text/html"), raw[:100]
+    status, _, jwks = get_discovery(config["jwks_uri"])
+    assert status == 200 and jwks["keys"][0]["kid"] == fi.kid
+    assert [(e["status"], e.get("scripted")) for e in fi.requests("openid")] == \
+        [(503, "status"), (200, None)]
+    assert [(e["status"], e.get("scripted")) for e in fi.requests("jwks")] == \
+        [(500, "status"), (200, "non_json"), (200, None)]
+    assert all(e["path"] == f"/{fi.tenant_id}/discovery/v2.0/keys" for e in fi.requests("jwks"))
+    assert fi.requests("entra") == [] and fi.requests("imds") == []
+    # the token endpoint's queue is not the documents' one
+    fi.script("entra", {"status": 500})
+    assert get_discovery(fi.openid_config_url())[0] == 200
+    assert entra(fi, client_secret=fi.client_secret)[0] == 500
+
+
+def test_discovery_unknown_tenant(identity_rs256):
+    fi = identity_rs256
+    fi.settings(tenants=[fi.tenant_id])
+    other = str(uuid.uuid4())
+    for url in (fi.openid_config_url(other), fi.openid_config_url(other, v2=False),
+                fi.jwks_url(other), fi.jwks_url(other, v2=False)):
+        status, headers, body = get_discovery(url)
+        check_aad_error(status, body, 400, "invalid_tenant", 90002)
+        assert body["error_description"].startswith(f"AADSTS90002: Tenant '{other}' not found.")
+        assert headers["Cache-Control"] == "no-store, no-cache"
+    assert get_discovery(fi.openid_config_url())[0] == 200
+    assert get_discovery(fi.openid_config_url("common"))[0] == 200
+    assert [e.get("check") for e in fi.requests("openid")] == ["tenant", "tenant", None, None]
+
+
+def test_discovery_on_tls_port(ctx):
+    fi = start_identity(ctx, tls=True, rs256=True, name="tlsid", signing_kid="tls-kid-1")
+    try:
+        assert fi.kid == "tls-kid-1"
+        header = jwt_hs256.split(imds(fi)[2]["access_token"])[0]
+        assert header["kid"] == "tls-kid-1" and header["x5t"] != "tls-kid-1"
+        tls = ssl.create_default_context(cafile=str(fi.tls_cert))
+        for host in ("127.0.0.1", "localhost"):
+            status, _, doc = get_discovery(fi.openid_config_url(tls=True, host=host), tls)
+            assert status == 200, doc
+            base = f"https://{host}:{fi.tls_port}/{fi.tenant_id}"
+            assert doc["jwks_uri"] == base + "/discovery/v2.0/keys"
+            assert doc["token_endpoint"] == base + "/oauth2/v2.0/token"
+            status, _, jwks = get_discovery(doc["jwks_uri"], tls)
+            assert status == 200 and jwks["keys"][0]["kid"] == fi.kid
+            assert jwks["keys"][0]["x5t"] == header["x5t"]
+        assert [e["tls"] for e in fi.requests("openid") + fi.requests("jwks")] == [True] * 4
+        # the control API stays on the plain port
+        assert call_tls(f"https://127.0.0.1:{fi.tls_port}/_fake/requests", tls)[0] == 404
+    finally:
+        stop_identity(fi)
+    assert "Traceback" not in Path(fi.stderr_path).read_text()
+
+
+def test_default_identity_stays_hs256(identity):
+    status, _, body = imds(identity)
+    assert status == 200
+    assert jwt_hs256.split(body["access_token"])[0]["alg"] == "HS256"
+    claims_of(identity, body["access_token"])
+    assert identity.signing_key_file is None and identity.kid is None
+    status, _, doc = get_discovery(identity.openid_config_url())
+    assert status == 200 and doc["jwks_uri"] == identity.jwks_url()
+    assert get_discovery(identity.jwks_url())[2] == {"keys": []}
+
+
+def test_jwt_rs256_cli(ctx):
+    tool = os.path.join(FAKES_DIR, "jwt_rs256.py")
+    key = ctx.path("cli.key")
+    r = subprocess.run([PYTHON, tool, "genkey", "--out", str(key)], capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL, env=ctx.base_env())
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    pem = register_secret(key.read_text())
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----")
+    claims = {"aud": "api://x", "exp": int(time.time()) + 60, "roles": ["R"]}
+    claims_file = ctx.write_file("cli.claims.json", json.dumps(claims))
+    for alg in ("RS256", "PS256"):
+        r = subprocess.run([PYTHON, tool, "mint", "--key-file", str(key), "--kid", "k1",
+                            "--alg", alg, "--claims-file", str(claims_file)],
+                           capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL, env=ctx.base_env())
+        assert r.returncode == 0, r.stderr
+        token = register_secret(r.stdout.strip())
+        header, got = verify_independently(rs256_jwk(key), token)
+        assert header == {"typ": "JWT", "alg": alg, "kid": "k1",
+                          "x5t": rs256_jwk(key)["x5t"]} and got == claims
+    r = subprocess.run([PYTHON, tool, "jwk", "--key-file", str(key)], capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL, env=ctx.base_env())
+    assert r.returncode == 0 and json.loads(r.stdout) == rs256_jwk(key)
+    assert_absent(pem.splitlines()[1], r.stdout + r.stderr, "jwt_rs256.py jwk output")

@@ -14,7 +14,7 @@ import pytest
 
 from aoaitest import (assert_absent, assert_line, curl_chat, describe, expect_rc, fail,
                       start_fake, stop_fake, wait_until)
-from keyvault import VAULT_RESOURCE, keyvault_config
+from keyvault import VAULT_RESOURCE, VAULT_SCOPE, keyvault_config
 
 SECRET = "kv-key"
 REFRESH = 5          # seconds: the configured minimum, so refreshes happen within a test
@@ -290,3 +290,133 @@ def test_echoed_token_is_masked(ctx, keyvault, kv_scene):
     for what, out in (("the agent log", text), ("aoai list --json", listing)):
         assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", out), f"a bearer token in {what}"
     assert "Bearer [redacted]" in listing
+
+
+# --- an inline "credential" instead of "via" ---------------------------------------
+
+USER_ASSIGNED_CLIENT_ID = "5a3c7e91-2d4b-4f6a-8c1e-9b0d3f2a7e65"  # fake_identity's default one
+JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.")
+
+
+def inline_config(fi, kv, aoai_hostport, **credential):
+    """Secret SECRET from the fake vault with its own managed identity (the fake IMDS)
+    and only one profile, "aoai", an api-key profile: no profile can make a token, so
+    any token in a reply to a client would be the vault token."""
+    return {"secrets": {SECRET: {"keyvault": kv.secret_url("aoai-key"), "refresh": 3600,
+                                 "credential": {"type": "managed-identity",
+                                                "endpoint": fi.imds_url, **credential}}},
+            "profiles": {"aoai": {"hosts": [aoai_hostport],
+                                  "credential": {"type": "api-key", "secret": SECRET}}}}
+
+
+@pytest.fixture
+def inline_scene(ctx, start_agent, identity, keyvault, aoai, aoai_json):
+    """inline_scene(wait=True) -> Scene: an agent whose secret SECRET has an inline
+    credential, after its first fetch (when @wait); the fake endpoint is stopped at
+    teardown."""
+    fakes = []
+
+    def start(wait=True):
+        value = ctx.secret()
+        version = keyvault.set_secret("aoai-key", value)
+        fake = start_fake(ctx, key=value)
+        fakes.append(fake)
+        config = ctx.write_config(inline_config(identity, keyvault, fake.hostport))
+        s = Scene(ctx, aoai, aoai_json, start_agent(config=config), fake.hostport)
+        s.fake, s.value, s.version = fake, value, version
+        if wait:
+            s.agent.wait_log(fetched(version), 10, "the first fetch")
+        return s
+
+    yield start
+    for f in fakes:
+        stop_fake(f)
+
+
+def test_inline_credential_fetches_and_is_listed(ctx, build, identity, keyvault, inline_scene):
+    s = inline_scene()
+    s.assert_serves(s.value)
+    status, body = curl_chat(ctx, s.fake.chat_url, with_headers_from=build.aoai)
+    if status != 200:
+        fail(f"the fake Azure OpenAI endpoint answered {status}: {body}")
+    reqs = [r for r in keyvault.requests() if r.get("name") == "aoai-key"]
+    assert reqs and all(r["auth"] == "valid" and r["src"] == "imds" and
+                        r["aud"] in (VAULT_RESOURCE, VAULT_RESOURCE + "/") for r in reqs), reqs
+    imds = identity.requests("imds")
+    assert [q["query"].get("resource") for q in imds] == [VAULT_RESOURCE], imds
+    data = s.aoai_json("list")
+    # The credential belongs to the secret: no phantom profile for it.
+    assert [p["name"] for p in data["profiles"]] == ["aoai"], data["profiles"]
+    (sec,) = [x for x in data["secrets"] if x["name"] == SECRET]
+    assert sec["origin"] == "keyvault" and sec["last_error"] is None, sec
+    assert sec["fingerprint"] and sec["fingerprint"].startswith("sha256:"), sec
+    status = s.aoai_json("status")
+    assert status["profiles"] == 1 and status["tokens"] == 0, status
+
+
+def test_inline_credential_token_is_never_handed_out(ctx, raw, keyvault, inline_scene):
+    s = inline_scene()
+    names = (SECRET, f"keyvault:{SECRET}", "keyvault", "aoai", "vault")
+    replies = []
+    # The CLI, by every likely name, with and without the vault scope.
+    for args in [("token",), ("token", "--json"), ("token", "--scope", VAULT_SCOPE)] + \
+            [("token", n) for n in names] + [("token", n, "--scope", VAULT_SCOPE) for n in names]:
+        r = s.aoai(*args)
+        assert r.returncode != 0, describe(r)
+        replies.append(r.stdout + r.stderr)
+    # The raw protocol, the same.
+    requests = [{}, {"scope": VAULT_SCOPE}] + [{"profile": n} for n in names] + \
+        [{"profile": n, "scope": VAULT_SCOPE} for n in names]
+    with raw() as c:
+        for fields in requests:
+            reply = c.request({"v": 1, "op": "token", **fields})
+            assert reply.get("ok") is False and "access_token" not in reply, (fields, reply)
+            replies.append(json.dumps(reply))
+        # A request to the vault itself matches no profile: no bearer header for it.
+        reply = c.request({"v": 1, "op": "headers", "url": keyvault.secret_url("aoai-key")})
+        assert reply.get("ok") is False, reply
+        replies.append(json.dumps(reply))
+        for op in ("list", "status"):
+            replies.append(json.dumps(c.request({"v": 1, "op": op})))
+    replies.append(s.headers().stdout)
+    for text in replies:
+        assert not JWT_RE.search(text), "a bearer token in a reply to a client"
+    assert not JWT_RE.search(s.agent.log()), "a JWT in the agent log"
+
+
+def test_inline_credential_change_refetches_at_reload(ctx, identity, keyvault, inline_scene):
+    s = inline_scene()
+    # Unchanged: the reload fetches the secret again with the token it holds.
+    expect_rc(s.aoai("reload"), 0, "aoai reload")
+    s.wait_log_count(fetched(s.version), 2, 10)
+    assert len(identity.requests("imds")) == 1, identity.requests("imds")
+    # Another identity: its own token (the old one is dropped), then the secret again.
+    cfg = inline_config(identity, keyvault, s.fake.hostport, client_id=USER_ASSIGNED_CLIENT_ID)
+    ctx.write_config(cfg)
+    expect_rc(s.aoai("reload"), 0, "aoai reload")
+    s.wait_log_count(fetched(s.version), 3, 10)
+    imds = identity.requests("imds")
+    assert len(imds) == 2 and imds[1]["query"].get("client_id") == USER_ASSIGNED_CLIENT_ID, imds
+    last = [r for r in keyvault.requests() if r.get("name") == "aoai-key"][-1]
+    assert last["appid"] == USER_ASSIGNED_CLIENT_ID and last["status"] == 200, last
+    s.assert_serves(s.value)
+    assert s.aoai_json("status")["last_reload_error"] is None
+
+
+def test_inline_credential_token_failure_names_the_secret(ctx, identity, keyvault,
+                                                         inline_scene):
+    """The token's failure is the secret's error, named after the secret (there is no
+    profile), and is retried as with "via" until IMDS answers."""
+    failures = [{"status": 400, "body": {"error": "invalid_request",
+                                         "error_description": "Identity not found"}}] * 2
+    identity.script("imds", *failures)
+    s = inline_scene(wait=False)
+    s.wait_log_re(failure_re(re.escape(f'no token for Key Vault: the credential of secret '
+                                       f'"{SECRET}": imds: HTTP 400')), 10)
+    assert keyvault.requests() == [], "the vault was asked without a token"
+    sec, prof = s.listing()
+    assert prof["state"] == "missing_secret" and "no token for Key Vault" in prof["detail"], prof
+    assert f'the credential of secret "{SECRET}"' in prof["detail"], prof
+    assert "profile" not in sec["last_error"], sec
+    s.agent.wait_log(fetched(s.version), 15, "the fetch once IMDS answers")
+    s.assert_serves(s.value)

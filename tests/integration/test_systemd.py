@@ -50,9 +50,13 @@ def test_units_install_and_verify(ctx, build):
              share / "man" / "man1" / "aoai-agent.1", share / "man" / "man1" / "aoai.1",
              share / "man" / "man1" / "aoai-exec.1",
              share / "man" / "man5" / "aoai-agent.json.5"]
-    for p in (sock, svc, envd, *comps):
+    for p in (sock, svc, envd, prefix / "libexec" / "aoai" / "aoai-check", *comps):
         if not p.is_file():
             fail(f"make install did not install {p}")
+    # The installed `aoai check` runs the installed aoai-check, which finds libaoai.
+    r = run([str(prefix / "bin" / "aoai"), "check", "--help"], os.environ.copy(), timeout=30)
+    expect_rc(r, 0, "installed aoai check --help")
+    assert "validate-azure-ad-token" in r.stdout, describe(r)
 
     # Offline verification against a private runtime dir (no user manager in CI);
     # any message (unknown key, bad value, missing binary) is a failure.
@@ -295,11 +299,13 @@ def test_bash_completion(ctx):
               'F=_aoai comp aoai env --f\n'
               'F=_aoai comp aoai -S /tmp/s rel\n'
               'F=_aoai_exec comp aoai-exec --no-p\n'
+              'F=_aoai comp aoai check --openid\n'
               'complete -p aoai aoai-exec\n')
     r = expect_rc(run(["bash", "--norc", "--noprofile", "-c", script], ctx.base_env()), 0,
                   "bash completion")
     lines = r.stdout.splitlines()
-    assert lines[:4] == ["status", "--fish", "reload", "--no-preload"], describe(r)
+    assert lines[:5] == ["status", "--fish", "reload", "--no-preload", "--openid-config"], \
+        describe(r)
     assert "_aoai aoai" in r.stdout and "_aoai_exec aoai-exec" in r.stdout, describe(r)
 
 
@@ -308,11 +314,11 @@ def test_fish_completion(ctx):
         expect_rc(run(["fish", "--no-config", "-n", COMP / f], ctx.base_env()), 0, f"fish -n {f}")
     script = (f"source {COMP / 'aoai.fish'}; source {COMP / 'aoai-exec.fish'}; "
               "complete -C 'aoai rel'; complete -C 'aoai env --f'; "
-              "complete -C 'aoai-exec --no-i'")
+              "complete -C 'aoai-exec --no-i'; complete -C 'aoai check --named'")
     r = expect_rc(run(["fish", "--no-config", "-c", script], ctx.base_env()), 0,
                   "fish completion")
     words = [l.split("\t")[0] for l in r.stdout.splitlines()]
-    assert words == ["reload", "--fish", "--no-identity"], describe(r)
+    assert words == ["reload", "--fish", "--no-identity", "--named-value"], describe(r)
 
 
 def test_zsh_completion(ctx):

@@ -666,6 +666,33 @@ static const struct bad bad_secrets[] = {
 	  "refresh", "from 5" },
 	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok', 'refresh': 1e3",
 	  "refresh", "integer" },
+	/* an inline "credential" instead of "via" */
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok',"
+	  " 'credential': {'type': 'azure-cli'}",
+	  "credential", "cannot be combined with \"via\"" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {'type': 'api-key'}",
+	  "credential.type", "yields no token" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a',"
+	  " 'credential': {'type': 'api-key', 'file': '/x'}",
+	  "credential.type", "yields no token" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {'type': 'magic'}",
+	  "credential.type", "must be one of" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {}", "credential.type",
+	  "is required" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': 'azure-cli'",
+	  "credential", "must be an object" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a',"
+	  " 'credential': {'type': 'managed-identity', 'client_id': 'nope'}",
+	  "credential.client_id", "must be a GUID" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a',"
+	  " 'credential': {'type': 'azure-cli', 'client_id': '" GUID1 "'}",
+	  "credential.client_id", "unknown key for credential type \"azure-cli\"" },
+	{ "'file': '/x', 'credential': {'type': 'azure-cli'}", "credential",
+	  "only valid with \"keyvault\"" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {'type': "
+	  "'client-secret',"
+	  " 'tenant_id': 'contoso.com', 'client_id': '" GUID1 "', 'secret': 's'}",
+	  "credential.secret", "circular: names this secret itself" },
 };
 
 static void test_errors_secret(void **state)
@@ -714,6 +741,83 @@ static void test_keyvault_cycle(void **state)
 	    "  'kv1': {'keyvault': 'https://v.vault.azure.net/secrets/one', 'via': 'sp1'},"
 	    "  'kv2': {'keyvault': 'https://v.vault.azure.net/secrets/two', 'via': 'sp2'}}}",
 	    "secret \"kv1\"", "via", "circular");
+}
+
+static void test_keyvault_credential(void **state)
+{
+	const struct secret_source *s;
+	struct config *c;
+
+	(void)state;
+	c = parse_ok("{'secrets': {"
+		     "  'mi': {'keyvault': 'https://v.vault.azure.net/secrets/a',"
+		     "         'credential': {'type': 'managed-identity', 'client_id': '" GUID1
+		     "'}},"
+		     "  'sp': {'keyvault': 'https://v.vault.azure.net/secrets/b',"
+		     "         'credential': {'type': 'client-secret', 'tenant_id': 'contoso.com',"
+		     "                        'client_id': '" GUID2 "', 'secret': 'plain'}},"
+		     "  'plain': {'file': '/run/sp-secret'}}}");
+	/* no phantom profile: the credential belongs to the secret */
+	assert_int_equal(c->n_profiles, 0);
+	s = config_find_secret(c, "mi");
+	assert_non_null(s);
+	assert_null(s->via);
+	assert_non_null(s->credential);
+	assert_int_equal(s->credential->type, CRED_MANAGED_IDENTITY);
+	assert_string_equal(s->credential->client_id, GUID1);
+	assert_int_equal(s->refresh, CONFIG_DEFAULT_KEYVAULT_REFRESH);
+	s = config_find_secret(c, "sp");
+	assert_int_equal(s->credential->type, CRED_CLIENT_SECRET);
+	assert_string_equal(s->credential->secret, "plain");
+	config_free(c);
+}
+
+static void test_keyvault_credential_cycle(void **state)
+{
+	(void)state;
+	/* a's credential needs b, which is fetched with a's credential's secret a */
+	expect_error("{'secrets': {"
+		     "  'a': {'keyvault': 'https://v.vault.azure.net/secrets/a',"
+		     "        'credential': {'type': 'client-secret', 'tenant_id': 'contoso.com',"
+		     "                       'client_id': '" GUID1 "', 'secret': 'b'}},"
+		     "  'b': {'keyvault': 'https://v.vault.azure.net/secrets/b',"
+		     "        'credential': {'type': 'client-secret', 'tenant_id': 'contoso.com',"
+		     "                       'client_id': '" GUID1 "', 'secret': 'a'}}}}",
+		     "secret \"a\"", "credential.secret",
+		     "circular: the credential of secret \"b\" needs this secret");
+	/* mixed: kv via sp, whose secret is fetched with an inline credential needing kv */
+	expect_error(
+	    "{'profiles': {'sp': {'hosts': ['sp.test'], 'credential': {'type': "
+	    "'client-secret', 'tenant_id': 'contoso.com', 'client_id': '" GUID1 "',"
+	    " 'secret': 'inner'}}},"
+	    " 'secrets': {"
+	    "  'kv': {'keyvault': 'https://v.vault.azure.net/secrets/kv', 'via': 'sp'},"
+	    "  'inner': {'keyvault': 'https://v.vault.azure.net/secrets/inner',"
+	    "            'credential': {'type': 'client-secret', 'tenant_id': 'contoso.com',"
+	    "                           'client_id': '" GUID1 "', 'secret': 'kv'}}}}",
+	    "secret \"kv\"", "via", "circular: the credential of secret \"inner\"");
+}
+
+static void test_credential_copy(void **state)
+{
+	struct credential a = { 0 }, b;
+	struct config *c;
+
+	(void)state;
+	c = parse_ok("{'secrets': {'s': {'keyvault': 'https://v.vault.azure.net/secrets/a',"
+		     " 'credential': {'type': 'workload-identity', 'tenant_id': 'contoso.com',"
+		     " 'client_id': '" GUID1 "', 'token_file': '/var/run/token'}}}}");
+	assert_int_equal(credential_copy(&b, config_find_secret(c, "s")->credential), 0);
+	config_free(c); /* the copy stands alone */
+	assert_string_equal(b.token_file, "/var/run/token");
+	assert_true(credential_equal(&b, &b));
+	assert_int_equal(credential_copy(&a, &b), 0);
+	assert_true(credential_equal(&a, &b));
+	free(a.client_id);
+	a.client_id = strdup(GUID2);
+	assert_false(credential_equal(&a, &b));
+	credential_done(&a);
+	credential_done(&b);
 }
 
 static void test_duplicate_hosts(void **state)
@@ -943,6 +1047,9 @@ int main(void)
 		cmocka_unit_test(test_errors_secret),
 		cmocka_unit_test(test_keyvault_ok),
 		cmocka_unit_test(test_keyvault_cycle),
+		cmocka_unit_test(test_keyvault_credential),
+		cmocka_unit_test(test_keyvault_credential_cycle),
+		cmocka_unit_test(test_credential_copy),
 		cmocka_unit_test(test_duplicate_hosts),
 		cmocka_unit_test(test_file_shorthand),
 		cmocka_unit_test(test_home_unset),

@@ -212,6 +212,38 @@ static void test_decode_lock_unlock(void **state)
 	proto_request_done(&req);
 }
 
+static void test_decode_jwks(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"jwks\",\"openid_config\":\"https://l/c\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_JWKS);
+	assert_string_equal(req.jwks.openid_config, "https://l/c");
+	assert_false(req.jwks.refresh);
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"jwks\",\"openid_config\":\"https://l/c\","
+				    "\"refresh\":true}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_true(req.jwks.refresh);
+	proto_request_done(&req);
+	/* The URL is required, a string, and refresh only ever true. */
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"jwks\"}", &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"jwks\",\"openid_config\":7}", &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"jwks\",\"openid_config\":\"\"}", &req, NULL, 0),
+	    PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"jwks\",\"openid_config\":\"https://l/c\","
+				    "\"refresh\":false}",
+				    &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+}
+
 static void test_decode_token(void **state)
 {
 	const char *scope = "https://cognitiveservices.azure.com/.default";
@@ -844,6 +876,7 @@ static void test_op_names(void **state)
 		[PROTO_OP_LOCK] = "lock",     [PROTO_OP_UNLOCK] = "unlock",
 		[PROTO_OP_STATUS] = "status", [PROTO_OP_RELOAD] = "reload",
 		[PROTO_OP_TOKEN] = "token",   [PROTO_OP_PASSWD] = "passwd",
+		[PROTO_OP_JWKS] = "jwks",
 	};
 	unsigned i;
 
@@ -865,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_decode_headers),
 		cmocka_unit_test(test_decode_lock_unlock),
 		cmocka_unit_test(test_decode_token),
+		cmocka_unit_test(test_decode_jwks),
 		cmocka_unit_test(test_scope_valid),
 		cmocka_unit_test(test_bad_payloads),
 		cmocka_unit_test(test_bad_payload_bytes),

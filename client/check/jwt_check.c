@@ -204,31 +204,33 @@ void jwt_check_client_app(const struct jwt *jwt, const char *const *ids, size_t 
 		ret->ok = false;
 }
 
-/* Whether the space-separated @list holds the word @want. */
-static bool word_in(const char *list, const char *want)
+/* Whether @list, split at each @sep (empty parts skipped), holds @want. */
+static bool part_in(const char *list, const char *sep, const char *want)
 {
-	size_t wlen = strlen(want);
+	size_t wlen = strlen(want), slen = strlen(sep);
 
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, " ");
+	for (const char *p = list;;) {
+		const char *end = strstr(p, sep);
+		size_t n = end ? (size_t)(end - p) : strlen(p);
 
 		if (n == wlen && wlen && !memcmp(p, want, n))
 			return true;
-		p += n;
-		p += strspn(p, " ");
+		if (!end)
+			return false;
+		p = end + slen;
 	}
-	return false;
 }
 
-/* Entra writes delegated scopes as one string, "User.Read Mail.Send". */
-static bool claim_has(const json_t *v, bool spaced, const char *want)
+/* A string claim is one value, or with @sep several (Entra writes delegated
+ * scopes as one string, "User.Read Mail.Send"); an array holds strings. */
+static bool claim_has(const json_t *v, const char *sep, const char *want)
 {
 	size_t i;
 	json_t *item;
 
 	if (json_is_string(v))
-		return spaced ? word_in(json_string_value(v), want)
-			      : !strcmp(json_string_value(v), want);
+		return sep && *sep ? part_in(json_string_value(v), sep, want)
+				   : !strcmp(json_string_value(v), want);
 	json_array_foreach(v, i, item)
 	{
 		if (json_is_string(item) && !strcmp(json_string_value(item), want))
@@ -238,10 +240,9 @@ static bool claim_has(const json_t *v, bool spaced, const char *want)
 }
 
 void jwt_check_claim(const struct jwt *jwt, const char *name, const char *const *values, size_t n,
-		     enum jwt_match match, struct jwt_check *ret)
+		     enum jwt_match match, const char *separator, struct jwt_check *ret)
 {
 	json_t *v = json_object_get(jwt->claims, name);
-	bool spaced = !strcmp(name, "scp");
 	size_t found = 0;
 
 	result_init(ret, name);
@@ -255,7 +256,7 @@ void jwt_check_claim(const struct jwt *jwt, const char *name, const char *const 
 	if (!v)
 		return;
 	for (size_t i = 0; i < n; i++)
-		found += claim_has(v, spaced, values[i]);
+		found += claim_has(v, separator, values[i]);
 	ret->ok = !n || (match == JWT_MATCH_ALL ? found == n : found > 0);
 }
 

@@ -83,13 +83,13 @@ void jwt_check_issuer(const struct jwt *jwt, const char *const *issuers, size_t 
 void jwt_check_client_app(const struct jwt *jwt, const char *const *ids, size_t n,
 			  struct jwt_check *ret);
 /*
- * A required claim as in <required-claims><claim name= match=>: the claim's
- * values (a string, an array of strings, or for "scp" a space-separated
- * string, as Entra writes delegated scopes) hold any or all of @values.
- * With n == 0 the claim must only be present.
+ * A required claim as in <required-claims><claim name= match= separator=>:
+ * the claim's values (a string, an array of strings, or a string split at
+ * each @separator when one is given, as APIM does) hold any or all of
+ * @values.  With n == 0 the claim must only be present.
  */
 void jwt_check_claim(const struct jwt *jwt, const char *name, const char *const *values, size_t n,
-		     enum jwt_match match, struct jwt_check *ret);
+		     enum jwt_match match, const char *separator, struct jwt_check *ret);
 
 /*
  * Entra's two issuer spellings for tenant @tid (a GUID or a domain name):

@@ -466,27 +466,27 @@ static void required_roles(void **state)
 	struct jwt_check c;
 
 	(void)state;
-	jwt_check_claim(&jwt, "roles", want, 2, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "roles", want, 2, JWT_MATCH_ANY, NULL, &c);
 	assert_true(c.ok);
 	assert_string_equal(c.name, "roles");
 	assert_string_equal(c.expected, "any of Reader, Writer");
-	jwt_check_claim(&jwt, "roles", want, 2, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "roles", want, 2, JWT_MATCH_ALL, NULL, &c);
 	assert_false(c.ok);
 	assert_string_equal(c.expected, "all of Reader, Writer");
 	assert_string_equal(c.actual, "[\"Reader\",\"Admin\"]");
-	jwt_check_claim(&jwt, "roles", want, 1, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "roles", want, 1, JWT_MATCH_ALL, NULL, &c);
 	assert_true(c.ok);
-	jwt_check_claim(&jwt, "roles", want + 1, 1, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "roles", want + 1, 1, JWT_MATCH_ANY, NULL, &c);
 	assert_false(c.ok);
-	jwt_check_claim(&jwt, "roles", NULL, 0, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "roles", NULL, 0, JWT_MATCH_ALL, NULL, &c);
 	assert_true(c.ok);
 	assert_string_equal(c.expected, "present");
-	jwt_check_claim(&jwt, "groups", NULL, 0, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "groups", NULL, 0, JWT_MATCH_ALL, NULL, &c);
 	assert_false(c.ok);
 	assert_string_equal(c.actual, "absent");
 	jwt_done(&jwt);
 	jwt = claims("{\"roles\":\"Reader Writer\"}"); /* only scp is space-separated */
-	jwt_check_claim(&jwt, "roles", want, 1, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "roles", want, 1, JWT_MATCH_ANY, NULL, &c);
 	assert_false(c.ok);
 	jwt_done(&jwt);
 }
@@ -499,19 +499,28 @@ static void required_scp(void **state)
 	struct jwt_check c;
 
 	(void)state;
-	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ALL, " ", &c);
 	assert_true(c.ok);
-	jwt_check_claim(&jwt, "scp", partial, 2, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "scp", partial, 2, JWT_MATCH_ANY, " ", &c);
 	assert_false(c.ok); /* words, not prefixes */
 	jwt_done(&jwt);
 	jwt = claims("{\"scp\":\"Mail.Send\"}");
-	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ALL, &c);
+	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ALL, " ", &c);
 	assert_false(c.ok);
-	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "scp", want, 2, JWT_MATCH_ANY, " ", &c);
 	assert_true(c.ok);
 	jwt_done(&jwt);
 	jwt = claims("{\"scp\":\"\"}");
-	jwt_check_claim(&jwt, "scp", partial, 2, JWT_MATCH_ANY, &c);
+	jwt_check_claim(&jwt, "scp", partial, 2, JWT_MATCH_ANY, " ", &c);
+	assert_false(c.ok);
+	jwt_done(&jwt);
+	/* Without a separator a string is one value, as APIM compares it. */
+	jwt = claims("{\"scp\":\"User.Read Mail.Send\",\"grp\":\"a,,b\"}");
+	jwt_check_claim(&jwt, "scp", want, 1, JWT_MATCH_ANY, NULL, &c);
+	assert_false(c.ok);
+	jwt_check_claim(&jwt, "grp", (const char *const[]){ "a", "b" }, 2, JWT_MATCH_ALL, ",", &c);
+	assert_true(c.ok);
+	jwt_check_claim(&jwt, "grp", (const char *const[]){ "a,," }, 1, JWT_MATCH_ANY, ",", &c);
 	assert_false(c.ok);
 	jwt_done(&jwt);
 }
