@@ -7,6 +7,25 @@
 
 #define VALUE_WIDTH 200 /* a claim's value is cut here: groups can be long */
 
+/*
+ * @s with what a terminal could take for a control sequence (C0, DEL, and
+ * C1 as UTF-8) shown as '?': claims are the token issuer's text, not ours.
+ */
+static void print_safe(FILE *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			fputc('?', out);
+			i++;
+		} else {
+			fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+		}
+	}
+}
+
 static bool is_date_claim(const char *name)
 {
 	return !strcmp(name, "exp") || !strcmp(name, "nbf") || !strcmp(name, "iat");
@@ -39,9 +58,9 @@ static void print_value(FILE *out, const char *name, const json_t *v, time_t now
 	if (!text)
 		return;
 	if (json_is_string(v)) /* as it reads, without the quotes */
-		fprintf(out, "%.*s", len > VALUE_WIDTH ? VALUE_WIDTH : (int)len - 2, text + 1);
+		print_safe(out, text + 1, len > VALUE_WIDTH ? VALUE_WIDTH : len - 2);
 	else
-		fprintf(out, "%.*s", VALUE_WIDTH, text);
+		print_safe(out, text, VALUE_WIDTH);
 	if (len > VALUE_WIDTH)
 		fputs("...", out);
 	if (is_date_claim(name) && json_is_number(v))
@@ -57,10 +76,20 @@ static void print_object(FILE *out, const char *title, const json_t *obj, time_t
 	fprintf(out, "%s:\n", title);
 	json_object_foreach((json_t *)obj, key, v)
 	{
-		fprintf(out, "  %-10s ", key);
+		fputs("  ", out);
+		print_safe(out, key, 64);
+		fprintf(out, "%*s ", strlen(key) < 10 ? (int)(10 - strlen(key)) : 0, "");
 		print_value(out, key, v, now);
 		fputc('\n', out);
 	}
+}
+
+/* "LABEL TEXT\n", TEXT shown safely: URLs and errors may come from documents fetched. */
+static void print_line(FILE *out, const char *label, const char *text, const char *tail)
+{
+	fprintf(out, "%-11s", label);
+	print_safe(out, text, strlen(text));
+	fprintf(out, "%s\n", tail);
 }
 
 static void print_keys(FILE *out, const struct check_run *run)
@@ -68,24 +97,26 @@ static void print_keys(FILE *out, const struct check_run *run)
 	for (size_t i = 0; i < run->n_keys; i++) {
 		const struct check_keys *k = &run->keys[i];
 
-		fprintf(out, "keys:      %s\n", k->openid_config);
-		if (k->set)
-			fprintf(out, "           %zu keys from %s%s\n", jwk_set_count(k->set),
-				k->jwks_uri,
-				k->from_agent
-				    ? (k->cached ? " (cached by the agent)" : " (via the agent)")
-				    : "");
-		else
-			fprintf(out, "           %s\n", k->error);
+		print_line(out, "keys:", k->openid_config, "");
+		if (!k->set) {
+			print_line(out, "", k->error, "");
+			continue;
+		}
+		fprintf(out, "%-11s%zu keys from ", "", jwk_set_count(k->set));
+		print_safe(out, k->jwks_uri, strlen(k->jwks_uri));
+		fprintf(out, "%s\n",
+			!k->from_agent ? ""
+			: k->cached    ? " (cached by the agent)"
+				       : " (via the agent)");
 	}
 }
 
 void report_text(FILE *out, const struct jwt *jwt, const char *source, const char *policy,
 		 const struct check_run *run, time_t now)
 {
-	fprintf(out, "token:     %s\n", source);
+	print_line(out, "token:", source, "");
 	if (policy)
-		fprintf(out, "policy:    %s\n", policy);
+		print_line(out, "policy:", policy, "");
 	print_keys(out, run);
 	print_object(out, "header", jwt->header, now);
 	print_object(out, "claims", jwt->claims, now);
@@ -93,11 +124,16 @@ void report_text(FILE *out, const struct jwt *jwt, const char *source, const cha
 	for (size_t i = 0; i < run->n; i++) {
 		const struct jwt_check *c = &run->checks[i];
 
-		fprintf(out, "  %-4s  %-10s ", c->ok ? "ok" : "FAIL", c->name);
-		if (c->ok)
-			fprintf(out, "%s\n", c->actual);
-		else
-			fprintf(out, "expected %s; actual %s\n", c->expected, c->actual);
+		fprintf(out, "  %-4s  ", c->ok ? "ok" : "FAIL");
+		print_safe(out, c->name, 64);
+		fprintf(out, "%*s ", strlen(c->name) < 10 ? (int)(10 - strlen(c->name)) : 0, "");
+		if (!c->ok) {
+			fputs("expected ", out);
+			print_safe(out, c->expected, sizeof(c->expected));
+			fputs("; actual ", out);
+		}
+		print_safe(out, c->actual, sizeof(c->actual));
+		fputc('\n', out);
 	}
 	fprintf(out, "%s\n", check_run_ok(run) ? "valid" : "INVALID");
 }

@@ -23,6 +23,8 @@ static int read_stdin(struct check_token *t)
 	if (!t->buf)
 		return cli_error(CLI_EXIT_ERROR, "out of memory");
 	t->buf_len = cap;
+	if (isatty(STDIN_FILENO))
+		fputs("Paste the token, then press Ctrl-D.\n", stderr);
 	while (n < cap - 1 && (got = read(STDIN_FILENO, t->buf + n, cap - 1 - n)) != 0) {
 		if (got < 0)
 			return cli_error(CLI_EXIT_ERROR, "cannot read the token from stdin: %m");

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from aoaitest import assert_absent, describe, expect_error, expect_ok, expect_rc, fail
-from identity import MI_TENANT, new_rs256_key, rs256_jwk
+from conftest import Ctx
+from identity import MI_TENANT, _stop_and_check, new_rs256_key, rs256_jwk, start_identity
 
 TENANT = "6a1f3c2e-9b4d-4e7a-8c5f-1d2e3f4a5b6c"
 OTHER_TENANT = "0b9e8d7c-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
@@ -35,6 +36,25 @@ def claims(**over):
 
 RULES = ("--tenant", TENANT, "--audience", AUD, "--client-app-id", CLIENT,
          "--claim", f"roles={ROLE}")
+
+
+@pytest.fixture(scope="module")
+def entra(build):
+    """One fake Entra for the module: starting one (a key, a certificate, a Python
+    process) costs more than the checks themselves."""
+    c = Ctx(build)
+    fi = start_identity(c, rs256=True)
+    yield fi
+    _stop_and_check(fi)
+    c.cleanup()
+
+
+@pytest.fixture
+def identity_rs256(entra):
+    """The module's fake Entra, its request log, scripts and extra keys cleared."""
+    entra.reset()
+    entra.publish_keys([])
+    return entra
 
 
 @pytest.fixture
