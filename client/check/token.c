@@ -100,7 +100,11 @@ int check_token_read(const char *arg, const char *profile, const char *socket,
 		r = cli_error(CLI_EXIT_ERROR, "out of memory");
 	else
 		ret->buf_len = strlen(arg) + 1, r = 0;
-	return r ? r : trim(ret);
+	if (r == 0)
+		r = trim(ret);
+	if (r)
+		check_token_done(ret); /* wipes what was read */
+	return r;
 }
 
 void check_token_done(struct check_token *t)

@@ -206,6 +206,17 @@ def test_plain_http_keys_refused(check, identity_rs256):
     assert "https is required" in doc["keys"][0]["error"], doc["keys"]
 
 
+def test_terminal_controls_in_claims_are_not_printed(check, identity_rs256):
+    """Claims are the issuer's text: escape sequences in names or values (C0, DEL,
+    C1) reach the terminal as '?', never as controls."""
+    evil = "\u001b]0;owned\u0007\u009b31m\u007f"
+    token = identity_rs256.mint(claims(**{"name": evil, "x\u001b[2J": "v"}))
+    r = expect_rc(check(token, "--tenant", TENANT, "--claim", "name=" + "plain"), 1, "evil")
+    for c in ("\x1b", "\x07", "\x7f", "\u009b"):
+        assert c not in r.stdout, repr(r.stdout)
+    assert "FAIL  name" in r.stdout, r.stdout
+
+
 # --- input and usage --------------------------------------------------------------------
 
 def test_bearer_prefix_and_operand(check, aoai, ctx, identity_rs256):
@@ -223,7 +234,7 @@ def test_bearer_prefix_and_operand(check, aoai, ctx, identity_rs256):
     ("a.b.c", "not a valid JWT"),
     ("eyJhbGciOiJub25lIn0.e30.", "not a valid JWT"),
     ("x" * 20000, "longer than 16384"),
-])
+], ids=["empty", "one-part", "bad-base64", "alg-none", "too-long"])
 def test_not_a_token(check, text, message):
     r = check(text)
     assert r.returncode in (1, 2) and message in r.stderr, describe(r)
