@@ -46,21 +46,18 @@
 #include <libxml/xmlerror.h>
 
 #include "policy.h"
+#include "policy_values.h"
 
-#define MAX_CLOCK_SKEW  86400L                /* a day: more is a typo, not a tolerance */
-#define NAMED_VALUE_MAX 256                   /* APIM's limit on a named value's name */
-#define EXPANDED_MAX    (4 * POLICY_MAX_SIZE) /* all named values filled in, together */
-#define QUOTE_MAX       64                    /* document names quoted in messages are cut here */
-#define XML_MESSAGE_MAX 160                   /* libxml2's message is cut here */
+#define MAX_CLOCK_SKEW  86400L /* a day: more is a typo, not a tolerance */
+#define QUOTE_MAX       64     /* document names quoted in messages are cut here */
+#define XML_MESSAGE_MAX 160    /* libxml2's message is cut here */
 #define FRAGMENT_ROOT   "aoai-policy-fragment"
 #define PARSE_OPTIONS                                                                    \
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | \
 	 XML_PARSE_BIG_LINES)
 
 struct parse {
-	const struct policy_named_value *nv;
-	size_t n_nv;
-	size_t expanded; /* bytes written by named values so far */
+	struct policy_values values;
 	struct policy *p;
 	const char *element; /* the policy element's name, for messages */
 	char *err;
@@ -255,130 +252,6 @@ static int find_policy(xmlDocPtr doc, xmlNodePtr *ret, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- values: named values and policy expressions ---- */
-
-static bool is_expression(const char *v)
-{
-	v += strspn(v, " \t\r\n");
-	return v[0] == '@' && (v[1] == '(' || v[1] == '{');
-}
-
-/* APIM: "It may contain only letters, digits, period, dash, and underscore characters." */
-static size_t named_value_name_len(const char *s)
-{
-	size_t n = 0;
-
-	while (n <= NAMED_VALUE_MAX &&
-	       ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-		(s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '-' || s[n] == '_'))
-		n++;
-	return n <= NAMED_VALUE_MAX ? n : 0;
-}
-
-static const struct policy_named_value *named_value(const struct parse *st, const char *name,
-						    size_t len)
-{
-	for (size_t i = 0; i < st->n_nv; i++)
-		if (st->nv[i].name && strlen(st->nv[i].name) == len &&
-		    !memcmp(st->nv[i].name, name, len))
-			return &st->nv[i];
-	return NULL;
-}
-
-/* Length of a {{NAME}} reference at @s (0 when there is none), its name in *name. */
-static size_t reference_at(const char *s, const char **name, size_t *name_len)
-{
-	size_t n;
-
-	if (s[0] != '{' || s[1] != '{')
-		return 0;
-	n = named_value_name_len(s + 2);
-	if (!n || s[2 + n] != '}' || s[3 + n] != '}')
-		return 0;
-	*name = s + 2;
-	*name_len = n;
-	return n + 4;
-}
-
-/* Appends @len bytes to the growing *buf (of *used bytes, room *cap), within the budget. */
-static int append(struct parse *st, char **buf, size_t *used, size_t *cap, const char *s,
-		  size_t len)
-{
-	char *grown;
-
-	if (len > EXPANDED_MAX - st->expanded)
-		return -EMSGSIZE;
-	st->expanded += len;
-	if (*used + len + 1 > *cap) {
-		*cap = (*used + len + 1) * 2;
-		grown = realloc(*buf, *cap);
-		if (!grown)
-			return -ENOMEM;
-		*buf = grown;
-	}
-	memcpy(*buf + *used, s, len);
-	*used += len;
-	(*buf)[*used] = '\0';
-	return 0;
-}
-
-static int say_value(struct parse *st, int r, long line, const char *what, const char *name,
-		     size_t name_len)
-{
-	if (r == -ENOENT)
-		jwt_say(st->err, st->errlen,
-			"line %ld: %s: named value {{%.*s}} is not given; "
-			"pass --named-value %.*s=VALUE",
-			line, what, (int)name_len, name, (int)name_len, name);
-	else if (r == -EMSGSIZE)
-		jwt_say(st->err, st->errlen,
-			"line %ld: %s: named values make the policy larger than %d bytes", line,
-			what, EXPANDED_MAX);
-	else if (r == -EOPNOTSUPP)
-		jwt_say(st->err, st->errlen,
-			"line %ld: %s: policy expressions cannot be evaluated outside API "
-			"Management; put the value it gives in the policy",
-			line, what);
-	else
-		jwt_say(st->err, st->errlen, "policy: out of memory");
-	return r;
-}
-
-/*
- * @raw with every {{NAME}} replaced, each once (a value holding "{{x}}" stays
- * so).  "{{" not followed by a name and "}}" stays as written.  An
- * expression, written or brought by a named value, is refused.
- */
-static int expand(struct parse *st, const char *raw, long line, const char *what, char **ret)
-{
-	size_t used = 0, cap = 0, len, name_len = 0;
-	const struct policy_named_value *v;
-	const char *name = NULL;
-	char *buf = NULL;
-	int r = 0;
-
-	if (is_expression(raw))
-		return say_value(st, -EOPNOTSUPP, line, what, NULL, 0);
-	r = append(st, &buf, &used, &cap, "", 0);
-	for (const char *s = raw; !r && *s; s += len ? len : 1) {
-		len = reference_at(s, &name, &name_len);
-		v = len ? named_value(st, name, name_len) : NULL;
-		if (len && !v)
-			r = -ENOENT;
-		else
-			r = append(st, &buf, &used, &cap, len ? (v->value ? v->value : "") : s,
-				   len ? (v->value ? strlen(v->value) : 0) : 1);
-	}
-	if (!r && is_expression(buf))
-		r = -EOPNOTSUPP;
-	if (r) {
-		free(buf);
-		return say_value(st, r, line, what, name, name_len);
-	}
-	*ret = buf;
-	return 0;
-}
-
 /* ---- attributes ---- */
 
 enum attr_kind {
@@ -442,7 +315,8 @@ static int attr_value(struct parse *st, xmlNodePtr node, xmlAttrPtr a, char **re
 	if (!raw)
 		return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
 	snprintf(what, sizeof(what), "<%.*s> %.*s=", QUOTE_MAX, node->name, QUOTE_MAX, a->name);
-	r = expand(st, (const char *)raw, xmlGetLineNo(node), what, ret);
+	r = policy_values_expand(&st->values, (const char *)raw, xmlGetLineNo(node), what, ret,
+				 st->err, st->errlen);
 	xmlFree(raw);
 	return r;
 }
@@ -655,7 +529,8 @@ static int leaf_text(struct parse *st, xmlNodePtr n, char **ret)
 		;
 	raw[end] = '\0';
 	snprintf(what, sizeof(what), "<%.*s>", QUOTE_MAX, n->name);
-	r = expand(st, (const char *)raw + start, xmlGetLineNo(n), what, ret);
+	r = policy_values_expand(&st->values, (const char *)raw + start, xmlGetLineNo(n), what, ret,
+				 st->err, st->errlen);
 	xmlFree(raw);
 	if (!r && !**ret) {
 		free(*ret);
@@ -935,7 +810,7 @@ static int read_policy(struct parse *st, xmlNodePtr node)
 int policy_parse(const char *text, size_t len, const struct policy_named_value *nv, size_t n_nv,
 		 struct policy *ret, char *err, size_t errlen)
 {
-	struct parse st = { nv, n_nv, 0, ret, "", err, errlen };
+	struct parse st = { { nv, n_nv, 0 }, ret, "", err, errlen };
 	xmlDocPtr doc = NULL;
 	xmlNodePtr node;
 	int r;
