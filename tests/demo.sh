@@ -12,6 +12,7 @@ aoai_bin="$build/bin/aoai"
 python=/usr/bin/python3
 fake="$here/fakes/fake_aoai.py"
 fake_identity="$here/fakes/fake_identity.py"
+jwt_rs256="$here/fakes/jwt_rs256.py"
 for f in "$agent_bin" "$aoai_bin" "$build/lib/libaoai-preload.so"; do
 	[ -x "$f" ] || { echo "demo: $f is missing; run make first" >&2; exit 1; }
 done
@@ -22,14 +23,15 @@ tmp=$(mktemp -d /tmp/aoai-demo.XXXXXX)
 agent_pid=""
 fake_pid=""
 identity_pid=""
+entra_pid=""
 cleanup() {
 	local rc=$?
-	exec 3<&- 4<&- 5<&-
+	exec 3<&- 4<&- 5<&- 6<&-
 	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
 		kill -TERM "$agent_pid" 2>/dev/null || true
 		wait "$agent_pid" 2>/dev/null || true
 	fi
-	for pid in "$fake_pid" "$identity_pid"; do
+	for pid in "$fake_pid" "$identity_pid" "$entra_pid"; do
 		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
@@ -89,6 +91,16 @@ exec 5<"$tmp/identity.out"
 ready=$(wait_line 5 "listening on 127.0.0.1:")
 imds="http://127.0.0.1:${ready##*:}/metadata/identity/oauth2/token"
 echo "fake IMDS: $imds"
+# A second stand-in signs RS256 and publishes its keys, as Entra does, for aoai check.
+"$python" "$jwt_rs256" genkey --out "$tmp/signing.key"
+mkfifo "$tmp/entra.out"
+"$python" "$fake_identity" --jwt-key-file "$tmp/jwt.key" --signing-key-file "$tmp/signing.key" \
+	--max-lifetime 300 >"$tmp/entra.out" 2>"$tmp/entra.err" &
+entra_pid=$!
+exec 6<"$tmp/entra.out"
+ready=$(wait_line 6 "listening on 127.0.0.1:")
+entra="http://127.0.0.1:${ready##*:}"
+echo "fake Entra ID (RS256, OpenID configuration and keys): $entra"
 mkfifo "$tmp/fake.out"
 "$python" "$fake" --key-file "$tmp/demo.key" --jwt-key-file "$tmp/jwt.key" --max-lifetime 300 \
 	>"$tmp/fake.out" 2>"$tmp/fake.err" &
@@ -101,7 +113,7 @@ url="http://127.0.0.1:$port$path"
 vm_url="http://localhost:$port$path"
 echo "fake endpoint: $ready (it accepts the key in $tmp/demo.key, or a token from the fake IMDS)"
 
-heading "Write a demo configuration: an api-key profile and a managed-identity profile"
+heading "Write a demo configuration: an api-key profile and two managed-identity profiles"
 cat >"$tmp/config.json" <<EOF
 {
   "profiles": {
@@ -112,6 +124,11 @@ cat >"$tmp/config.json" <<EOF
     "vm": {
       "hosts": ["localhost:$port"],
       "credential": { "type": "managed-identity", "endpoint": "$imds" }
+    },
+    "gateway": {
+      "hosts": ["apim.invalid"],
+      "credential": { "type": "managed-identity",
+                      "endpoint": "$entra/metadata/identity/oauth2/token" }
     }
   }
 }
@@ -203,6 +220,14 @@ EOF
 printf '$ aoai-exec -p vm -- python3 sdk_client.py   # DefaultAzureCredential, then one chat request\n'
 "$exec_bin" -p vm -- "$python" "$tmp/sdk_client.py" "$path" "$body"
 
+heading "aoai check — why would an API Management gateway answer 401?"
+printf '$ AZURE_AUTHORITY_HOST=%s aoai check --profile gateway --audience api://contoso-gateway\n' \
+	"$entra"
+rc=0
+AZURE_AUTHORITY_HOST="$entra" aoai check --profile gateway --audience api://contoso-gateway || rc=$?
+echo "exit $rc: the token is genuine and fresh, but issued for another audience"
+[ "$rc" = 1 ] || { echo "demo: expected aoai check to fail the audience" >&2; exit 1; }
+
 heading "Stop everything and clean up"
 show aoai remove demo
 kill -TERM "$agent_pid"
@@ -210,7 +235,7 @@ rc=0
 wait "$agent_pid" || rc=$?
 agent_pid=""
 echo "agent stopped (exit $rc); socket removed: $([ -e "$sock" ] && echo no || echo yes)"
-kill -TERM "$fake_pid" "$identity_pid"
-wait "$fake_pid" "$identity_pid" || true
-fake_pid="" identity_pid=""
+kill -TERM "$fake_pid" "$identity_pid" "$entra_pid"
+wait "$fake_pid" "$identity_pid" "$entra_pid" || true
+fake_pid="" identity_pid="" entra_pid=""
 echo "done: the temporary directory $tmp is removed on exit"

@@ -42,7 +42,9 @@ static void print_date(FILE *out, double t, time_t now)
 
 	if (!gmtime_r(&when, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
 		return;
-	if (mag < 120)
+	if (delta == 0)
+		fprintf(out, " (%s, now)", buf);
+	else if (mag < 120)
 		fprintf(out, " (%s, %s%lld s%s)", buf, delta < 0 ? "" : "in ", mag,
 			delta < 0 ? " ago" : "");
 	else
