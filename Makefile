@@ -69,7 +69,9 @@ LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
 CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
-CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c)
+# The agent's URL rules (hosts.c) too: aoai-check fetches what the agent would.
+CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c \
+	agent/hosts.c agent/errmsg.c)
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
 PKGS_CHECK := openssl libxml-2.0 libcurl jansson
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
@@ -224,7 +226,7 @@ $(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../../lib' -o $@ \
 		$(CHECK_OBJ) -L$(BUILD)/lib -laoai $(CHECK_LIBS)
-$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient $(CHECK_CFLAGS)
+$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient -Iagent $(CHECK_CFLAGS)
 $(OBJ)/client/cmd_check.o: BASE_CFLAGS += -DAOAI_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 # The tests of `aoai check`'s parts link them ahead of the core they use.

@@ -361,3 +361,15 @@ bool url_target_secure(const struct url_target *t)
 {
 	return t->https || t->loopback;
 }
+
+int url_target_parse_secure(const char *url, struct url_target *ret, char *err, size_t errlen)
+{
+	int r = url_target_parse(url, ret, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (!url_target_secure(ret))
+		return errmsg(err, errlen, -EINVAL,
+			      "plain http to %s is not loopback: https is required", ret->host);
+	return 0;
+}

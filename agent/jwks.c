@@ -132,13 +132,8 @@ static int usable_url(const char *url, char *where, size_t len, char *err, size_
 {
 	struct url_target t;
 
-	if (url_target_parse(url, &t, err, errlen) < 0)
+	if (url_target_parse_secure(url, &t, err, errlen) < 0)
 		return -EINVAL;
-	if (!url_target_secure(&t)) {
-		snprintf(err, errlen, "plain http to %s is not loopback: https is required",
-			 t.host);
-		return -EINVAL;
-	}
 	snprintf(where, len, "%s:%d", t.host, t.port);
 	return 0;
 }

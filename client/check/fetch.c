@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "fetch.h"
+#include "hosts.h"
 #include "proto.h"
 
 struct body {
@@ -35,38 +36,15 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static bool is_loopback(const char *host)
+/* "host:port" of a URL the agent would fetch (agent/hosts.c), else -EINVAL. */
+static int usable_url(const char *url, char *where, size_t wlen, char *err, size_t errlen)
 {
-	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "[::1]") ||
-	       !strcmp(host, "::1");
-}
+	struct url_target t;
 
-int fetch_url_usable(const char *url, char *where, size_t wlen, char *err, size_t errlen)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL;
-	int r = -EINVAL;
-
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		snprintf(err, errlen, "not an absolute http(s) URL");
-	} else if (strcmp(scheme, "https") && strcmp(scheme, "http")) {
-		snprintf(err, errlen, "a %s URL: https is required", scheme);
-	} else if (!strcmp(scheme, "http") && !is_loopback(host)) {
-		snprintf(err, errlen, "plain http to %s is not loopback: https is required", host);
-	} else {
-		snprintf(where, wlen, "%s:%s", host, port);
-		r = 0;
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return r;
+	if (url_target_parse_secure(url, &t, err, errlen) < 0)
+		return -EINVAL;
+	snprintf(where, wlen, "%s:%d", t.host, t.port);
+	return 0;
 }
 
 static int parse(const struct body *b, const char *what, const char *where, json_t **ret, char *err,
@@ -94,7 +72,7 @@ int fetch_json(const char *url, const char *what, json_t **ret, char *err, size_
 	long status = 0;
 	int r;
 
-	if (fetch_url_usable(url, where, sizeof(where), why, sizeof(why)) < 0) {
+	if (usable_url(url, where, sizeof(where), why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return -EINVAL;
 	}

@@ -5,7 +5,6 @@
  */
 #pragma once
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -14,14 +13,8 @@
 #define FETCH_TIMEOUT_MS   10000
 
 /*
- * Whether @url may be fetched: https, or plain http to a loopback host.
- * Writes "host:port" into @where.  Returns 0 or -EINVAL with @err set.
- */
-int fetch_url_usable(const char *url, char *where, size_t wlen, char *err, size_t errlen);
-
-/*
- * GETs @url (checked with fetch_url_usable()) and parses a 200 response as a
- * strict JSON object.  Returns 0 and *ret, or a negative errno with @err
- * naming @what, the host and the problem (never the whole URL).
+ * GETs @url (https, or http to loopback: what the agent fetches) and parses
+ * a 200 response as a strict JSON object.  Returns 0 and *ret, or a negative
+ * errno with @err naming @what, the host and the problem (never the URL).
  */
 int fetch_json(const char *url, const char *what, json_t **ret, char *err, size_t errlen);

@@ -200,10 +200,12 @@ def test_openid_config_option_accepts_its_issuer(check, identity_rs256):
     assert failing(doc) == ["iss"], doc["checks"]
 
 
-def test_plain_http_keys_refused(check, identity_rs256):
+@pytest.mark.parametrize("host", ["example.com", "127.0.0.1.example.com", "127.evil"])
+def test_plain_http_keys_refused(check, identity_rs256, host):
+    """Plain http only to a loopback address: a name that merely starts like one is not."""
     doc = check_json(check, identity_rs256.mint(claims()), "--openid-config",
-                     "http://example.com/.well-known/openid-configuration", rc=1)
-    assert "https is required" in doc["keys"][0]["error"], doc["keys"]
+                     f"http://{host}/.well-known/openid-configuration", rc=1)
+    assert f"plain http to {host} is not loopback" in doc["keys"][0]["error"], doc["keys"]
 
 
 def test_terminal_controls_in_claims_are_not_printed(check, identity_rs256):
@@ -345,6 +347,8 @@ def test_jwks_op_shares_one_fetch(ctx, raw, agent, identity_rs256):
 
 @pytest.mark.parametrize("url,code,message", [
     ("http://example.com/.well-known/openid-configuration", "insecure_url",
+     "https is required"),
+    ("http://127.0.0.1.example.com/.well-known/openid-configuration", "insecure_url",
      "https is required"),
     ("ftp://127.0.0.1/x", "insecure_url", ""),
     ("http://127.0.0.1:9/secret-path/.well-known/openid-configuration", "unavailable",
