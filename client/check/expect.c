@@ -7,7 +7,6 @@
 #include "expect.h"
 
 #define DEFAULT_AUTHORITY "https://login.microsoftonline.com"
-#define ENTRA_V1_PREFIX   "https://sts.windows.net/"
 
 int strv_add(struct strv *v, const char *s)
 {
@@ -191,34 +190,14 @@ int expect_add_claim(struct expect *e, const char *spec, char *err, size_t errle
 	return 0;
 }
 
-/* The tenant of an Entra issuer, v1 or v2 spelling, into @tid. */
-static bool entra_tenant(const char *iss, char *tid, size_t len)
-{
-	const char *v2 = "https://login.microsoftonline.com/", *start, *end;
-
-	if (!strncmp(iss, ENTRA_V1_PREFIX, strlen(ENTRA_V1_PREFIX)))
-		start = iss + strlen(ENTRA_V1_PREFIX);
-	else if (!strncmp(iss, v2, strlen(v2)))
-		start = iss + strlen(v2);
-	else
-		return false;
-	end = strchr(start, '/');
-	if (!end || end == start || (size_t)(end - start) >= len)
-		return false;
-	memcpy(tid, start, (size_t)(end - start));
-	tid[end - start] = '\0';
-	return true;
-}
-
 int expect_default_openid(struct expect *e, const struct jwt *jwt)
 {
 	const char *iss = json_string_value(json_object_get(jwt->claims, "iss"));
-	char tid[256], v1[512], v2[512];
+	char tid[256];
 
 	if (e->openid_configs.n)
 		return 0;
-	if (!iss || !entra_tenant(iss, tid, sizeof(tid)) ||
-	    jwt_entra_issuers(tid, v1, sizeof(v1), v2, sizeof(v2)) < 0)
+	if (!iss || jwt_entra_tenant(iss, tid, sizeof(tid)) < 0)
 		return -ENOENT;
 	return openid_for_tenant(e, tid, NULL);
 }

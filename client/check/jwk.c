@@ -158,7 +158,7 @@ static int add_key(struct jwk_set *set, json_t *key, size_t index, char *err, si
 	return 0;
 }
 
-static int add_keys(struct jwk_set *set, json_t *doc, char *err, size_t errlen)
+static int add_keys(struct jwk_set *set, const json_t *doc, char *err, size_t errlen)
 {
 	json_t *keys = json_object_get(doc, "keys");
 	size_t i;
@@ -183,30 +183,38 @@ static int add_keys(struct jwk_set *set, json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
-int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *err, size_t errlen)
+int jwk_set_from_json(const json_t *doc, struct jwk_set **ret, char *err, size_t errlen)
 {
-	enum proto_json_error jerr = PROTO_JSON_OK;
-	struct jwk_set *set;
-	json_t *doc;
+	struct jwk_set *set = calloc(1, sizeof(*set));
 	int r;
 
 	jwt_say(err, errlen, "%s", "");
-	doc = proto_json_parse(text, len, &jerr, NULL);
-	if (!doc) {
-		jwt_say(err, errlen, "JWKS: not JSON: %s", proto_json_error_what(jerr));
-		return jerr == PROTO_JSON_NOMEM ? -ENOMEM : -EINVAL;
+	if (!set) {
+		jwt_say(err, errlen, "JWKS: out of memory");
+		return -ENOMEM;
 	}
-	set = calloc(1, sizeof(*set));
-	r = set ? add_keys(set, doc, err, errlen) : -ENOMEM;
-	json_decref(doc);
+	r = add_keys(set, doc, err, errlen);
 	if (r < 0) {
-		if (r == -ENOMEM && !set)
-			jwt_say(err, errlen, "JWKS: out of memory");
 		jwk_set_free(set);
 		return r;
 	}
 	*ret = set;
 	return 0;
+}
+
+int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *err, size_t errlen)
+{
+	enum proto_json_error jerr = PROTO_JSON_OK;
+	json_t *doc = proto_json_parse(text, len, &jerr, NULL);
+	int r;
+
+	if (!doc) {
+		jwt_say(err, errlen, "JWKS: not JSON: %s", proto_json_error_what(jerr));
+		return jerr == PROTO_JSON_NOMEM ? -ENOMEM : -EINVAL;
+	}
+	r = jwk_set_from_json(doc, ret, err, errlen);
+	json_decref(doc);
+	return r;
 }
 
 struct jwk_set *jwk_set_free(struct jwk_set *set)

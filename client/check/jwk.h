@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "jwt.h"
@@ -27,6 +28,8 @@ struct jwk_set;
  * with a message in @err naming the key by its index and kid.
  */
 int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *err, size_t errlen);
+/* jwk_set_parse() of a document already parsed (the agent's "jwks" reply). */
+int jwk_set_from_json(const json_t *doc, struct jwk_set **ret, char *err, size_t errlen);
 /* Frees @set; accepts NULL and returns NULL. */
 struct jwk_set *jwk_set_free(struct jwk_set *set);
 size_t jwk_set_count(const struct jwk_set *set);

@@ -98,3 +98,6 @@ void jwt_check_claim(const struct jwt *jwt, const char *name, const char *const 
  * or -ENOBUFS when a buffer is too small.
  */
 int jwt_entra_issuers(const char *tid, char *v1, size_t v1len, char *v2, size_t v2len);
+/* The inverse: the tenant of @iss, one of those two spellings exactly, into
+ * @tid.  Returns 0, or -EINVAL for any other issuer (or a @len too small). */
+int jwt_entra_tenant(const char *iss, char *tid, size_t len);

@@ -16,6 +16,8 @@
 #include "jwt.h"
 
 #define ENTRA_TENANT_MAX 253 /* a DNS name at most */
+#define ENTRA_V1_ISSUER  "https://sts.windows.net/"
+#define ENTRA_V2_ISSUER  "https://login.microsoftonline.com/"
 
 static void result_init(struct jwt_check *ret, const char *name)
 {
@@ -276,9 +278,32 @@ int jwt_entra_issuers(const char *tid, char *v1, size_t v1len, char *v2, size_t 
 
 	if (!tenant_valid(tid))
 		return -EINVAL;
-	n1 = snprintf(v1, v1len, "https://sts.windows.net/%s/", tid);
-	n2 = snprintf(v2, v2len, "https://login.microsoftonline.com/%s/v2.0", tid);
+	n1 = snprintf(v1, v1len, ENTRA_V1_ISSUER "%s/", tid);
+	n2 = snprintf(v2, v2len, ENTRA_V2_ISSUER "%s/v2.0", tid);
 	if (n1 < 0 || (size_t)n1 >= v1len || n2 < 0 || (size_t)n2 >= v2len)
 		return -ENOBUFS;
 	return 0;
+}
+
+int jwt_entra_tenant(const char *iss, char *tid, size_t len)
+{
+	static const char *const prefixes[] = { ENTRA_V1_ISSUER, ENTRA_V2_ISSUER };
+	char v1[ENTRA_TENANT_MAX + 64], v2[ENTRA_TENANT_MAX + 64];
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t plen = strlen(prefixes[i]), n;
+
+		if (strncmp(iss, prefixes[i], plen) != 0)
+			continue;
+		n = strcspn(iss + plen, "/");
+		if (n >= len)
+			return -EINVAL;
+		memcpy(tid, iss + plen, n);
+		tid[n] = '\0';
+		/* Only the exact spellings: the tenant's own issuers, nothing after. */
+		if (jwt_entra_issuers(tid, v1, sizeof(v1), v2, sizeof(v2)) == 0 &&
+		    (!strcmp(iss, v1) || !strcmp(iss, v2)))
+			return 0;
+	}
+	return -EINVAL;
 }

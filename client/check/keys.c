@@ -11,14 +11,9 @@
 
 static int take_keys(struct check_keys *k, const json_t *set, const char *where)
 {
-	char *text = json_dumps(set, JSON_COMPACT);
 	char why[KEYS_MAX_ERROR / 2];
-	int r;
+	int r = jwk_set_from_json(set, &k->set, why, sizeof(why));
 
-	if (!text)
-		return -ENOMEM;
-	r = jwk_set_parse((const uint8_t *)text, strlen(text), &k->set, why, sizeof(why));
-	free(text);
 	if (r < 0)
 		snprintf(k->error, sizeof(k->error), "JSON Web Key Set from %s: %s", where, why);
 	return r;
@@ -94,10 +89,7 @@ static void direct(struct check_keys *k)
 		   dup_or_null(&k->jwks_uri, uri) < 0) {
 		snprintf(k->error, sizeof(k->error), "out of memory");
 	} else if (fetch_json(uri, "JSON Web Key Set", &set, k->error, sizeof(k->error)) == 0) {
-		if (!json_is_array(json_object_get(set, "keys")))
-			snprintf(k->error, sizeof(k->error), "JSON Web Key Set: no \"keys\" array");
-		else
-			take_keys(k, set, "jwks_uri");
+		take_keys(k, set, "jwks_uri");
 	}
 	json_decref(set);
 	json_decref(config);

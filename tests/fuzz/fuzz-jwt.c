@@ -167,7 +167,7 @@ static void check_claims(const struct jwt *jwt)
 static void check_entra_issuers(const struct jwt *jwt)
 {
 	const char *tid = json_string_value(json_object_get(jwt->claims, "tid"));
-	char v1[300], v2[300];
+	char v1[300], v2[300], got[300];
 
 	if (!tid || jwt_entra_issuers(tid, v1, sizeof(v1), v2, sizeof(v2)) < 0)
 		return;
@@ -175,6 +175,21 @@ static void check_entra_issuers(const struct jwt *jwt)
 		   !strcmp(v1 + 24 + strlen(tid), "/"));
 	FUZZ_CHECK(!strncmp(v2, "https://login.microsoftonline.com/", 34));
 	FUZZ_CHECK(!strchr(tid, '/') && !strchr(tid, '?') && !strchr(tid, '#'));
+	/* And back: each spelling gives the tenant it was made of. */
+	FUZZ_CHECK(jwt_entra_tenant(v1, got, sizeof(got)) == 0 && !strcmp(got, tid));
+	FUZZ_CHECK(jwt_entra_tenant(v2, got, sizeof(got)) == 0 && !strcmp(got, tid));
+}
+
+/* The token's own issuer: a tenant read from it spells that issuer exactly. */
+static void check_entra_tenant(const struct jwt *jwt)
+{
+	const char *iss = json_string_value(json_object_get(jwt->claims, "iss"));
+	char tid[300], v1[400], v2[400];
+
+	if (!iss || jwt_entra_tenant(iss, tid, sizeof(tid)) < 0)
+		return;
+	FUZZ_CHECK(jwt_entra_issuers(tid, v1, sizeof(v1), v2, sizeof(v2)) == 0);
+	FUZZ_CHECK(!strcmp(iss, v1) || !strcmp(iss, v2));
 }
 
 static void check_verify(const struct input *in, const struct jwk_set *set, struct jwt *jwt)
@@ -231,6 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_decoded(&in, &jwt);
 		check_claims(&jwt);
 		check_entra_issuers(&jwt);
+		check_entra_tenant(&jwt);
 		if (set)
 			check_verify(&in, set, &jwt);
 		jwt_done(&jwt);

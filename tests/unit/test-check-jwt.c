@@ -426,6 +426,35 @@ static void entra_issuers_refused(void **state)
 			 -ENOBUFS);
 }
 
+static void entra_tenant_of_issuer(void **state)
+{
+	const char *tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+	char got[64], small[8];
+
+	(void)state;
+	assert_int_equal(jwt_entra_tenant("https://sts.windows.net/72f988bf-86f1-41af-91ab-"
+					  "2d7cd011db47/",
+					  got, sizeof(got)),
+			 0);
+	assert_string_equal(got, tid);
+	assert_int_equal(jwt_entra_tenant("https://login.microsoftonline.com/contoso.com/v2.0", got,
+					  sizeof(got)),
+			 0);
+	assert_string_equal(got, "contoso.com");
+	/* Only the two exact spellings. */
+	assert_int_equal(
+	    jwt_entra_tenant("https://login.microsoftonline.com/t/v2.0/x", got, sizeof(got)),
+	    -EINVAL);
+	assert_int_equal(jwt_entra_tenant("https://sts.windows.net/t", got, sizeof(got)), -EINVAL);
+	assert_int_equal(jwt_entra_tenant("https://sts.windows.net//", got, sizeof(got)), -EINVAL);
+	assert_int_equal(jwt_entra_tenant("https://sts.windows.net/a?b/", got, sizeof(got)),
+			 -EINVAL);
+	assert_int_equal(jwt_entra_tenant("https://issuer.example/t/", got, sizeof(got)), -EINVAL);
+	assert_int_equal(
+	    jwt_entra_tenant("https://sts.windows.net/contoso.com/", small, sizeof(small)),
+	    -EINVAL);
+}
+
 static void client_app(void **state)
 {
 	const char *const ids[] = { "11111111-1111-1111-1111-111111111111" };
@@ -565,6 +594,7 @@ int main(void)
 		cmocka_unit_test(audience),
 		cmocka_unit_test(issuer),
 		cmocka_unit_test(entra_issuers_refused),
+		cmocka_unit_test(entra_tenant_of_issuer),
 		cmocka_unit_test(client_app),
 		cmocka_unit_test(required_roles),
 		cmocka_unit_test(required_scp),
