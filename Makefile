@@ -73,7 +73,7 @@ CHECK_CORE := $(BUILD)/libcheck-core.a
 CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c \
 	agent/hosts.c agent/errmsg.c)
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
-PKGS_CHECK := openssl libxml-2.0 libcurl jansson
+PKGS_CHECK := openssl libxml-2.0 libcurl jansson libsodium
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_CHECK) 2>/dev/null)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <cmocka.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -30,25 +31,12 @@ struct fixture {
 	EVP_PKEY *small; /* RSA 1024 */
 };
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void append_b64url(char *out, const uint8_t *in, size_t len)
+/* Appends the unpadded base64url of @in to @out (which has room): libsodium's. */
+static void append_b64url(char *out, const void *in, size_t len)
 {
-	char *p = out + strlen(out);
-	uint32_t acc = 0;
-	unsigned bits = 0;
+	const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
-	for (size_t i = 0; i < len; i++) {
-		acc = acc << 8 | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			*p++ = b64url[(acc >> bits) & 63];
-		}
-	}
-	if (bits)
-		*p++ = b64url[(acc << (6 - bits)) & 63];
-	*p = 0;
+	sodium_bin2base64(out + strlen(out), sodium_base64_ENCODED_LEN(len, v), in, len, v);
 }
 
 static void append_text(char *out, const char *text)
