@@ -51,13 +51,12 @@ from urllib.parse import parse_qs, urlsplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
 import fakeserver  # noqa: E402
-from fakeserver import Server, TlsServer  # noqa: E402
+from fakeserver import BadInput, Server, TlsServer  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 MAX_FIELDS = 64               # query / form fields
 MAX_LOG = 20000               # log entries kept in memory
 MAX_QUEUE = 1000              # scripted responses per source
-MAX_WAIT = 600.0              # seconds for a scripted hang or delay
 MAX_ARC_KEYS = 256            # Arc challenge keys remembered
 MAX_JTIS = 100000             # assertion ids remembered
 
@@ -112,10 +111,6 @@ DEFAULT_SETTINGS = {
     "roles": None,           # None | [role, …] for every token | {client_id: [role, …]}
 }
 DATE_FORMS = {"2017": "%m/%d/%Y %H:%M:%S +00:00", "2017-ampm": "%m/%d/%Y %I:%M:%S %p +00:00"}
-
-HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
-             b"<body><h1>Service Unavailable</h1><p>The service is temporarily unavailable."
-             b"</p></body></html>\n")
 
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 410: "Gone", 429: "Too Many Requests",
@@ -237,16 +232,11 @@ class State:
         return None
 
     def write_log(self, entry):
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         with self.log_lock:
             if entry["source"] != "control":
                 self.entries.append(entry)
             if self.log_path:
-                fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, line)
-                finally:
-                    os.close(fd)
+                fakeserver.append_log_line(self.log_path, entry)
         if self.verbose:
             sys.stderr.write(f"fake_identity: {entry['source']} {entry['method']} "
                              f"{entry['path']} -> {entry['status']}\n")
@@ -273,52 +263,6 @@ class State:
 
 # --- validation of control input ---------------------------------------------
 
-class BadInput(ValueError):
-    pass
-
-
-def _number(v, lo, hi, what):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-        raise BadInput(f"{what} must be a number in [{lo}, {hi}]")
-    return v
-
-
-def validate_script_entry(e):
-    if not isinstance(e, dict) or not e:
-        raise BadInput("each response must be a non-empty object")
-    allowed = {"status", "body", "headers", "hang", "delay", "non_json", "drop"}
-    unknown = set(e) - allowed
-    if unknown:
-        raise BadInput(f"unknown keys {sorted(unknown)}")
-    if "delay" in e:
-        _number(e["delay"], 0, MAX_WAIT, "delay")
-    if "hang" in e:
-        _number(e["hang"], 0, MAX_WAIT, "hang")
-    for flag in ("non_json", "drop"):
-        if flag in e and e[flag] is not True:
-            raise BadInput(f"{flag} must be true")
-    kinds = [k for k in ("status", "hang", "non_json", "drop") if k in e]
-    if len(kinds) > 1:
-        raise BadInput(f"one of status/hang/non_json/drop per response, not {kinds}")
-    if "status" in e:
-        s = e["status"]
-        if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
-            raise BadInput("status must be an integer in [200, 599]")
-    elif "body" in e or "headers" in e:
-        raise BadInput("body and headers go with status")
-    if "body" in e and not isinstance(e["body"], (dict, list, str)):
-        raise BadInput("body must be an object, a list or a string")
-    if "headers" in e:
-        h = e["headers"]
-        if not isinstance(h, dict) or len(h) > 32:
-            raise BadInput("headers must be an object")
-        for k, v in h.items():
-            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}", k) or \
-                    not isinstance(v, str) or len(v) > 1024 or re.search(r"[\r\n\0]", v):
-                raise BadInput("bad header name or value")
-    return e
-
-
 def validate_settings(body, current):
     new = dict(current)
     if body.get("defaults") is True:
@@ -328,10 +272,10 @@ def validate_settings(body, current):
             continue
         if k == "expires_in":
             if v is not None:
-                v = int(_number(v, -86400, 7 * 86400, k))
+                v = int(fakeserver.number(v, -86400, 7 * 86400, k))
         elif k == "refresh_in":
             if v is not None:
-                v = int(_number(v, 0, 7 * 86400, k))
+                v = int(fakeserver.number(v, 0, 7 * 86400, k))
         elif k == "number_types":
             if v is not None and not isinstance(v, bool):
                 raise BadInput("number_types must be true, false or null")
@@ -564,29 +508,13 @@ class Handler(fakeserver.Handler):
 
     def _scripted(self, e):
         """Plays one scripted entry; True when it answered (or refused to)."""
-        if "delay" in e:
-            self.state.stopping.wait(e["delay"])
-        if e.get("drop"):
-            self._log(None, scripted="drop")
-            self._abort()
-            return True
-        if "hang" in e:
-            self._log(None, scripted="hang")
-            self.state.stopping.wait(e["hang"])
-            self._abort()
-            return True
-        if e.get("non_json"):
-            self._send(200, HTML_BODY, content_type="text/html; charset=utf-8",
-                       scripted="non_json")
-            return True
-        if "status" in e:
-            status = e["status"]
-            body = e["body"] if "body" in e else self._error_body(status)
-            headers = list((e.get("headers") or {}).items())
-            self._send(status, body, headers=headers, scripted="status")
-            return True
-        self.extra["scripted"] = "delay"
-        return False
+        return self._play_script(e, self._scripted_status)
+
+    def _scripted_status(self, e):
+        status = e["status"]
+        body = e["body"] if "body" in e else self._error_body(status)
+        self._send(status, body, headers=list((e.get("headers") or {}).items()),
+                   scripted="status")
 
     # --- tokens -----------------------------------------------------------------------
 
@@ -1243,7 +1171,7 @@ class Handler(fakeserver.Handler):
             raise BadInput(f"source must be one of {list(SOURCES)} or '*'")
         if not isinstance(responses, list) or not responses:
             raise BadInput("responses must be a non-empty list")
-        entries = [validate_script_entry(e) for e in responses]
+        entries = [fakeserver.validate_script_entry(e) for e in responses]
         with self.state.lock:
             q = self.state.queues[source]
             if len(q) + len(entries) > MAX_QUEUE:

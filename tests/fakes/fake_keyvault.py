@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
 import fakeserver  # noqa: E402
-from fakeserver import Server, TlsServer, read_secret_file  # noqa: E402
+from fakeserver import BadInput, Server, TlsServer, read_secret_file  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 API_VERSION = "7.4"
@@ -48,17 +48,12 @@ CREATED = 1700000000          # the "created" attribute of every first version
 MAX_FIELDS = 64
 MAX_LOG = 20000
 MAX_QUEUE = 1000
-MAX_WAIT = 600.0
 MAX_VERSIONS = 1000
 JSON_TYPE = "application/json; charset=utf-8"
 # Key Vault object names: 1-127 letters, digits and dashes.
 NAME_RE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 VERSION_RE = re.compile(r"^[0-9A-Za-z]{1,64}$")
 SECRET_PATH_RE = re.compile(r"^/secrets/([^/]*)(?:/([^/]*))?/?$")
-
-HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
-             b"<body><h1>Service Unavailable</h1><p>The service is temporarily unavailable."
-             b"</p></body></html>\n")
 
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
@@ -147,16 +142,11 @@ class State:
             return self.sticky
 
     def write_log(self, entry):
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         with self.log_lock:
             if entry["kind"] != "control":
                 self.entries.append(entry)
             if self.log_path:
-                fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, line)
-                finally:
-                    os.close(fd)
+                fakeserver.append_log_line(self.log_path, entry)
         if self.verbose:
             sys.stderr.write(f"fake_keyvault: {entry['method']} {entry['path']} -> "
                              f"{entry['status']}\n")
@@ -164,52 +154,11 @@ class State:
 
 # --- validation of control input ----------------------------------------------------
 
-class BadInput(ValueError):
-    pass
-
-
-def _number(v, lo, hi, what):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-        raise BadInput(f"{what} must be a number in [{lo}, {hi}]")
-    return v
-
-
 def validate_script_entry(e):
-    """One scripted response: {"status": N[, "body", "headers", "echo_auth"]} |
-    {"hang": true|SECONDS} | {"drop": true} | {"non_json": true}, each optionally with
-    "delay": SECONDS.  "echo_auth" puts the request's Authorization header into the
-    error message, as a misbehaving proxy might."""
-    if not isinstance(e, dict) or not e:
-        raise BadInput("each response must be a non-empty object")
-    unknown = set(e) - {"status", "body", "headers", "hang", "delay", "non_json", "drop",
-                        "echo_auth"}
-    if unknown:
-        raise BadInput(f"unknown keys {sorted(unknown)}")
-    kinds = [k for k in ("status", "hang", "non_json", "drop") if k in e]
-    if len(kinds) != 1 and not (not kinds and "delay" in e):
-        raise BadInput(f"one of status/hang/non_json/drop per response, not {kinds}")
-    if "delay" in e:
-        _number(e["delay"], 0, MAX_WAIT, "delay")
-    if "hang" in e and e["hang"] is not True:
-        _number(e["hang"], 0, MAX_WAIT, "hang")
-    for flag in ("non_json", "drop"):
-        if flag in e and e[flag] is not True:
-            raise BadInput(f"{flag} must be true")
-    if "status" in e:
-        s = e["status"]
-        if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
-            raise BadInput("status must be an integer in [200, 599]")
-    elif "body" in e or "headers" in e or "echo_auth" in e:
-        raise BadInput("body, headers and echo_auth go with status")
-    if "body" in e and not isinstance(e["body"], (dict, list, str)):
-        raise BadInput("body must be an object, a list or a string")
-    for k, v in (e.get("headers") or {}).items():
-        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}", k) or \
-                not isinstance(v, str) or len(v) > 1024 or re.search(r"[\r\n\0]", v):
-            raise BadInput("bad header name or value")
-    if "headers" in e and (not isinstance(e["headers"], dict) or len(e["headers"]) > 32):
-        raise BadInput("headers must be an object")
-    return e
+    """fakeserver.validate_script_entry(); "echo_auth" with a status puts the
+    request's Authorization header into the error message, as a misbehaving
+    proxy might."""
+    return fakeserver.validate_script_entry(e, extra=("echo_auth",))
 
 
 def secret_value_from(body):
@@ -301,38 +250,22 @@ class Handler(fakeserver.Handler):
     def _scripted(self, e):
         """Plays one scripted entry; True when it answered (or refused to)."""
         self._note_request()  # what was asked is worth logging even when it fails
-        if "delay" in e:
-            self.state.stopping.wait(e["delay"])
-        if e.get("drop"):
-            self._log(None, scripted="drop")
-            self._abort()
-            return True
-        if "hang" in e:
-            self._log(None, scripted="hang")
-            self.state.stopping.wait(MAX_WAIT if e["hang"] is True else e["hang"])
-            self._abort()
-            return True
-        if e.get("non_json"):
-            self._send(200, HTML_BODY, content_type="text/html; charset=utf-8",
-                       scripted="non_json")
-            return True
-        if "status" in e:
-            status = e["status"]
-            if e.get("echo_auth"):
-                body = error_body("BadRequest", "the request had Authorization: "
-                                  + self.headers.get("Authorization", ""))
-            elif "body" in e:
-                body = e["body"]
-            else:
-                code, msg = DEFAULT_ERRORS.get(status, ("Error", REASONS.get(status, "Error")))
-                body = error_body(code, msg)
-            headers = list((e.get("headers") or {}).items())
-            if status == 401 and not any(k.lower() == "www-authenticate" for k, _ in headers):
-                headers += list(self._challenge())
-            self._send(status, body, headers=headers, scripted="status")
-            return True
-        self.extra["scripted"] = "delay"
-        return False
+        return self._play_script(e, self._scripted_status)
+
+    def _scripted_status(self, e):
+        status = e["status"]
+        if e.get("echo_auth"):
+            body = error_body("BadRequest", "the request had Authorization: "
+                              + self.headers.get("Authorization", ""))
+        elif "body" in e:
+            body = e["body"]
+        else:
+            code, msg = DEFAULT_ERRORS.get(status, ("Error", REASONS.get(status, "Error")))
+            body = error_body(code, msg)
+        headers = list((e.get("headers") or {}).items())
+        if status == 401 and not any(k.lower() == "www-authenticate" for k, _ in headers):
+            headers += list(self._challenge())
+        self._send(status, body, headers=headers, scripted="status")
 
     # --- the vault -------------------------------------------------------------------------
 

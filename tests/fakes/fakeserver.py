@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: MIT
 """What the fakes share: reading a secret file as the agent does, a
 threaded HTTP(S) server on loopback that does not print tracebacks for
-clients that went away, and the plumbing of a request handler (stdlib only)."""
+clients that went away, the plumbing of a request handler, the request log,
+and scripted responses (stdlib only)."""
 
+import json
+import os
+import re
 import signal
 import ssl
 import sys
@@ -12,6 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a TLS client to complete its handshake
 IDLE_TIMEOUT = 30.0       # seconds a TLS connection may sit idle between requests
 MAX_BODY = 64 * 1024      # bytes of a request body
+MAX_WAIT = 600.0          # seconds of a scripted hang or delay
+HTML_BODY = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
+             b"<body><h1>Service Unavailable</h1><p>The service is temporarily unavailable."
+             b"</p></body></html>\n")
 
 
 def read_secret_file(path):
@@ -25,6 +33,68 @@ def read_secret_file(path):
     if not data:
         raise ValueError(f"{path} is empty")
     return data
+
+
+def append_log_line(path, entry):
+    """Appends @entry to the request log @path as one JSON line (created 0600)."""
+    line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+# --- scripted responses (the fakes' control APIs) ---------------------------------
+
+class BadInput(ValueError):
+    pass
+
+
+def number(v, lo, hi, what):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise BadInput(f"{what} must be a number in [{lo}, {hi}]")
+    return v
+
+
+def validate_script_entry(e, extra=()):
+    """One scripted response: {"status": N[, "body", "headers", EXTRA...]} |
+    {"hang": true|SECONDS} | {"drop": true} | {"non_json": true}, each
+    optionally with "delay": SECONDS, or a bare delay.  @extra: keys a fake
+    adds to status responses."""
+    if not isinstance(e, dict) or not e:
+        raise BadInput("each response must be a non-empty object")
+    unknown = set(e) - {"status", "body", "headers", "hang", "delay", "non_json", "drop",
+                        *extra}
+    if unknown:
+        raise BadInput(f"unknown keys {sorted(unknown)}")
+    kinds = [k for k in ("status", "hang", "non_json", "drop") if k in e]
+    if len(kinds) > 1:
+        raise BadInput(f"one of status/hang/non_json/drop per response, not {kinds}")
+    if "delay" in e:
+        number(e["delay"], 0, MAX_WAIT, "delay")
+    if "hang" in e and e["hang"] is not True:
+        number(e["hang"], 0, MAX_WAIT, "hang")
+    for flag in ("non_json", "drop"):
+        if flag in e and e[flag] is not True:
+            raise BadInput(f"{flag} must be true")
+    if "status" in e:
+        s = e["status"]
+        if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
+            raise BadInput("status must be an integer in [200, 599]")
+    elif {"body", "headers", *extra} & set(e):
+        raise BadInput(f"{', '.join(sorted({'body', 'headers', *extra}))} go with status")
+    if "body" in e and not isinstance(e["body"], (dict, list, str)):
+        raise BadInput("body must be an object, a list or a string")
+    if "headers" in e:
+        h = e["headers"]
+        if not isinstance(h, dict) or len(h) > 32:
+            raise BadInput("headers must be an object")
+        for k, v in h.items():
+            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}", k) or \
+                    not isinstance(v, str) or len(v) > 1024 or re.search(r"[\r\n\0]", v):
+                raise BadInput("bad header name or value")
+    return e
 
 
 class Server(ThreadingHTTPServer):
@@ -129,3 +199,28 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             pass
+
+    def _play_script(self, e, answer_status):
+        """Plays one scripted entry (see validate_script_entry); @answer_status(e)
+        sends a status response.  True when it answered (or refused to); a bare
+        delay returns False, and the request is served as usual."""
+        if "delay" in e:
+            self.state.stopping.wait(e["delay"])
+        if e.get("drop"):
+            self._log(None, scripted="drop")
+            self._abort()
+            return True
+        if "hang" in e:
+            self._log(None, scripted="hang")
+            self.state.stopping.wait(MAX_WAIT if e["hang"] is True else e["hang"])
+            self._abort()
+            return True
+        if e.get("non_json"):
+            self._send(200, HTML_BODY, content_type="text/html; charset=utf-8",
+                       scripted="non_json")
+            return True
+        if "status" in e:
+            answer_status(e)
+            return True
+        self.extra["scripted"] = "delay"
+        return False
