@@ -362,14 +362,16 @@ bool url_target_secure(const struct url_target *t)
 	return t->https || t->loopback;
 }
 
-int url_target_parse_secure(const char *url, struct url_target *ret, char *err, size_t errlen)
+int url_fetchable(const char *url, char *where, size_t wlen, char *err, size_t errlen)
 {
-	int r = url_target_parse(url, ret, err, errlen);
+	struct url_target t;
+	int r = url_target_parse(url, &t, err, errlen);
 
 	if (r < 0)
-		return r;
-	if (!url_target_secure(ret))
+		return -EINVAL;
+	if (!url_target_secure(&t))
 		return errmsg(err, errlen, -EINVAL,
-			      "plain http to %s is not loopback: https is required", ret->host);
+			      "plain http to %s is not loopback: https is required", t.host);
+	snprintf(where, wlen, "%s:%d", t.host, t.port);
 	return 0;
 }

@@ -57,9 +57,9 @@ int host_pattern_score(const struct host_pattern *p, const struct url_target *t)
 bool url_target_secure(const struct url_target *t);
 
 /*
- * url_target_parse() for a document to fetch, and only one that
- * url_target_secure() accepts: over plain http to another host, anyone on
- * the path could answer.  Returns 0, or -EINVAL with the reason in @err
- * (naming the host, never the URL).
+ * For a document to fetch: only a URL url_target_secure() accepts (over
+ * plain http to another host, anyone on the path could answer).  Writes its
+ * "host:port", what messages may name, into @where.  Returns 0, or -EINVAL
+ * with the reason in @err (naming the host, never the URL).
  */
-int url_target_parse_secure(const char *url, struct url_target *ret, char *err, size_t errlen);
+int url_fetchable(const char *url, char *where, size_t wlen, char *err, size_t errlen);

@@ -127,17 +127,6 @@ __attribute__((format(printf, 2, 3))) static void failed(struct jwks_entry *e, c
 	answer_all(e, msg);
 }
 
-/* "host:port" of an https URL, or of http to a loopback host; else -EINVAL. */
-static int usable_url(const char *url, char *where, size_t len, char *err, size_t errlen)
-{
-	struct url_target t;
-
-	if (url_target_parse_secure(url, &t, err, errlen) < 0)
-		return -EINVAL;
-	snprintf(where, len, "%s:%d", t.host, t.port);
-	return 0;
-}
-
 /* The body of a 200 as a JSON object, or NULL with the entry answered. */
 static json_t *document(struct jwks_entry *e, const struct http_response *resp, const char *what)
 {
@@ -222,7 +211,7 @@ static void on_config(const struct http_response *resp, void *userdata)
 	}
 	/* The keys' address is the document's to give, but never plain http
 	 * away from loopback, where anyone on the path could swap the keys. */
-	if (usable_url(uri, where, sizeof(where), why, sizeof(why)) < 0) {
+	if (url_fetchable(uri, where, sizeof(where), why, sizeof(why)) < 0) {
 		json_decref(doc);
 		failed(e, "OpenID configuration from %s: jwks_uri: %s", e->where, why);
 		return;
@@ -331,7 +320,7 @@ int jwks_get(struct jwks_cache *c, const char *url, bool refresh, jwks_done_fn d
 
 	*ret = NULL;
 	if (!e) {
-		if (usable_url(url, where, sizeof(where), err, errlen) < 0)
+		if (url_fetchable(url, where, sizeof(where), err, errlen) < 0)
 			return -EINVAL;
 		r = make_room(c);
 		if (r < 0)

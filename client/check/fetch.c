@@ -36,17 +36,6 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* "host:port" of a URL the agent would fetch (agent/hosts.c), else -EINVAL. */
-static int usable_url(const char *url, char *where, size_t wlen, char *err, size_t errlen)
-{
-	struct url_target t;
-
-	if (url_target_parse_secure(url, &t, err, errlen) < 0)
-		return -EINVAL;
-	snprintf(where, wlen, "%s:%d", t.host, t.port);
-	return 0;
-}
-
 static int parse(const struct body *b, const char *what, const char *where, json_t **ret, char *err,
 		 size_t errlen)
 {
@@ -72,7 +61,7 @@ int fetch_json(const char *url, const char *what, json_t **ret, char *err, size_
 	long status = 0;
 	int r;
 
-	if (usable_url(url, where, sizeof(where), why, sizeof(why)) < 0) {
+	if (url_fetchable(url, where, sizeof(where), why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return -EINVAL;
 	}
