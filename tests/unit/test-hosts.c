@@ -314,6 +314,28 @@ static void test_secure(void **state)
 	assert_false(url_target_secure(&t));
 }
 
+static void test_fetchable(void **state)
+{
+	char where[300], err[256];
+
+	(void)state;
+	assert_int_equal(url_fetchable("https://login.microsoftonline.com/t/v2.0/.well-known/x",
+				       where, sizeof(where), err, sizeof(err)),
+			 0);
+	assert_string_equal(where, "login.microsoftonline.com:443");
+	assert_int_equal(
+	    url_fetchable("http://127.0.0.1:8080/k", where, sizeof(where), err, sizeof(err)), 0);
+	assert_string_equal(where, "127.0.0.1:8080");
+	assert_int_equal(url_fetchable("http://127.0.0.1.example.com/secret-path", where,
+				       sizeof(where), err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "plain http to 127.0.0.1.example.com is not loopback: https is "
+				 "required");
+	assert_int_equal(url_fetchable("ftp://127.0.0.1/x", where, sizeof(where), err, sizeof(err)),
+			 -EINVAL);
+	assert_null(strstr(err, "/x"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_url_valid),       cmocka_unit_test(test_url_invalid),
 		cmocka_unit_test(test_score_match),     cmocka_unit_test(test_score_ports),
 		cmocka_unit_test(test_score_order),     cmocka_unit_test(test_secure),
+		cmocka_unit_test(test_fetchable),
 	};
 
 	return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);
