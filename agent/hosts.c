@@ -17,6 +17,7 @@
 
 #include "errmsg.h"
 #include "hosts.h"
+#include "url_authority.h"
 
 #define HOSTS_MAX_LABEL       63
 #define HOSTS_MAX_PORT        65535
@@ -303,15 +304,56 @@ out:
 	return r;
 }
 
+/* The port as written, or the scheme's default: -1 when it is not a port. */
+static long written_port(const struct url_authority *a, bool https)
+{
+	long v = 0;
+
+	if (a->port_len == 0)
+		return https ? HOSTS_HTTPS_PORT : HOSTS_HTTP_PORT;
+	for (size_t i = 0; i < a->port_len; i++) {
+		v = v * 10 + (a->port[i] - '0');
+		if (v > HOSTS_MAX_PORT)
+			return -1;
+	}
+	return v;
+}
+
+/* Refuses a URL whose host or port libcurl reads other than it is written:
+ * where libcurl normalises ("127.1", "0x7f.0.0.1"), other parsers do not. */
+static int target_as_written(const struct url_target *t, const struct url_authority *a, char *err,
+			     size_t errlen)
+{
+	struct url_target w = { .port = 0 };
+	char host[HOSTS_MAX_NAME + 1];
+
+	if (a->host_len > HOSTS_MAX_NAME)
+		return errmsg(err, errlen, -EINVAL, "URL host is longer than %d characters",
+			      HOSTS_MAX_NAME);
+	memcpy(host, a->host, a->host_len);
+	host[a->host_len] = '\0';
+	if (target_set_host(&w, host, err, errlen) < 0 || strcmp(w.host, t->host) != 0 ||
+	    written_port(a, t->https) != t->port)
+		return errmsg(err, errlen, -EILSEQ,
+			      "URL host is not in its plain form (URL parsers read it "
+			      "differently): write it as %s",
+			      t->host);
+	return 0;
+}
+
 int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen)
 {
 	struct url_target t = { .port = 0 };
+	struct url_authority a;
 	CURLUcode uc;
 	CURLU *u;
 	int r;
 
 	if (!url || !*url)
 		return errmsg(err, errlen, -EINVAL, "empty URL");
+	r = url_authority_split(url, &a, err, errlen);
+	if (r < 0)
+		return r;
 	u = curl_url();
 	if (!u) {
 		errmsg(err, errlen, -EINVAL, "out of memory");
@@ -329,6 +371,8 @@ int url_target_parse(const char *url, struct url_target *ret, char *err, size_t 
 	else
 		r = target_from_curl(u, &t, err, errlen);
 	curl_url_cleanup(u);
+	if (r >= 0)
+		r = target_as_written(&t, &a, err, errlen);
 	if (r < 0)
 		return r;
 	*ret = t;

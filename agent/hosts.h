@@ -38,10 +38,13 @@ int host_pattern_format(const struct host_pattern *p, char *buf, size_t len);
 bool host_pattern_equal(const struct host_pattern *a, const struct host_pattern *b);
 
 /*
- * Parses an absolute http(s) URL (with libcurl's URL parser, so userinfo,
+ * Parses an absolute http(s) URL with libcurl's URL parser (so userinfo,
  * fragments, IPv6 literals and default ports are handled exactly as libcurl
- * handles them).  Returns 0, or -EINVAL with the reason in @err (never
- * echoing the URL, which may carry credentials).
+ * handles them), and only where every mainstream URL parser reads the same
+ * host and port from it (url_authority.h).  Returns 0; -EINVAL when it is
+ * not such a URL; -EILSEQ when another parser could read another host or
+ * port from it.  The reason is in @err (never echoing the URL, which may
+ * carry credentials).
  */
 int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen);
 

@@ -19,8 +19,12 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 {
 	struct agent *a = c->agent;
 	const struct profile *p;
+	int r = url_target_parse(url, t, msg, len);
 
-	if (url_target_parse(url, t, msg, len) < 0)
+	/* A URL other programs would send elsewhere is refused as unsafe. */
+	if (r == -EILSEQ)
+		return PROTO_E_INSECURE_URL;
+	if (r < 0)
 		return PROTO_E_BAD_REQUEST;
 	if (!url_target_secure(t)) {
 		snprintf(msg, len, "plain http to %s:%d: headers go only over https or to loopback",
