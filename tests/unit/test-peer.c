@@ -186,10 +186,11 @@ static void exited_after_lookup(void **state)
 }
 
 /* Forks a child that connects, waits for a byte on @go (unless @go is -1),
- * then execs OTHER_PROGRAM with the connected socket still open.  *ret_done
- * reads EOF once the exec has happened (see await_exec()).  Returns the
- * child's pid. */
-static pid_t connect_then_exec(const struct sockaddr_un *addr, socklen_t len, int go, int *ret_done)
+ * then execs @program (OTHER_PROGRAM or a copy) with the connected socket
+ * still open.  *ret_done reads EOF once the exec has happened (see
+ * await_exec()).  Returns the child's pid. */
+static pid_t connect_then_run(const struct sockaddr_un *addr, socklen_t len, int go,
+			      const char *program, int *ret_done)
 {
 	char *argv[] = { OTHER_PROGRAM, "60", NULL };
 	int done[2];
@@ -207,12 +208,17 @@ static pid_t connect_then_exec(const struct sockaddr_un *addr, socklen_t len, in
 			_exit(1);
 		if (go >= 0 && read(go, &c, 1) != 1)
 			_exit(2);
-		execv(OTHER_PROGRAM, argv);
+		execv(program, argv);
 		_exit(3);
 	}
 	close(done[1]);
 	*ret_done = done[0];
 	return pid;
+}
+
+static pid_t connect_then_exec(const struct sockaddr_un *addr, socklen_t len, int go, int *ret_done)
+{
+	return connect_then_run(addr, len, go, OTHER_PROGRAM, ret_done);
 }
 
 /* Lets the child go on (unless @go is -1) and returns once it has exec'd:
@@ -302,12 +308,61 @@ static void exec_before_accept(void **state)
 	close(lfd);
 }
 
+/* Copies OTHER_PROGRAM to @path (mode 0700). */
+static void copy_program(const char *path)
+{
+	int in = open(OTHER_PROGRAM, O_RDONLY | O_CLOEXEC);
+	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	do
+		n = copy_file_range(in, NULL, out, NULL, 1 << 20, 0);
+	while (n > 0);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+/* The program's file removed after accept: the same image, not an exec;
+ * it reads as "PATH (deleted)" and is refused, as when removed before. */
+static void deleted_after_accept(void **state)
+{
+	char copy[64], deleted[128], *listed[] = { copy };
+	struct allow allow_copy = { .exe = listed, .n_exe = 1 };
+	struct sockaddr_un addr;
+	socklen_t len;
+	int lfd = listen_abstract(&addr, &len), fd, done;
+	char who[PEER_DESCRIBE_MAX];
+	pid_t child;
+	struct peer p;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "/tmp/aoai-test-peer-%d", (int)getpid());
+	snprintf(deleted, sizeof(deleted), "%s (deleted)", copy);
+	copy_program(copy);
+	child = connect_then_run(&addr, len, -1, copy, &done);
+	await_exec(-1, done);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(peer_from_socket(fd, &p), 0);
+	assert_true(peer_allowed(&p, &allow_copy));
+	assert_int_equal(unlink(copy), 0);
+	assert_false(peer_allowed(&p, &allow_copy));
+	assert_string_equal(peer_describe(&p, who, sizeof(who)), deleted);
+	kill_and_reap(child);
+	peer_done(&p);
+	close(fd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(units_match),          cmocka_unit_test(self_peer),
 		cmocka_unit_test(exited_before_accept), cmocka_unit_test(exited_after_lookup),
 		cmocka_unit_test(exec_after_accept),    cmocka_unit_test(exec_before_accept),
+		cmocka_unit_test(deleted_after_accept),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
