@@ -212,7 +212,7 @@ $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
-		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS)
+		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) -lpthread
 $(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient $(MHD_CFLAGS)
 
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)

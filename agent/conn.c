@@ -343,8 +343,9 @@ static int conn_new(struct agent *a, int fd, const struct peer *peer)
 	a->n_conns++;
 	r = sd_event_add_io(a->event, &c->io, fd, EPOLLIN, on_io, c);
 	if (r < 0) {
-		c->fd = -1; /* the caller closes them */
+		c->fd = -1; /* the caller closes them, and frees what the peer holds */
 		c->peer.pidfd = -1;
+		c->peer.exe_now = NULL;
 		conn_free(c);
 	}
 	return r;

@@ -38,7 +38,10 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 		return PROTO_E_NO_MATCH;
 	}
 	if (!peer_allowed(&c->peer, &p->allow)) {
-		snprintf(msg, len, "profile \"%s\" does not allow %s", p->name, peer_exe(&c->peer));
+		char who[PEER_DESCRIBE_MAX];
+
+		snprintf(msg, len, "profile \"%s\" does not allow %s", p->name,
+			 peer_describe(&c->peer, who, sizeof(who)));
 		return PROTO_E_DENIED;
 	}
 	if (lock_is_locked(a->lock)) {

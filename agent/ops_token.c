@@ -105,8 +105,10 @@ void op_token(struct conn *c, const struct proto_request *req)
 	bool picked = status == PROTO_OK;
 
 	if (picked && !peer_allowed(&c->peer, &p->allow)) {
+		char who[PEER_DESCRIBE_MAX];
+
 		snprintf(msg, sizeof(msg), "profile \"%s\" does not allow %s", p->name,
-			 peer_exe(&c->peer));
+			 peer_describe(&c->peer, who, sizeof(who)));
 		status = PROTO_E_DENIED;
 	}
 	/* A locked agent says nothing else, as for headers. */

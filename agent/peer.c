@@ -88,6 +88,28 @@ static void hold_peer(int fd, struct peer *p)
 	}
 }
 
+static void set_unknown(struct peer *peer)
+{
+	snprintf(peer->exe, sizeof(peer->exe), "?");
+}
+
+/* /proc/PID/exe into @buf (@len bytes).  Returns 0 or -errno: EACCES when
+ * the process is non-dumpable or another user's (and we are not root). */
+static int read_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
 int peer_from_socket(int fd, struct peer *ret)
 {
 	struct ucred cred;
@@ -102,6 +124,14 @@ int peer_from_socket(int fd, struct peer *ret)
 	ret->sock = fd;
 	ret->pidfd = -1;
 	hold_peer(fd, ret);
+	/* The program that connected, read as early as the agent can: before
+	 * it can make itself non-dumpable or exec another.  Whether the pid
+	 * still named it then is settled at each use: a process the pidfd
+	 * shows running now was running at this read too. */
+	ret->exe_read =
+	    ret->hold != PEER_HOLD_GONE && read_exe(ret->pid, ret->exe, sizeof(ret->exe)) == 0;
+	if (!ret->exe_read)
+		set_unknown(ret);
 	return 0;
 }
 
@@ -110,6 +140,8 @@ void peer_done(struct peer *peer)
 	if (peer->pidfd >= 0)
 		close(peer->pidfd);
 	peer->pidfd = -1;
+	free(peer->exe_now);
+	peer->exe_now = NULL;
 }
 
 bool peer_uid_allowed(const struct peer *peer, uid_t agent_uid)
@@ -151,27 +183,10 @@ static bool peer_alive(struct peer *peer)
 	}
 }
 
-static void set_unknown(struct peer *peer)
-{
-	snprintf(peer->exe, sizeof(peer->exe), "?");
-}
-
 const char *peer_exe(struct peer *peer)
 {
-	char path[64];
-	ssize_t n;
-
-	if (!peer->exe_known) {
-		peer->exe_known = true;
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)peer->pid);
-		n = peer->pid > 0 ? readlink(path, peer->exe, sizeof(peer->exe) - 1) : -1;
-		if (n < 0)
-			set_unknown(peer);
-		else
-			peer->exe[n] = '\0';
-	}
-	/* After the read, and at every use: once the process has exited, its
-	 * pid may name another program, and the connection is no longer its. */
+	/* At every use: once the process has exited, its pid may name another
+	 * program, and the connection is no longer its. */
 	if (!peer_alive(peer))
 		set_unknown(peer);
 	return peer->exe;
@@ -211,9 +226,50 @@ static bool uid_allowed(const struct peer *peer, const struct allow *allow)
 	return false;
 }
 
+/* Whether @now is @then with the " (deleted)" the kernel appends once the
+ * file has been removed or replaced: the same image, not an exec. */
+static bool is_deleted_form(const char *now, const char *then)
+{
+	static const char suffix[] = " (deleted)";
+	size_t n = strlen(then);
+
+	return strncmp(now, then, n) == 0 && strcmp(now + n, suffix) == 0;
+}
+
+/*
+ * False once the process is seen running another program than at accept:
+ * it has exec'd since it connected, and the connection may be in the hands
+ * of whoever it forked before.  An exe that cannot be read now (made
+ * non-dumpable since, as aoai-exec does) leaves the one read at accept
+ * standing.  A file removed since reads as "PATH (deleted)", refused by
+ * every list as when it was removed before accept.
+ */
+static bool exe_unchanged(struct peer *peer)
+{
+	char now[PATH_MAX];
+
+	if (peer->exe_now)
+		return false;
+	if (!peer->exe_read || read_exe(peer->pid, now, sizeof(now)) < 0)
+		return true;
+	/* Read by pid: only what a running peer shows is its own. */
+	if (strcmp(now, peer->exe) == 0 || !peer_alive(peer))
+		return true;
+	if (is_deleted_form(now, peer->exe)) {
+		snprintf(peer->exe, sizeof(peer->exe), "%s", now);
+		return true;
+	}
+	peer->exe_now = strdup(now); /* for peer_describe(); without memory, found again */
+	return false;
+}
+
 static bool exe_allowed(struct peer *peer, const struct allow *allow)
 {
-	const char *exe = peer_exe(peer);
+	const char *exe;
+
+	if (!exe_unchanged(peer))
+		return false;
+	exe = peer_exe(peer);
 
 	for (size_t i = 0; i < allow->n_exe; i++)
 		if (strcmp(allow->exe[i], exe) == 0)
@@ -234,6 +290,25 @@ bool peer_allowed(struct peer *peer, const struct allow *allow)
 	if (allow->n_exe > 0 && !exe_allowed(peer, allow))
 		return false;
 	return allow->n_unit == 0 || unit_allowed(peer, allow);
+}
+
+const char *peer_describe(struct peer *peer, char *buf, size_t len)
+{
+	int pid = (int)peer->pid;
+
+	if (!peer_alive(peer)) /* or could not be held at all: counted as gone */
+		snprintf(buf, len, "pid %d, which has exited (the connection outlived it)", pid);
+	else if (peer->exe_now)
+		snprintf(buf, len, "pid %d, which exec'd %s since it connected as %s", pid,
+			 peer->exe_now, peer->exe);
+	else if (!peer->exe_read)
+		snprintf(buf, len,
+			 "pid %d, whose executable could not be read when it connected "
+			 "(non-dumpable, another user's, or exited)",
+			 pid);
+	else
+		snprintf(buf, len, "%s", peer->exe);
+	return buf;
 }
 
 const char *peer_hold_name(enum peer_hold hold)

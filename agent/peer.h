@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who is on the other end of a connection: SO_PEERCRED at accept time, the
- * process held by a pidfd, the executable and systemd unit looked up when a
- * credential is released.
+ * Who is on the other end of a connection: SO_PEERCRED and the executable
+ * at accept time, the process held by a pidfd, the systemd unit looked up
+ * when a credential is released.
  *
  * The pidfd pins the process that called connect(): its pid may be reused
  * once that process has exited, the pidfd never is.  Every lookup by pid
@@ -10,6 +10,18 @@
  * afterwards by asking the pidfd whether the process still runs; if it has
  * exited, what was read may describe another process: the executable is
  * unknown ("?") and every allow list refuses the connection.
+ *
+ * The executable allow.exe decides on is the program that connected, read
+ * from /proc/PID/exe once, at accept: a program that makes itself
+ * non-dumpable afterwards (aoai-exec does) stays identified, though an
+ * agent of an ordinary user can no longer read its exe.  A release to a
+ * profile with allow.exe reads it again: when it is readable and names
+ * another program, the process has exec'd since it connected (say after a
+ * fork, handing the connection to its other half) and is refused.  What
+ * cannot be seen: an exec between connect() and the agent's accept (the
+ * agent then reads the new program), and an exec after it into a program
+ * that makes itself non-dumpable before asking (its exe cannot be read
+ * again, and the one read at accept stands).
  *
  * Limits (see README "Security model"): an allow.exe entry matches a path,
  * not a program's integrity — another process of the same uid can ptrace or
@@ -50,25 +62,37 @@ struct peer {
 	int sock;  /* the connection's socket (not owned): asked for SO_PEERPIDFD */
 	int pidfd; /* -1 until held; closed by peer_done() */
 	enum peer_hold hold;
-	bool exe_known;
-	char exe[PATH_MAX]; /* "?" when it cannot be read or the process has exited */
+	bool exe_read; /* exe[] was read at accept; else it is "?" */
+	char *exe_now; /* what it exec'd since accept, once seen (owned; freed by peer_done()) */
+	char exe[PATH_MAX]; /* at accept; "?" when it cannot be read or the process has exited */
 };
 
 /*
- * Reads the credentials of the peer of socket @fd and holds the process
- * (see enum peer_hold); @fd must stay open as long as the peer is used.
- * Returns 0 or -errno; on success release it with peer_done().
+ * Reads the credentials and the executable of the peer of socket @fd and
+ * holds the process (see enum peer_hold); @fd must stay open as long as the
+ * peer is used.  Returns 0 or -errno; on success release it with
+ * peer_done().
  */
 int peer_from_socket(int fd, struct peer *ret);
-/* Closes the peer's pidfd (safe to call twice). */
+/* Closes the peer's pidfd and frees what it holds (safe to call twice). */
 void peer_done(struct peer *peer);
 /* True when @peer may talk to an agent run by @agent_uid: same uid or root. */
 bool peer_uid_allowed(const struct peer *peer, uid_t agent_uid);
-/* The peer's executable (resolved once, then cached), or "?" once the
- * process that connected has exited. */
+/* The executable of the process that connected, as read at accept, or "?"
+ * when it could not be read or that process has exited. */
 const char *peer_exe(struct peer *peer);
 /* True when @allow admits @peer (empty lists admit everyone). */
 bool peer_allowed(struct peer *peer, const struct allow *allow);
+/* Room for peer_describe() in a refusal (whose message is cut at 512 bytes
+ * anyway, long paths then truncated). */
+#define PEER_DESCRIBE_MAX 512
+/*
+ * Who @peer is, for a refusal: its executable, or, when that cannot serve,
+ * "pid N, which exec'd NEW since it connected as OLD", "pid N, which has
+ * exited" or "pid N, whose executable could not be read …".  Written to
+ * @buf (@len bytes, truncated); returns @buf.
+ */
+const char *peer_describe(struct peer *peer, char *buf, size_t len);
 /* True when one of the @n_units names (NULL entries skipped) is in
  * @allow's unit list: the matching half of allow.unit. */
 bool peer_units_match(const char *const units[], size_t n_units, const struct allow *allow);

@@ -10,6 +10,7 @@
  *   environment.c  the child's environment: conflicting variables out, ours in
  *   preload.c      where the hook is, and LD_PRELOAD
  *   identity.c     the local managed-identity endpoint (libmicrohttpd)
+ *   agent_link.c   the one agent connection its threads share
  *   identity_secret.c  its per-run header value and the constant-time compare
  *   supervise.c    run the child, forward signals, reap, exit like a shell
  */
@@ -99,13 +100,30 @@ int identity_secret_new(char buf[IDENTITY_SECRET_HEX + 1]);
 bool identity_secret_equal(const char *given, size_t given_len, const char *secret);
 
 /*
+ * The agent connection made at start, shared by the identity endpoint's
+ * threads one request at a time, reconnected to @socket_path when the agent
+ * has restarted (see agent_link.c for why it is kept).  Takes @conn, also
+ * on failure.  Returns 0 or -errno.
+ */
+struct agent_link;
+int agent_link_new(struct aoai_conn *conn, const char *socket_path, struct agent_link **ret);
+/* Closes the connection.  Accepts NULL; returns NULL. */
+struct agent_link *agent_link_free(struct agent_link *l);
+/*
+ * aoai_get_token() on the shared connection.  Returns 0, or an AOAI_E_*
+ * code with the reason (the agent's message, if any) in @msg (@len bytes).
+ */
+int agent_link_get_token(struct agent_link *l, const char *profile, const char *scope,
+			 struct aoai_token **ret_token, char *msg, size_t len);
+
+/*
  * The local managed-identity endpoint (App Service protocol, 2019-08-01) for
  * the token profile @profile, on 127.0.0.1 at a random port, served by
- * threads of its own.  Tokens come from the agent at @socket_path at each
- * request.
+ * threads of its own.  Tokens come from the agent through @agent (which
+ * must outlive the endpoint) at each request.
  */
 struct identity;
-int identity_start(const char *socket_path, const char *profile, struct identity **ret);
+int identity_start(struct agent_link *agent, const char *profile, struct identity **ret);
 /* http://127.0.0.1:PORT/msi/token */
 const char *identity_url(const struct identity *id);
 /* The X-IDENTITY-HEADER value the endpoint expects. */

@@ -16,7 +16,8 @@
  * (at most IDENTITY_MAX_CONNECTIONS, each request's headers bounded by
  * IDENTITY_MEMORY_LIMIT); the handler asks the agent for the token at every
  * request, so a program running for days gets a fresh one each time its SDK
- * asks, and the agent's cache keeps that cheap.  A request is refused unless
+ * asks, and the agent's cache keeps that cheap.  The threads ask over one
+ * agent connection, in turn (agent_link.c says why).  A request is refused unless
  * it carries the per-run header exactly (compared in constant time), names
  * this listener in Host (a web page's DNS-rebinding request names its own
  * host), and carries no X-Forwarded-For / Forwarded (a proxy relaying for
@@ -68,7 +69,7 @@ static int listen_loopback(unsigned *ret_port)
 	return fd;
 }
 
-int identity_start(const char *socket_path, const char *profile, struct identity **ret)
+int identity_start(struct agent_link *agent, const char *profile, struct identity **ret)
 {
 	struct identity *id = calloc(1, sizeof(*id));
 	unsigned port = 0;
@@ -76,7 +77,7 @@ int identity_start(const char *socket_path, const char *profile, struct identity
 
 	if (!id)
 		return -ENOMEM;
-	snprintf(id->config.socket_path, sizeof(id->config.socket_path), "%s", socket_path);
+	id->config.agent = agent;
 	snprintf(id->config.profile, sizeof(id->config.profile), "%s", profile);
 	r = identity_secret_new(id->config.header);
 	if (r < 0)

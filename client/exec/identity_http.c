@@ -2,8 +2,8 @@
 /*
  * One request to the identity endpoint (identity.c has the protocol): the
  * checks, in the order a client that is not ours fails them, then the
- * token from the agent.  Runs on libmicrohttpd's connection threads, each
- * with its own agent connection; the configuration is read-only.
+ * token from the agent.  Runs on libmicrohttpd's connection threads, which
+ * share one agent connection (agent_link.c); the configuration is read-only.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -251,28 +251,18 @@ static char *token_body(const struct aoai_token *t, const char *resource)
 static enum MHD_Result send_token(struct MHD_Connection *c, const struct identity_config *cfg,
 				  const char *resource)
 {
-	struct aoai_conn *conn = NULL;
 	struct aoai_token *t = NULL;
-	char *scope = scope_of(resource), *body;
-	enum MHD_Result r;
+	char *scope = scope_of(resource), *body, why[768];
 	int err;
 
 	if (!scope)
 		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	err = aoai_connect(cfg->socket_path, &conn);
-	if (err == 0)
-		err = aoai_get_token(conn, cfg->profile, scope, &t);
+	err = agent_link_get_token(cfg->agent, cfg->profile, scope, &t, why, sizeof(why));
 	free(scope);
 	if (err < 0) {
-		const char *why =
-		    conn && *aoai_conn_message(conn) ? aoai_conn_message(conn) : aoai_strerror(err);
-
 		exec_warn("identity endpoint: no token for profile \"%s\": %s", cfg->profile, why);
-		r = send_error(c, status_of(err), "aoai-agent: %s", why);
-		aoai_close(conn);
-		return r;
+		return send_error(c, status_of(err), "aoai-agent: %s", why);
 	}
-	aoai_close(conn);
 	body = token_body(t, resource);
 	aoai_token_free(t);
 	if (!body)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Between identity.c (the listener) and identity_http.c (one request): what
- * a request is checked against.  Read-only while the daemon runs.
+ * a request is checked against.  Read-only while the daemon runs (the
+ * agent link it points to serializes its own use).
  */
 #pragma once
 
@@ -13,7 +14,7 @@
 #define IDENTITY_API_VERSION "2019-08-01"
 
 struct identity_config {
-	char socket_path[4096]; /* the agent's */
+	struct agent_link *agent; /* shared by the threads: it locks itself */
 	char profile[65];
 	char header[IDENTITY_SECRET_HEX + 1]; /* X-IDENTITY-HEADER */
 	char host[32];                        /* "127.0.0.1:PORT", the only Host accepted */

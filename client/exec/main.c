@@ -114,9 +114,10 @@ static struct env *build_env(struct aoai_conn *conn, const struct exec_options *
 	return e;
 }
 
-/* A token profile: the endpoint lives exactly as long as the child. */
-static int serve_and_run(const char *socket_path, const struct profile *p, struct env *e,
-			 char **command)
+/* The endpoint, its agent connection @agent, and the child: started and
+ * stopped together. */
+static int serve_with(struct agent_link *agent, const struct profile *p, struct env *e,
+		      char **command)
 {
 	struct identity *id = NULL;
 	int r;
@@ -126,7 +127,7 @@ static int serve_and_run(const char *socket_path, const struct profile *p, struc
 		errno = -r;
 		return exec_error(CLI_EXIT_ERROR, "cannot set up signal handling: %m");
 	}
-	r = identity_start(socket_path, p->name, &id);
+	r = identity_start(agent, p->name, &id);
 	if (r < 0) {
 		errno = -r;
 		return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
@@ -137,8 +138,38 @@ static int serve_and_run(const char *socket_path, const struct profile *p, struc
 		return exec_error(CLI_EXIT_ERROR, "out of memory");
 	}
 	r = supervise_run(command, env_array(e));
-	identity_stop(id);
+	identity_stop(id); /* its threads are gone: @agent is ours again */
 	return r;
+}
+
+/* A token profile: the endpoint lives exactly as long as the child, and
+ * asks the agent over @conn (taken), the connection made at start. */
+static int serve_and_run(struct aoai_conn *conn, const char *socket_path, const struct profile *p,
+			 struct env *e, char **command)
+{
+	struct agent_link *agent = NULL;
+	int r = agent_link_new(conn, socket_path, &agent);
+
+	if (r < 0) {
+		errno = -r;
+		return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
+	}
+	r = serve_with(agent, p, e, command);
+	agent_link_free(agent);
+	return r;
+}
+
+/*
+ * Nothing of ours in memory may be read by other processes of this user:
+ * no secret arrives before this.  Not earlier, though: an agent running as
+ * an ordinary user can read the executable of a dumpable process only, and
+ * reads it when it accepts a connection.  Our first round trip (the
+ * profile list, no secret in it) shows that it has accepted this one, which
+ * allow.exe then admits for as long as we keep it (agent_link.c).
+ */
+static void harden(void)
+{
+	prctl(PR_SET_DUMPABLE, 0);
 }
 
 static int run(const struct exec_options *o, const char *socket_path)
@@ -152,16 +183,16 @@ static int run(const struct exec_options *o, const char *socket_path)
 	if (r != 0)
 		return r;
 	r = profile_select(conn, o->profile, &p);
+	harden();
 	e = r == 0 ? build_env(conn, o, &p, &r) : NULL;
-	aoai_close(conn);
-	if (!e) {
-		profile_clear(&p);
-		return r;
-	}
-	if (p.token && !o->no_identity)
-		r = serve_and_run(socket_path, &p, e, o->command);
-	else
+	if (e && p.token && !o->no_identity) {
+		r = serve_and_run(conn, socket_path, &p, e, o->command);
+		conn = NULL;
+	} else if (e) {
+		conn = aoai_close(conn);
 		r = supervise_exec(o->command, env_array(e));
+	}
+	aoai_close(conn);
 	env_free(e);
 	profile_clear(&p);
 	return r;
@@ -177,8 +208,6 @@ int main(int argc, char *argv[])
 	r = options_parse(argc, argv, &o);
 	if (r >= 0)
 		return r;
-	/* Nothing of ours in memory may be read by other processes of this user. */
-	prctl(PR_SET_DUMPABLE, 0);
 	if (nested && *nested)
 		return exec_error(
 		    CLI_EXIT_ERROR,

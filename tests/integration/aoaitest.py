@@ -193,7 +193,7 @@ class Agent:
     PID_RE = re.compile(r"AOAI_AGENT_PID\D*(\d+)")
 
     def __init__(self, binary, env, log_path, sock=None, config=None, args=(), debug=True,
-                 nofile=None, memlock=None):
+                 nofile=None, memlock=None, user=None):
         self.binary = binary
         self.env = env
         self.log_path = log_path
@@ -203,6 +203,7 @@ class Agent:
         self.debug = debug
         self.nofile = nofile       # a descriptor limit (soft and hard) to start it with
         self.memlock = memlock     # an RLIMIT_MEMLOCK (bytes) to start it with, in force
+        self.user = user           # a uid to run it as (setpriv; the caller must be root)
         self.proc = None
         self.pid = None
         self.env_text = ""
@@ -227,6 +228,8 @@ class Agent:
             # Root's CAP_IPC_LOCK ignores the limit: drop it for the agent.
             argv = ["prlimit", f"--memlock={self.memlock}:{self.memlock}", "--", "setpriv",
                     "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", "--"] + argv
+        if self.user is not None:
+            argv = as_user(self.user) + argv
         if self.sock is not None:
             argv += ["-a", str(self.sock)]
         if self.config is not None:
@@ -329,6 +332,15 @@ class Agent:
         if self.alive():
             self.send_signal(sig)
         return self.wait(timeout)
+
+
+def as_user(uid):
+    """The argv prefix that runs a command as @uid (and its gid), without
+    supplementary groups; needs root and util-linux's setpriv."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        fail("setpriv (util-linux) is missing: scripts/install-deps.sh test installs it")
+    return [setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--"]
 
 
 # --- raw protocol client ------------------------------------------------------

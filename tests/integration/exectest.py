@@ -127,12 +127,14 @@ def mi_scene(ctx, start_agent, identity):
 
 
 class Child:
-    """aoai-exec ARGS in the background, its stdout read line by line with a deadline."""
+    """aoai-exec ARGS in the background, its stdout read line by line with a deadline
+    (@binary: another aoai-exec; @prefix: an argv to run it under, e.g. as_user())."""
 
-    def __init__(self, ctx, build, args, env=None):
+    def __init__(self, ctx, build, args, env=None, binary=None, prefix=()):
         self.err_path = ctx.path(f"exec-{time.monotonic_ns()}.stderr")
+        binary = binary or exec_path(build)
         with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([str(exec_path(build)), *map(str, args)],
+            self.proc = subprocess.Popen([*map(str, prefix), str(binary), *map(str, args)],
                                          env=env or ctx.env(), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=err)
         self.buf = b""
@@ -173,11 +175,12 @@ class Child:
 
 @pytest.fixture
 def exec_child(ctx, build):
-    """exec_child(*args, env=None) -> a running Child; killed at teardown."""
+    """exec_child(*args, env=None, binary=None, prefix=()) -> a running Child; killed at
+    teardown."""
     children = []
 
-    def start(*args, env=None):
-        c = Child(ctx, build, args, env)
+    def start(*args, env=None, binary=None, prefix=()):
+        c = Child(ctx, build, args, env, binary, prefix)
         children.append(c)
         return c
 

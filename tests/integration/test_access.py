@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from aoaitest import (CMD_TIMEOUT, RawClient, api_key_profile, assert_absent, describe,
+from aoaitest import (CMD_TIMEOUT, PYTHON, RawClient, api_key_profile, assert_absent, describe,
                       expect_error, expect_ok, expect_rc, fail)
 from test_token_cli import FakeImds
 
@@ -235,7 +235,8 @@ def test_connection_outliving_its_process(ctx, start_agent, aoai):
         reply = c.request({"v": 1, "op": "headers", "url": "https://guarded.example/"})
         expect_error(reply, "denied", "a connection whose process exited")
         assert_absent(k1, json.dumps(reply), "the denied reply")
-        assert reply["message"] == 'profile "guarded" does not allow ?', reply
+        assert reply["message"] == (f'profile "guarded" does not allow pid {child}, which has '
+                                    'exited (the connection outlived it)'), reply
         expect_ok(c.request({"v": 1, "op": "headers", "url": "https://open.example/"}))
     line = a.wait_log(lambda t: release_line(t, "guarded", "denied", pid=child),
                       what=f"the denial for pid {child}")
@@ -367,3 +368,76 @@ def test_audit_lines_carry_the_fields(ctx, build, start_agent, imds, aoai):
                    what=f"the line {want!r}")
     for secret in (k, token):
         assert_absent(secret, a.log(), "the agent log")
+
+
+# --- fork + exec after connect -------------------------------------------------------
+
+# Connects, completes one request (so the agent has accepted the connection
+# and read the executable), then forks: the parent, whose pid the agent
+# holds, execs argv[3:]; the child waits until that exec has happened (its
+# close-on-exec pipe reaches EOF), asks for headers on the inherited socket,
+# prints {"peer": PID, "reply": …} and stops the parent.
+SPOOF = r"""
+import json, os, signal, socket, struct, sys
+
+def request(s, obj):
+    body = json.dumps(obj).encode()
+    s.sendall(struct.pack(">I", len(body)) + body)
+    buf = b""
+    while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("the agent closed the connection")
+        buf += chunk
+    return json.loads(buf[4:])
+
+path, url = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(path)
+if not request(s, {"v": 1, "op": "status"}).get("ok"):
+    sys.exit("status failed")
+r, w = os.pipe()  # both close-on-exec
+if os.fork() > 0:
+    os.close(r)
+    os.execv(sys.argv[3], sys.argv[3:])
+os.close(w)
+os.read(r, 1)  # EOF: the parent's exec has replaced its image (or it died)
+reply = request(s, {"v": 1, "op": "headers", "url": url})
+print(json.dumps({"peer": os.getppid(), "reply": reply}), flush=True)
+os.kill(os.getppid(), signal.SIGTERM)
+"""
+
+
+def test_fork_exec_after_connect_refused(ctx, build, start_agent, aoai):
+    """A program that is not allowed connects, then forks and execs an
+    allowed one: the pid the agent holds now runs the allowed program, but
+    the request comes from the other half of the fork.  The agent decides
+    on the program that connected and says that the pid has exec'd since."""
+    sleep_exe, aoai_exe = os.path.realpath(SLEEP), os.path.realpath(build.aoai)
+    cfg = ctx.write_config({"profiles": {
+        "guarded": api_key_profile("guarded.example", allow={"exe": [sleep_exe, aoai_exe]}),
+    }})
+    a = start_agent(config=cfg)
+    k = ctx.secret()
+    expect_rc(aoai("add", "guarded", input=k + "\n"), 0, "add")
+    # Control: a listed program that connects itself is admitted.
+    r = expect_rc(aoai("headers", "https://guarded.example/"), 0, "the listed aoai")
+    if k not in r.stdout:
+        fail("the listed program did not get the key")
+
+    p = subprocess.run([PYTHON, "-c", SPOOF, str(ctx.sock), "https://guarded.example/",
+                        SLEEP, "60"], env=ctx.env(), capture_output=True, text=True,
+                       timeout=CMD_TIMEOUT)
+    lines = p.stdout.strip().splitlines()
+    if not lines:
+        fail(f"the spoofing script printed nothing:\n{describe(p)}")
+    got = json.loads(lines[-1])
+    reply, peer = got["reply"], got["peer"]
+    assert_absent(k, json.dumps(reply), "the spoofed request's reply")
+    expect_error(reply, "denied", "a request after the connecting pid exec'd sleep")
+    assert reply["message"] == (f'profile "guarded" does not allow pid {peer}, which exec\'d '
+                                f'{sleep_exe} since it connected as {self_exe()}'), reply
+    line = a.wait_log(lambda t: release_line(t, "guarded", "denied", pid=peer),
+                      what=f"the denial for pid {peer}")
+    assert f" exe={self_exe()} " in release_line(line, "guarded", "denied", pid=peer), line
