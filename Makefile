@@ -238,8 +238,9 @@ $(CHECK_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CHECK_CORE) $(AGENT
 $(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check $(CHECK_CFLAGS)
 
 # The tests of aoai-exec's parts that need neither libaoai nor libmicrohttpd.
-EXEC_UNIT_BIN := $(BUILD)/tests/test-loopback-peer
+EXEC_UNIT_BIN := $(BUILD)/tests/test-loopback-peer $(BUILD)/tests/test-head-deadline
 $(BUILD)/tests/test-loopback-peer: $(OBJ)/client/exec/loopback_peer.o
+$(BUILD)/tests/test-head-deadline: $(OBJ)/client/exec/head_deadline.o
 $(EXEC_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
