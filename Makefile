@@ -237,6 +237,16 @@ $(CHECK_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CHECK_CORE) $(AGENT
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS) $(CMOCKA_LIBS)
 $(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check $(CHECK_CFLAGS)
 
+# The tests of aoai-exec's parts that need neither libaoai nor libmicrohttpd.
+EXEC_UNIT_BIN := $(BUILD)/tests/test-loopback-peer $(BUILD)/tests/test-head-deadline
+$(BUILD)/tests/test-loopback-peer: $(OBJ)/client/exec/loopback_peer.o
+$(BUILD)/tests/test-head-deadline: $(OBJ)/client/exec/head_deadline.o
+$(EXEC_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lpthread
+$(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS += -Iclient/exec
+
 # -Iagent first: agent/conn.h, not client/libaoai/conn.h.
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent

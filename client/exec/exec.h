@@ -12,6 +12,8 @@
  *   identity.c     the local managed-identity endpoint (libmicrohttpd)
  *   agent_link.c   the one agent connection its threads share
  *   identity_secret.c  its per-run header value and the constant-time compare
+ *   loopback_peer.c    the uid that owns a loopback TCP client (NETLINK_SOCK_DIAG)
+ *   head_deadline.c    the watchdog that ends connections slow to send a request head
  *   supervise.c    run the child, forward signals, reap, exit like a shell
  */
 #pragma once

@@ -22,6 +22,12 @@
  * this listener in Host (a web page's DNS-rebinding request names its own
  * host), and carries no X-Forwarded-For / Forwarded (a proxy relaying for
  * someone else).  Neither the token nor the header value is ever logged.
+ *
+ * Any local user can connect to 127.0.0.1, and 32 idle connections would
+ * starve the owner's SDK; so a connection is admitted only from a socket of
+ * our own uid or root's (loopback_peer.c asks the kernel), decided right at
+ * accept, and one that has not delivered its request head within
+ * IDENTITY_HEAD_DEADLINE_SEC is shut down (head_deadline.c) however it drips.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,22 +40,42 @@
 #include <microhttpd.h>
 
 #include "exec.h"
+#include "head_deadline.h"
 #include "identity_http.h"
+#include "loopback_peer.h"
 
 #define IDENTITY_MAX_CONNECTIONS 32
 #define IDENTITY_TIMEOUT_SEC     30
 #define IDENTITY_MEMORY_LIMIT    (32 * 1024) /* request line + headers, per connection */
-#define IDENTITY_BACKLOG         16
+/*
+ * Deep enough for a burst of another user's connections, each refused within
+ * microseconds of its accept: a full queue would drop the owner's SYN, and
+ * the owner's connect would wait a second for its retransmission.
+ */
+#define IDENTITY_BACKLOG 256
+/*
+ * From accept (or the end of the previous response) to a complete request
+ * head.  An SDK writes its head in one go right after connecting; 5 s is
+ * ample on a loaded machine, and frees the slot of a client that connects
+ * and stalls (or drips, which the inactivity timeout never ends) six times
+ * sooner than IDENTITY_TIMEOUT_SEC would.
+ */
+#define IDENTITY_HEAD_DEADLINE_SEC 5
 
 struct identity {
 	struct MHD_Daemon *daemon;
 	int fd;
+	struct sockaddr_in local; /* the listener's address: where every client connects to */
+	uid_t owner;              /* ours; root is admitted too, as the agent's socket admits it */
+	bool warned_unknown;      /* only the listening thread touches these two */
+	bool warned_foreign;
+	struct head_deadline *deadline;
 	struct identity_config config;
 	char url[64];
 };
 
 /* A listening TCP socket on 127.0.0.1 at a port the kernel picks.  fd or -errno. */
-static int listen_loopback(unsigned *ret_port)
+static int listen_loopback(struct sockaddr_in *ret_addr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -65,34 +91,142 @@ static int listen_loopback(unsigned *ret_port)
 		close(fd);
 		return r;
 	}
-	*ret_port = ntohs(sa.sin_port);
+	*ret_addr = sa;
 	return fd;
+}
+
+/*
+ * The accept policy.  libmicrohttpd calls it on its listening thread right
+ * after accept(), before the connection is counted against
+ * IDENTITY_MAX_CONNECTIONS and before a byte is read (new_connection_prepare_
+ * in daemon.c), and closes a refused socket at once: another user's
+ * connections never take a slot.  Not knowing who connected refuses too.
+ */
+static enum MHD_Result admit_peer(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct identity *id = cls;
+	uid_t uid;
+	int r;
+
+	r = loopback_peer_uid(addr, addrlen, (const struct sockaddr *)&id->local, sizeof(id->local),
+			      &uid);
+	if (r < 0) {
+		/* -ENOENT: the client closed before we asked, nothing to report. */
+		if (r != -ENOENT && !id->warned_unknown) {
+			id->warned_unknown = true;
+			errno = -r;
+			exec_warn("identity endpoint: cannot tell who connected (%m); refusing "
+				  "such connections");
+		}
+		return MHD_NO;
+	}
+	if (uid == id->owner || uid == 0)
+		return MHD_YES;
+	if (!id->warned_foreign) {
+		id->warned_foreign = true;
+		exec_warn("identity endpoint: refusing connections from uid %u (only uid %u and "
+			  "root are served)",
+			  (unsigned)uid, (unsigned)id->owner);
+	}
+	return MHD_NO;
+}
+
+/*
+ * Each admitted connection's head deadline runs from here.  libmicrohttpd
+ * calls STARTED before the connection's thread reads, and CLOSED before it
+ * closes the socket (MHD_cleanup_connections, and the failure path of
+ * new_connection_process_), so the watchdog never outlives the descriptor.
+ */
+static void watch_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			     enum MHD_ConnectionNotificationCode what)
+{
+	struct identity *id = cls;
+	struct head_deadline_entry *e = NULL;
+	const union MHD_ConnectionInfo *info;
+
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		head_deadline_remove(id->deadline, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (what != MHD_CONNECTION_NOTIFY_STARTED || !info)
+		return;
+	/* No room cannot happen (the table has a place per connection slot); if it
+	 * did, a connection without a deadline is one we do not serve. */
+	if (head_deadline_add(id->deadline, info->connect_fd, &e) < 0)
+		shutdown(info->connect_fd, SHUT_RDWR);
+	*socket_context = e;
+}
+
+static struct head_deadline_entry *deadline_entry(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info;
+
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* A response sent: a kept-alive connection has IDENTITY_HEAD_DEADLINE_SEC for its next head. */
+static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode why)
+{
+	struct identity *id = cls;
+
+	(void)req_cls;
+	if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		head_deadline_rearm(id->deadline, deadline_entry(c));
+}
+
+/* libmicrohttpd calls the handler once the whole head is in: the deadline is met. */
+static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url,
+			     const char *method, const char *version, const char *upload_data,
+			     size_t *upload_data_size, void **req_cls)
+{
+	struct identity *id = cls;
+
+	head_deadline_disarm(id->deadline, deadline_entry(c));
+	return identity_http_handle(&id->config, c, url, method, version, upload_data,
+				    upload_data_size, req_cls);
+}
+
+static struct MHD_Daemon *start_daemon(struct identity *id)
+{
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				    MHD_USE_ITC,
+				0, admit_peer, id, serve, id, MHD_OPTION_LISTEN_SOCKET, id->fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDENTITY_MAX_CONNECTIONS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDENTITY_TIMEOUT_SEC,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IDENTITY_MEMORY_LIMIT,
+				MHD_OPTION_NOTIFY_CONNECTION, watch_connection, id,
+				MHD_OPTION_NOTIFY_COMPLETED, request_done, id, MHD_OPTION_END);
 }
 
 int identity_start(struct agent_link *agent, const char *profile, struct identity **ret)
 {
 	struct identity *id = calloc(1, sizeof(*id));
-	unsigned port = 0;
+	unsigned port;
 	int r;
 
 	if (!id)
 		return -ENOMEM;
+	id->owner = getuid();
 	id->config.agent = agent;
 	snprintf(id->config.profile, sizeof(id->config.profile), "%s", profile);
 	r = identity_secret_new(id->config.header);
 	if (r < 0)
 		goto fail;
-	id->fd = r = listen_loopback(&port);
+	r = head_deadline_new(IDENTITY_MAX_CONNECTIONS, IDENTITY_HEAD_DEADLINE_SEC * 1000,
+			      &id->deadline);
 	if (r < 0)
 		goto fail;
+	id->fd = r = listen_loopback(&id->local);
+	if (r < 0)
+		goto fail;
+	port = ntohs(id->local.sin_port);
 	snprintf(id->config.host, sizeof(id->config.host), "127.0.0.1:%u", port);
 	snprintf(id->url, sizeof(id->url), "http://127.0.0.1:%u%s", port, IDENTITY_PATH);
-	id->daemon = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0, NULL,
-	    NULL, identity_http_handle, &id->config, MHD_OPTION_LISTEN_SOCKET, id->fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDENTITY_MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDENTITY_TIMEOUT_SEC,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IDENTITY_MEMORY_LIMIT, MHD_OPTION_END);
+	id->daemon = start_daemon(id);
 	if (!id->daemon) {
 		r = -EIO;
 		close(id->fd);
@@ -101,6 +235,7 @@ int identity_start(struct agent_link *agent, const char *profile, struct identit
 	*ret = id;
 	return 0;
 fail:
+	head_deadline_free(id->deadline);
 	explicit_bzero(id, sizeof(*id));
 	free(id);
 	return r;
@@ -126,7 +261,8 @@ struct identity *identity_stop(struct identity *id)
 	fd = MHD_quiesce_daemon(id->daemon);
 	if (fd >= 0)
 		close(fd);
-	MHD_stop_daemon(id->daemon);
+	MHD_stop_daemon(id->daemon); /* every connection closed: the watchdog has none left */
+	head_deadline_free(id->deadline);
 	explicit_bzero(id, sizeof(*id));
 	free(id);
 	return NULL;

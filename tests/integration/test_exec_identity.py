@@ -6,8 +6,13 @@ endpoint accepts, to the child's header only, and is gone when the child is."""
 import http.client
 import json
 import os
+import select
 import socket
+import subprocess
+import time
 from urllib.parse import quote, urlsplit
+
+import pytest
 
 import aoaitest
 from aoaitest import CHAT_BODY, PYTHON, fail, register_secret
@@ -26,10 +31,10 @@ sys.stdin.readline()
 """
 
 
-def get(endpoint, query, headers=None, host=None, method="GET"):
+def get(endpoint, query, headers=None, host=None, method="GET", timeout=10):
     """(status, decoded JSON body) of one request to the endpoint."""
     u = urlsplit(endpoint)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         conn.putrequest(method, u.path + ("?" + query if query else ""), skip_host=True)
         conn.putheader("Host", host or u.netloc)
@@ -177,3 +182,167 @@ def test_gone_after_child_exits(ctx, mi_scene, exec_child):
             pass
     finally:
         os.kill(grandchild, 9)
+
+
+# Mirrors identity.c: IDENTITY_HEAD_DEADLINE_SEC and IDENTITY_TIMEOUT_SEC.
+HEAD_DEADLINE = 5.0
+INACTIVITY_TIMEOUT = 30.0
+NOBODY = 65534
+FLOOD = 200
+
+# As uid NOBODY: opens and holds argv[3] idle connections to argv[1]:argv[2], prints
+# "held N"; on a line from stdin, prints "closed M": how many of them the server
+# closed (EOF or reset) within argv[4] seconds.  Every wait is bounded.
+FLOODER = r"""
+import os, select, socket, sys, time
+host, port, count, grace = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+assert os.getuid() == 65534 and os.geteuid() == 65534, os.getuid()
+socks = []
+for _ in range(count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(3.0)
+    try:
+        s.connect((host, port))
+    except OSError:
+        s.close()
+        break
+    socks.append(s)
+print("held", len(socks), flush=True)
+sys.stdin.readline()
+closed = 0
+deadline = time.monotonic() + grace
+for s in socks:
+    left = max(0.0, deadline - time.monotonic())
+    if not select.select([s], [], [], left)[0]:
+        continue
+    try:
+        closed += s.recv(1) == b""
+    except ConnectionResetError:
+        closed += 1
+print("closed", closed, flush=True)
+"""
+
+
+def read_line(proc, timeout):
+    """One line of @proc's stdout within @timeout seconds, else None."""
+    if not select.select([proc.stdout], [], [], timeout)[0]:
+        return None
+    return proc.stdout.readline().decode().strip()
+
+
+def test_other_uid_cannot_starve(ctx, mi_scene, exec_child):
+    """FLOOD idle connections from uid NOBODY are closed at accept; the owner is served."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the flooding client as uid 65534")
+    mi_scene.start()
+    c, endpoint, header = start_holder(ctx, exec_child)
+    status, body = get(endpoint, query(), {"X-IDENTITY-HEADER": header})  # the agent caches it
+    assert status == 200, body
+    register_secret(body["access_token"])
+    u = urlsplit(endpoint)
+    flooder = subprocess.Popen([PYTHON, "-c", FLOODER, u.hostname, str(u.port), str(FLOOD), "5"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd="/",
+                               env={"PATH": "/usr/bin:/bin"}, user=NOBODY, group=NOBODY,
+                               extra_groups=[])
+    try:
+        held = read_line(flooder, 60.0)
+        assert held and held.startswith("held "), f"the flooder did not report: {held!r}"
+        start = time.monotonic()
+        try:
+            status, body = get(endpoint, query(), {"X-IDENTITY-HEADER": header}, timeout=5)
+        except (socket.timeout, ConnectionError) as e:
+            fail(f"with {held} connections of uid {NOBODY}, the owner's request failed: {e!r}")
+        elapsed = time.monotonic() - start
+        register_secret(body.get("access_token", ""))
+        assert status == 200, body
+        assert elapsed < 2.0, f"the owner waited {elapsed:.1f}s"
+        assert held == f"held {FLOOD}", f"the flooder could not connect: {held}"
+        flooder.stdin.write(b"\n")
+        flooder.stdin.flush()
+        closed = read_line(flooder, 30.0)
+        assert closed == f"closed {FLOOD}", f"the server left uid {NOBODY}'s open: {closed!r}"
+    finally:
+        flooder.kill()
+        flooder.wait(5)
+    c.send("\n")
+    assert c.wait() == 0, c.stderr()
+    # Said once, not once per connection.
+    assert c.stderr().count(f"refusing connections from uid {NOBODY} ") == 1, c.stderr()
+
+
+def request_head(endpoint, extra=b""):
+    u = urlsplit(endpoint)
+    return (f"GET {u.path}?{query()} HTTP/1.1\r\nHost: {u.netloc}\r\n".encode() + extra)
+
+
+def read_response(s, timeout):
+    """Reads one response with a Content-Length body from @s; its status line."""
+    s.settimeout(timeout)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, f"the server closed before answering: {buf!r}"
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    length = [int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+              if line.lower().startswith(b"content-length:")]
+    assert length, head
+    while len(body) < length[0]:
+        chunk = s.recv(4096)
+        assert chunk, "the server closed in the middle of a response"
+        body += chunk
+    return head.split(b"\r\n", 1)[0].decode()
+
+
+def test_head_deadline(ctx, mi_scene, exec_child):
+    """A request head not complete within HEAD_DEADLINE closes its connection, however it
+    drips; a connection idle after a response is closed by then too."""
+    mi_scene.start()
+    c, endpoint, header = start_holder(ctx, exec_child)
+    u = urlsplit(endpoint)
+    conns = {name: socket.create_connection((u.hostname, u.port), timeout=5)
+             for name in ("partial", "drip", "keep-alive")}
+    started = dict.fromkeys(conns, time.monotonic())
+    conns["partial"].sendall(request_head(endpoint))  # no blank line: never complete
+    drip = request_head(endpoint, b"X-Padding: " + b"a" * 100)
+    conns["keep-alive"].sendall(request_head(endpoint, b"\r\n"))  # no X-IDENTITY-HEADER: 401
+    assert read_response(conns["keep-alive"], 5).startswith("HTTP/1.1 401"), "no 401"
+    started["keep-alive"] = time.monotonic()
+    closed, sent, next_drip = {}, 0, time.monotonic()
+    limit = time.monotonic() + HEAD_DEADLINE + 7
+    while len(closed) < len(conns) and time.monotonic() < limit:
+        if "drip" not in closed and time.monotonic() >= next_drip:
+            try:
+                conns["drip"].send(drip[sent:sent + 1])
+                sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                closed["drip"] = time.monotonic()
+            next_drip += 1.0
+        open_ = [s for name, s in conns.items() if name not in closed]
+        wait = max(0.0, min(next_drip, limit) - time.monotonic())
+        for s in select.select(open_, [], [], wait)[0]:
+            name = next(n for n, v in conns.items() if v is s)
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            assert data == b"", f"{name}: unexpected data {data[:200]!r}"
+            closed[name] = time.monotonic()
+    for s in conns.values():
+        s.close()
+    took_all = {name: round(closed[name] - started[name], 1) for name in closed}
+    for name in conns:
+        assert name in closed, f"{name}: still open after {HEAD_DEADLINE + 7:.0f}s; {took_all}"
+        # A response ends its connection today (identity_http.c answers before any body,
+        # so libmicrohttpd reads no further request); the bound holds either way.
+        earliest = 0 if name == "keep-alive" else HEAD_DEADLINE - 1
+        took = closed[name] - started[name]
+        assert earliest <= took <= HEAD_DEADLINE + 3 < INACTIVITY_TIMEOUT, \
+            f"{name}: closed after {took:.1f}s, not by the {HEAD_DEADLINE:.0f}s deadline"
+    assert sent >= HEAD_DEADLINE - 1, f"the drip sent only {sent} bytes"
+    # The endpoint still serves a complete request.
+    status, body = get(endpoint, query(), {"X-IDENTITY-HEADER": header})
+    register_secret(body.get("access_token", ""))
+    assert status == 200, body
+    c.send("\n")
+    assert c.wait() == 0, c.stderr()
