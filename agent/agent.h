@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "identity_env.h"
+#include "ratelimit.h"
 #include "sources/source.h"
 
 struct secret_store;
@@ -47,7 +48,9 @@ struct agent {
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;
 	unsigned max_conns;
-	int reserve_fd; /* spent to turn away a client when descriptors run out */
+	int reserve_fd;                  /* spent to turn away a client when descriptors run out */
+	struct ratelimit refusals;       /* log lines of refused connections */
+	sd_event_source *refusals_timer; /* writes their summary (refusal_log.c) */
 	const char *socket_path;
 	uint64_t started_at;        /* CLOCK_BOOTTIME usec */
 	long long default_lifetime; /* seconds, 0 = forever */

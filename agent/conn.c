@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "proto.h"
+#include "refusal_log.h"
 
 #define CONN_INITIAL_IN 4096
 #define CONN_READ_CHUNK 65536
@@ -360,15 +361,15 @@ static void accept_one(struct agent *a, int fd)
 		return;
 	}
 	if (!peer_uid_allowed(&peer, getuid())) {
-		log_warn("refused connection from uid %u (pid %d)", (unsigned)peer.uid,
-			 (int)peer.pid);
+		refusal_log_warn(a, "refused connection from uid %u (pid %d)", (unsigned)peer.uid,
+				 (int)peer.pid);
 		peer_done(&peer);
 		close(fd);
 		return;
 	}
 	if (a->n_conns >= a->max_conns) {
-		log_warn("refused connection from pid %d: %u connections open", (int)peer.pid,
-			 a->n_conns);
+		refusal_log_warn(a, "refused connection from pid %d: %u connections open",
+				 (int)peer.pid, a->n_conns);
 		peer_done(&peer);
 		refuse(fd, "too many connections");
 		return;
@@ -453,9 +454,10 @@ int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			break;
 		shed += r > 0;
 	}
-	/* Once per wakeup, not once per client: a flood must not flood the log. */
+	/* Once per wakeup, not once per client, and rate-limited: a flood must
+	 * not flood the log. */
 	if (shed > 0)
-		log_warn("out of file descriptors: refused %u connection(s)", shed);
+		refusal_log_warn(a, "out of file descriptors: refused %u connection(s)", shed);
 	if (r < 0 && pause_accepting(s))
 		log_warn("out of file descriptors: accepting slowly until some are free");
 	return 0;

@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "listen.h"
+#include "private_dir.h"
 
 struct listener {
 	int fd;
@@ -48,18 +49,9 @@ static int failf(char *err, size_t errlen, int r, const char *fmt, ...)
  * on systems where connect() ignores it. */
 static int ensure_private_dir(const char *dir, char *err, size_t errlen)
 {
-	struct stat st;
-
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return failf(err, errlen, -errno, "cannot create %s", dir);
-	if (lstat(dir, &st) < 0)
-		return failf(err, errlen, -errno, "cannot inspect %s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
-		return failf(err, errlen, -EPERM, "%s is not a directory owned by you", dir);
-	if (st.st_mode & 0077)
-		return failf(err, errlen, -EPERM, "%s is accessible by other users (chmod 700 it)",
-			     dir);
-	return 0;
+	return private_dir_check(dir, err, errlen);
 }
 
 static int default_path(struct listener *l, char *err, size_t errlen)

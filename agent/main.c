@@ -35,6 +35,7 @@
 #include "jwks.h"
 #include "keyvault.h"
 #include "secrets.h"
+#include "refusal_log.h"
 #include "store.h"
 #include "store_file.h"
 
@@ -169,6 +170,7 @@ static int agent_init(struct agent *a, const struct options *o)
 	char err[1024];
 	int r;
 
+	refusal_log_init(a);
 	a->default_lifetime = o->lifetime;
 	a->config_required = o->config != NULL;
 	a->config_path = o->config ? strdup(o->config) : default_config_path();
@@ -202,6 +204,7 @@ static void agent_done(struct agent *a, struct listener *l)
 	if (a->reserve_fd >= 0)
 		close(a->reserve_fd);
 	sd_event_source_disable_unref(a->expiry_timer);
+	refusal_log_done(a); /* a summary still pending */
 	a->event = sd_event_unref(a->event);
 	a->secrets = secrets_free(a->secrets); /* wipes */
 	a->added = added_profiles_free(a->added);

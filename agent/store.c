@@ -43,27 +43,37 @@ static void set_snapshot(struct store *s, uint8_t *buf, size_t len)
 	s->snapshot_len = len;
 }
 
-int store_new(const char *path, struct store **ret)
+/* A directory another user can change may hold a planted or rolled-back
+ * file: nothing is read from it (state broken).  Returns 0 when the file
+ * may be read, 1 when not, or -ENOMEM. */
+static int check_dir(struct store *s)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	char err[512] = "", msg[1024];
+	int r = store_file_check_dir(s->path, err, sizeof(err));
+
+	if (r == 0 || r == -ENOENT)
+		return 0;
+	if (r == -ENOMEM)
+		return r;
+	s->state = STORE_BROKEN;
+	snprintf(msg, sizeof(msg),
+		 "%s; another user could replace the store there, so it is not used "
+		 "(restart the agent once this is fixed)",
+		 err);
+	set_error(s, msg);
+	return 1;
+}
+
+/* Sets the state from the file at s->path. */
+static void read_store(struct store *s)
+{
 	struct store_header h;
 	char err[512], msg[1024];
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	if (!s || (path && !(s->path = strdup(path)))) {
-		free(s);
-		return -ENOMEM;
-	}
-	if (!path) {
-		s->state = STORE_BROKEN;
-		set_error(s,
-			  "no place for a persistent store: neither XDG_DATA_HOME nor HOME is set");
-		*ret = s;
-		return 0;
-	}
-	r = store_file_read(path, &buf, &len, err, sizeof(err));
+	r = store_file_read(s->path, &buf, &len, err, sizeof(err));
 	if (r == 0)
 		r = store_format_check(buf, len, &h, err, sizeof(err));
 	if (r == -ENOENT) {
@@ -77,10 +87,34 @@ int store_new(const char *path, struct store **ret)
 		s->state = STORE_BROKEN;
 		snprintf(msg, sizeof(msg),
 			 "%s: %s; the file is left as it is (move it away to start a new store)",
-			 path, err);
+			 s->path, err);
 		set_error(s, msg);
 	}
 	free(buf);
+}
+
+int store_new(const char *path, struct store **ret)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int r = 0;
+
+	if (!s || (path && !(s->path = strdup(path)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (!path) {
+		s->state = STORE_BROKEN;
+		set_error(s,
+			  "no place for a persistent store: neither XDG_DATA_HOME nor HOME is set");
+	} else {
+		r = check_dir(s);
+	}
+	if (r == 0 && path)
+		read_store(s);
+	if (r < 0) {
+		store_free(s);
+		return r;
+	}
 	*ret = s;
 	return 0;
 }

@@ -33,7 +33,9 @@ struct store;
 /*
  * Looks at @path: no file gives state none, a file that passes the
  * structural checks gives locked (the caller locks the agent), anything
- * else broken (with the reason in store_error()).  Returns 0 or -ENOMEM.
+ * else broken (with the reason in store_error()).  A directory another user
+ * could change (store_file_check_dir()) is broken too, its file unread: it
+ * may have been planted or rolled back.  Returns 0 or -ENOMEM.
  */
 int store_new(const char *path, struct store **ret);
 /* Wipes the key and frees.  Accepts NULL; returns NULL. */

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmsg.h"
+#include "private_dir.h"
 #include "store_file.h"
 #include "store_format.h"
 
@@ -77,6 +79,18 @@ int store_file_read(const char *path, uint8_t **ret_buf, size_t *ret_len, char *
 	*ret_buf = buf;
 	*ret_len = (size_t)st.st_size;
 	return 0;
+}
+
+int store_file_check_dir(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path);
+	int r;
+
+	if (!copy)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	r = private_dir_check(dirname(copy), err, errlen);
+	free(copy);
+	return r;
 }
 
 /* mkdir -p for the store's directory; new directories get mode 0700. */
@@ -160,20 +174,14 @@ static int write_temp(const char *dir, const uint8_t *buf, size_t len, char *tmp
 	return r;
 }
 
-int store_file_write(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen)
+/* Temporary file, rename over @path, sync of @dir: the old file or the new one, whole. */
+static int replace_file(const char *dir, const char *path, const uint8_t *buf, size_t len,
+			char *err, size_t errlen)
 {
-	char *copy = strdup(path), *dir, tmp[4096];
-	const char *step = "cannot create the directory";
-	int r;
+	const char *step = "cannot write a temporary file";
+	char tmp[4096];
+	int r = write_temp(dir, buf, len, tmp, sizeof(tmp));
 
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	r = make_dirs(dir);
-	if (r == 0) {
-		step = "cannot write a temporary file";
-		r = write_temp(dir, buf, len, tmp, sizeof(tmp));
-	}
 	if (r == 0 && rename(tmp, path) < 0) {
 		r = -errno;
 		step = "cannot rename the temporary file";
@@ -186,6 +194,25 @@ int store_file_write(const char *path, const uint8_t *buf, size_t len, char *err
 	}
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", step, strerror(-r));
+	return r;
+}
+
+int store_file_write(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	char *copy = strdup(path), *dir;
+	int r;
+
+	if (!copy)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	dir = dirname(copy);
+	r = make_dirs(dir);
+	if (r < 0)
+		snprintf(err, errlen, "cannot create the directory: %s", strerror(-r));
+	/* Another user who can change the directory can roll the file back. */
+	if (r == 0)
+		r = private_dir_check(dir, err, errlen);
+	if (r == 0)
+		r = replace_file(dir, path, buf, len, err, errlen);
 	free(copy);
 	return r;
 }

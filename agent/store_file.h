@@ -15,6 +15,14 @@
 char *store_file_default_path(void);
 
 /*
+ * Checks the directory of @path as the socket's is checked
+ * (private_dir_check()): the store is only as safe from rollback as its
+ * directory.  Returns 0, -ENOENT when it does not exist, or another -errno
+ * with a message in @err.
+ */
+int store_file_check_dir(const char *path, char *err, size_t errlen);
+
+/*
  * Reads @path (a regular file of at most STORE_MAX_FILE bytes) into a new
  * buffer.  Returns 0, -ENOENT when there is no file, or another -errno with
  * a message in @err.
@@ -23,7 +31,8 @@ int store_file_read(const char *path, uint8_t **ret_buf, size_t *ret_len, char *
 
 /*
  * Replaces @path with @len bytes of @buf (mode 0600), creating its
- * directory (mode 0700) when needed.  Returns 0 or -errno with a message in
- * @err; on failure the old file is untouched.
+ * directory (mode 0700) when needed, after store_file_check_dir()'s check.
+ * Returns 0 or -errno with a message in @err; on failure the old file is
+ * untouched.
  */
 int store_file_write(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen);

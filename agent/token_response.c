@@ -271,12 +271,51 @@ static int type_field(json_t *doc, char *out, size_t outlen, char *err, size_t e
 	return 0;
 }
 
+/* RFC 6750's b64token, less the trailing "=" padding. */
+static bool b64token_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* What kind of byte @c is, for a message that must not show the token. */
+static const char *byte_class(unsigned char c)
+{
+	if (c >= 0x80)
+		return "a non-ASCII byte";
+	if (c < 0x20 || c == 0x7f)
+		return "a control character";
+	if (c == ' ')
+		return "a space";
+	if (c == '=')
+		return "\"=\" padding before the end";
+	return "punctuation outside the bearer token alphabet (letters, digits, - . _ ~ + /)";
+}
+
+int token_response_check_token(const char *s, size_t n, char *err, size_t errlen)
+{
+	size_t end = n;
+
+	while (end > 0 && s[end - 1] == '=')
+		end--;
+	if (end == 0)
+		return errmsg(err, errlen, -EINVAL, "access_token is %s",
+			      n ? "only \"=\" padding" : "empty");
+	for (size_t i = 0; i < end; i++)
+		if (!b64token_char((unsigned char)s[i]))
+			return errmsg(err, errlen, -EINVAL,
+				      "access_token is not a bearer token: byte %zu is %s", i,
+				      byte_class((unsigned char)s[i]));
+	return 0;
+}
+
 /* Finds and checks the token; the copy is made last, once everything else passed. */
 static int token_field(json_t *doc, const json_t **ret, char *err, size_t errlen)
 {
 	json_t *v = member(doc, "access_token");
 	const char *s;
 	size_t n;
+	int r;
 
 	if (!v)
 		v = member(doc, "accessToken"); /* Azure CLI */
@@ -291,10 +330,9 @@ static int token_field(json_t *doc, const json_t **ret, char *err, size_t errlen
 	if (n > TOKEN_RESPONSE_MAX_TOKEN)
 		return errmsg(err, errlen, -EINVAL, "access_token is longer than %d bytes",
 			      TOKEN_RESPONSE_MAX_TOKEN);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return errmsg(err, errlen, -EINVAL,
-				      "access_token holds a control character");
+	r = token_response_check_token(s, n, err, errlen);
+	if (r < 0)
+		return r;
 	*ret = v;
 	return 0;
 }

@@ -33,6 +33,15 @@ struct token_response {
  */
 int token_response_parse(const char *body, size_t len, int64_t now, struct token_response *ret,
 			 char *err, size_t errlen);
+/*
+ * Checks that the @n bytes of @s can go out as "Authorization: Bearer
+ * <token>", as the agent serves every token: RFC 6750's b64token, 1*(ALPHA
+ * / DIGIT / "-" / "." / "_" / "~" / "+" / "/") *"=" (printable ASCII, no
+ * space).  token_response_parse() applies it to every source's token.
+ * Returns 0, or -EINVAL with a message in @err that gives the byte offset
+ * and kind of the first bad byte, never the token.
+ */
+int token_response_check_token(const char *s, size_t n, char *err, size_t errlen);
 /* Wipes and frees the token.  Safe on a zeroed struct; leaves @r zeroed. */
 void token_response_done(struct token_response *r);
 

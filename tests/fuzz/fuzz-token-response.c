@@ -33,8 +33,10 @@ static void check_token(const struct token_response *t)
 	FUZZ_CHECK(t->access_token && t->access_token_len >= 1);
 	FUZZ_CHECK(t->access_token_len <= TOKEN_RESPONSE_MAX_TOKEN);
 	FUZZ_CHECK(strlen(t->access_token) == t->access_token_len);
+	/* Served as "Bearer <token>": visible ASCII only (no space, no control). */
 	for (i = 0; i < t->access_token_len; i++)
-		FUZZ_CHECK((unsigned char)t->access_token[i] >= 0x20 && t->access_token[i] != 0x7f);
+		FUZZ_CHECK((unsigned char)t->access_token[i] > 0x20 &&
+			   (unsigned char)t->access_token[i] < 0x7f);
 	FUZZ_CHECK(t->expires_on > TOKEN_FUZZ_NOW);
 	FUZZ_CHECK(t->expires_on - TOKEN_FUZZ_NOW <= TOKEN_RESPONSE_MAX_LIFETIME);
 	FUZZ_CHECK(t->refresh_in >= -1);

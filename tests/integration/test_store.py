@@ -327,3 +327,107 @@ def test_kill9_during_writes_never_leaves_a_bad_file(ctx, build, start_agent, st
         assert aoai_json("status")["store"]["state"] == "unlocked"
     print(f"{iterations} SIGKILLs during {writes} --persist writes, {torn} of them "
           "in the middle of writing a temporary file")
+
+
+# --- the store's directory ---------------------------------------------------------
+
+NOBODY = 65534
+UNSAFE_DIRS = ["other-owner", "group-writable", "symlink"]
+
+
+def make_unsafe(d, how):
+    """Makes directory @d (created when missing) one another user could change:
+    another uid's and 0777, group-writable, or a symbolic link to a directory
+    of ours.  Returns what the agent's message must say about it."""
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if how == "other-owner":
+        if os.geteuid() != 0:
+            pytest.skip("needs root to give the directory to another uid")
+        os.chown(d, NOBODY, NOBODY)
+        os.chmod(d, 0o777)
+        return f"belongs to uid {NOBODY}"
+    if how == "group-writable":
+        os.chmod(d, 0o770)
+        return "accessible by other users"
+    real = d.with_name(d.name + ".real")
+    os.rename(d, real)
+    os.symlink(real, d)
+    return "symbolic link"
+
+
+def assert_names_dir(text, d, why, what):
+    if str(d) not in text or why not in text:
+        fail(f"{what}: the message does not name {d} and '{why}':\n{text}")
+
+
+@pytest.mark.parametrize("how", UNSAFE_DIRS)
+def test_unsafe_directory_refused_at_start(ctx, start_agent, store_config, aoai, aoai_json, how):
+    """No store yet, but its directory is another user's to change: passwd and
+    --persist are refused with the directory and what to do, and nothing is
+    written there."""
+    d = store_file(ctx).parent
+    why = make_unsafe(d, how)
+    a = start_agent(config=store_config)
+    st = aoai_json("status")
+    assert st["locked"] is False and st["store"]["state"] == "broken", st
+    assert_names_dir(st["store"]["error"], d, why, "aoai status")
+    assert_names_dir(a.log(), d, why, "the agent log")
+    r = expect_rc(aoai("passwd", input="x\n"), 1, "passwd in an unsafe directory")
+    assert_names_dir(r.stderr, d, why, "passwd")
+    assert "restart the agent" in r.stderr, r.stderr
+    r = expect_rc(aoai("add", "new", "--persist", input=ctx.secret()), 1, "--persist")
+    assert_names_dir(r.stderr, d, why, "add --persist")
+    assert os.listdir(d) == [], "the agent wrote into the unsafe directory"
+
+
+@pytest.mark.parametrize("how", UNSAFE_DIRS)
+def test_store_in_unsafe_directory_not_trusted(ctx, with_store, start_agent, store_config,
+                                               aoai, aoai_json, how):
+    """A store file in a directory another user could change may have been
+    planted or rolled back: the agent does not read it, starts unlocked and
+    says why; the file is left alone."""
+    a, key, pw = with_store
+    a.stop()
+    path = store_file(ctx)
+    before = digest(path)
+    why = make_unsafe(path.parent, how)
+    a = start_agent(config=store_config)
+    st = aoai_json("status")
+    assert st["locked"] is False and st["store"]["state"] == "broken", st
+    assert_names_dir(st["store"]["error"], path.parent, why, "aoai status")
+    r = expect_rc(aoai("unlock", input=pw + "\n"), 1, "unlock")
+    assert aoai_json("list")["secrets"] == [], "a store from an unsafe directory was loaded"
+    expect_rc(aoai("headers", URL), 4, "no profile from the untrusted store")
+    r = expect_rc(aoai("passwd", input=f"{pw}\nnew\n"), 1, "passwd")
+    assert_names_dir(r.stderr, path.parent, why, "passwd")
+    assert digest(path) == before, "the store in the unsafe directory was written over"
+
+
+@pytest.mark.parametrize("how", UNSAFE_DIRS)
+def test_directory_made_unsafe_while_running(ctx, with_store, aoai, aoai_json, how):
+    """Checked at every write too: the file is not replaced in a directory
+    that has become another user's to change."""
+    a, key, pw = with_store
+    path = store_file(ctx)
+    before = digest(path)
+    why = make_unsafe(path.parent, how)
+    r = expect_rc(aoai("add", "more", "--persist", input=ctx.secret()), 1, "--persist")
+    assert_names_dir(r.stderr, path.parent, why, "add --persist")
+    assert digest(path) == before, "the store was written in an unsafe directory"
+    assert not [p for p in os.listdir(path.parent) if p.startswith(".store-")]
+
+
+def test_shared_data_home_gets_a_private_directory(ctx, start_agent, store_config, aoai,
+                                                   aoai_json):
+    """XDG_DATA_HOME in a shared sticky directory (as /tmp): the agent makes
+    its own aoai/ there, 0700, and uses it."""
+    shared = ctx.dir / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    start_agent(config=store_config, env=ctx.env(sock=False, XDG_DATA_HOME=shared))
+    expect_rc(aoai("passwd", input=ctx.secret(8) + "\n"), 0, "passwd")
+    d = shared / "aoai"
+    st = os.lstat(d)
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700, oct(st.st_mode)
+    assert aoai_json("status")["store"]["path"] == str(d / "store")
+    expect_rc(aoai("add", "kept", "--persist", input=ctx.secret()), 0, "add --persist")

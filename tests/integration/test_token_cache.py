@@ -125,6 +125,30 @@ def test_non_json_200_is_a_failure(identity, imds_agent, aoai_json):
     assert statuses == [200, 200], "the HTML answer was retried"
 
 
+@pytest.mark.parametrize("bad,kind", [("\u00e9", "a non-ASCII byte"), (" ", "a space"),
+                                      ("\x7f", "a control character"),
+                                      (",", "punctuation outside the bearer token alphabet")])
+def test_token_outside_bearer_alphabet_refused_at_source(ctx, identity, imds_agent, aoai,
+                                                         aoai_json, bad, kind):
+    """A token that cannot go out as `Authorization: Bearer …` is the
+    source's failure, named with the byte's offset and kind (never the token),
+    not an "invalid reply" after the agent has served it."""
+    prefix = "eyJ0eXAi." + ctx.secret(16)
+    token = register_secret(prefix + bad + ".c2ln")
+    body = {"access_token": token, "expires_in": "3600", "expires_on": str(int(time.time()) + 3600),
+            "token_type": "Bearer", "resource": "https://cognitiveservices.azure.com"}
+    identity.script("imds", *[{"status": 200, "body": body}] * 8)
+    want = f"imds: unusable response: access_token is not a bearer token: byte {len(prefix)} is {kind}"
+    for args, what in ((("token", "vm"), "aoai token"), (("headers", URL), "aoai headers")):
+        r = expect_rc(aoai(*args), 6, what)
+        if want not in r.stderr:
+            fail(f"{what} does not report the source's error:\n{describe(r)}")
+        assert "invalid reply" not in r.stderr, describe(r)
+        assert r.stdout == "", describe(r)
+    assert want in (vm_state(aoai_json)["last_error"] or "")
+    assert all(r["status"] == 200 for r in identity.requests("imds"))
+
+
 def test_imds_410_is_retried_every_10s(identity, imds_agent, aoai_json):
     # IMDS answers 410 while it is being updated; the SDK keeps trying for
     # at least 70 s.  One 410 costs one 10 s wait.

@@ -225,6 +225,60 @@ static void test_not_a_token(void **state)
 	expect_fail_len(NULL, 10, -EINVAL, "empty response");
 }
 
+/* Every source's token goes out as "Authorization: Bearer …": RFC 6750's
+ * b64token, refused at the source with the offset and kind of byte. */
+static void test_token_alphabet(void **state)
+{
+	struct token_response t = { 0 };
+	const char *body;
+	char err[256];
+
+	(void)state;
+	expect_fail("{\"access_token\":\"" SENTINEL "\u00e9\",\"expires_in\":3600}",
+		    "byte 41 is a non-ASCII byte");
+	expect_fail("{\"access_token\":\"eyJ0\u00e9" SENTINEL "\",\"expires_in\":3600}",
+		    "byte 4 is a non-ASCII byte");
+	expect_fail("{\"accessToken\":\"" SENTINEL "\u00e9\",\"expiresOn\":\"2099-01-01 "
+		    "00:00:00\"}",
+		    "not a bearer token"); /* Azure CLI */
+	expect_fail("{\"access_token\":\"eyJ0 " SENTINEL "\",\"expires_in\":3600}",
+		    "byte 4 is a space");
+	expect_fail("{\"access_token\":\"" SENTINEL "\\t\",\"expires_in\":3600}",
+		    "byte 41 is a control character");
+	expect_fail("{\"access_token\":\"" SENTINEL ",x\",\"expires_in\":3600}",
+		    "byte 41 is punctuation outside the bearer token alphabet");
+	expect_fail("{\"access_token\":\"ab\\\"c\",\"expires_in\":3600}", "byte 2 is punctuation");
+	expect_fail("{\"access_token\":\"ab=c\",\"expires_in\":3600}",
+		    "byte 2 is \"=\" padding before the end");
+	expect_fail("{\"access_token\":\"==\",\"expires_in\":3600}", "only \"=\" padding");
+	/* The whole alphabet, then padding, is a token. */
+	body = "{\"access_token\":\"AZaz09-._~+/==\",\"expires_in\":3600}";
+	assert_int_equal(token_response_parse(body, strlen(body), NOW, &t, err, sizeof(err)), 0);
+	assert_string_equal(t.access_token, "AZaz09-._~+/==");
+	token_response_done(&t);
+}
+
+/* The check alone: messages give offsets and kinds, never the bytes. */
+static void test_check_token(void **state)
+{
+	static const char bad[] = "SENTINEL\x01\xc3\xa9 ";
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(token_response_check_token("a", 1, err, sizeof(err)), 0);
+	assert_int_equal(token_response_check_token("a==", 3, err, sizeof(err)), 0);
+	assert_int_equal(token_response_check_token("", 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "empty"));
+	for (size_t n = 9; n < sizeof(bad) - 1; n++) {
+		assert_int_equal(token_response_check_token(bad, n + 1, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "byte 8 is a control character"));
+		assert_null(strstr(err, "SENTINEL"));
+	}
+	assert_int_equal(token_response_check_token(bad + 9, 2, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "byte 0 is a non-ASCII byte"));
+	assert_null(strstr(err, "\xc3"));
+}
+
 static void test_duplicates(void **state)
 {
 	(void)state;
@@ -444,6 +498,8 @@ int main(void)
 		cmocka_unit_test(test_azure_cli),
 		cmocka_unit_test(test_azure_cli_bad),
 		cmocka_unit_test(test_not_a_token),
+		cmocka_unit_test(test_token_alphabet),
+		cmocka_unit_test(test_check_token),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_token_bound),
 		cmocka_unit_test(test_expiry_bad),
