@@ -7,7 +7,7 @@ import json
 import pytest
 
 from aoaitest import (api_key_profile, assert_absent, describe, expect_error, expect_ok,
-                      expect_rc, fail)
+                      expect_rc, expect_version, fail)
 
 
 @pytest.fixture
@@ -149,6 +149,13 @@ def test_command_help(ctx, aoai, cmd):
     r = aoai(cmd, "--help", env=ctx.env(sock=ctx.dir / "nobody.sock"))
     expect_rc(r, 0, f"aoai {cmd} --help (needs no agent)")
     assert cmd in (r.stdout + r.stderr), describe(r)
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(ctx, aoai, flag):
+    expect_version(aoai(flag, env=ctx.env(sock=ctx.dir / "nobody.sock")), "aoai")
+    # `aoai check` is a program of its own: it names itself.
+    expect_version(aoai("check", flag, env=ctx.env(sock=ctx.dir / "nobody.sock")), "aoai-check")
 
 
 def test_top_level_help(aoai):
