@@ -70,8 +70,8 @@ CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/nam
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
 # The agent's URL rules (hosts.c) too: aoai-check fetches what the agent would.
-CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c \
-	agent/hosts.c agent/url_authority.c agent/errmsg.c)
+CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c client/noagent.c \
+	protocol/json.c agent/hosts.c agent/url_authority.c agent/errmsg.c)
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
 PKGS_CHECK := openssl libxml-2.0 libcurl jansson libsodium
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
@@ -88,7 +88,7 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # The load generator of tests/integration/test_load.py (libaoai, pthreads).
 LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c protocol/name.c)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c client/noagent.c protocol/name.c)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)

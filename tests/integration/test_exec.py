@@ -110,7 +110,11 @@ def test_errors(ctx, aoai_exec, agent):
     expect_rc(aoai_exec(), 2, "no command")
     expect_rc(aoai_exec("--bogus", "true"), 2, "unknown option")
     expect_rc(aoai_exec("--", "true"), 4, "no profile at all")
-    expect_rc(aoai_exec("--", "true", env=ctx.env(sock=ctx.path("none.sock"))), 3, "no agent")
+    r = expect_rc(aoai_exec("--", "true", env=ctx.env(sock=ctx.path("none.sock"))), 3, "no agent")
+    assert 'eval "$(aoai-agent)"' in r.stderr, describe(r)
+    r = expect_rc(aoai_exec("--", "true", env=ctx.env(sock=False, XDG_RUNTIME_DIR="")), 3,
+                  "no socket path")
+    assert 'eval "$(aoai-agent)"' in r.stderr, describe(r)
 
 
 @pytest.mark.parametrize("flag", ["--version", "-V"])

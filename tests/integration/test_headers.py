@@ -3,6 +3,7 @@
 both as the CLI's exit status and as the agent's wire error code."""
 
 import json
+import socket
 
 import pytest
 
@@ -126,6 +127,36 @@ def test_no_agent_exit_3(ctx, aoai):
     assert r.stderr.strip()
     # Neither AOAI_AUTH_SOCK nor an agent under XDG_RUNTIME_DIR.
     expect_rc(aoai("status", env=ctx.env(sock=False)), 3, "status, default path, no agent")
+
+
+START_HINTS = ('eval "$(aoai-agent)"', 'eval "$(aoai env)"')
+
+
+def stale_socket(ctx):
+    """What an agent killed with SIGKILL leaves: a socket file nobody listens on."""
+    path = ctx.path("stale.sock")
+    if path.exists():
+        return path
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.close()
+    return path
+
+
+def no_agent_cases(ctx):
+    return [("no socket file", ctx.env(sock=ctx.dir / "nobody.sock")),
+            ("a stale socket", ctx.env(sock=stale_socket(ctx))),
+            ("the default path, no agent", ctx.env(sock=False)),
+            ("no socket path", ctx.env(sock=False, XDG_RUNTIME_DIR=""))]
+
+
+def test_no_agent_says_how_to_start_one(ctx, aoai):
+    for what, env in no_agent_cases(ctx):
+        r = expect_rc(aoai("list", env=env), 3, f"list with {what}")
+        if not all(h in r.stderr for h in START_HINTS):
+            fail(f"with {what}, the message should say how to start an agent:\n{describe(r)}")
+    r = aoai("list", env=ctx.env(sock=stale_socket(ctx)))
+    assert "stale socket" in r.stderr, describe(r)
 
 
 def test_socket_option_overrides_env(ctx, agent, aoai_json):
