@@ -52,6 +52,35 @@ const struct profile *profiles_match(const struct agent *a, const struct url_tar
 	return best;
 }
 
+const struct profile *profiles_match_any_port(const struct agent *a, const struct url_target *t,
+					      const struct host_pattern **ret_pattern)
+{
+	const struct profile *best = NULL;
+	int best_score = -1;
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct profile *p = profiles_at(a, i);
+
+		for (size_t h = 0; h < p->n_hosts; h++) {
+			/* @t as if it went to the port this pattern covers. */
+			struct url_target on_port = *t;
+			int score;
+
+			on_port.default_port = p->hosts[h].port == 0;
+			if (p->hosts[h].port)
+				on_port.port = p->hosts[h].port;
+			score = host_pattern_score(&p->hosts[h], &on_port);
+			if (score > best_score) {
+				best_score = score;
+				best = p;
+				*ret_pattern = &p->hosts[h];
+			}
+		}
+	}
+	return best;
+}
+
 const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *pat)
 {
 	size_t n = profiles_count(a);

@@ -111,6 +111,32 @@ def test_bad_urls(setup, raw, url):
     expect_error(wire(raw, url), "bad_request", url)
 
 
+def test_no_match_names_the_profile_on_another_port(ctx, start_agent, aoai, raw):
+    """The usual slip: the profile names the host, not the port the request goes to."""
+    cfg = ctx.write_config({"profiles": {"x": api_key_profile("127.0.0.1:8443"),
+                                         "y": api_key_profile("y.example", "*.w.example")}})
+    start_agent(config=cfg)
+    cases = [
+        ("http://127.0.0.1:36027/v1", 'no profile covers host 127.0.0.1:36027 (profile "x" '
+         'covers 127.0.0.1:8443: add "127.0.0.1:36027" to its hosts)'),
+        ("https://y.example:8443/", 'no profile covers host y.example:8443 (profile "y" covers '
+         'y.example on the default port only: add "y.example:8443" to its hosts)'),
+        ("https://a.w.example:9/", '(profile "y" covers *.w.example on the default port only: '
+         'add "*.w.example:9" to its hosts)'),
+    ]
+    for url, message in cases:
+        r = expect_rc(aoai("headers", url), 4, url)
+        assert message in r.stderr, describe(r)
+    # No profile names the host at all: nothing to add.
+    reply = expect_error(wire(raw, "https://z.example:8443/"), "no_match")
+    assert reply["message"] == "no profile covers host z.example:8443", reply
+    # A profile of `aoai add --host` is changed with aoai add.
+    expect_rc(aoai("add", "lo", "--host", "localhost:1234", input=ctx.secret() + "\n"), 0, "add")
+    r = expect_rc(aoai("headers", "http://localhost:4321/"), 4, "added profile, other port")
+    assert '(profile "lo" covers localhost:1234: aoai add lo --host localhost:4321 to serve ' \
+        'this one instead)' in r.stderr, describe(r)
+
+
 def test_error_messages_carry_no_url_path(setup, raw):
     url = "https://elsewhere.example.net/very/private/path?token=abc"
     reply = expect_error(wire(raw, url), "no_match")
