@@ -33,14 +33,16 @@ static int check_added_host(struct agent *a, const char *name, const struct host
 	return PROTO_OK;
 }
 
-static json_t *added_reply(const struct secret *s, long long lifetime)
+/* @host: the --host pattern as the agent reads it (a URL's host:port), or "". */
+static json_t *added_reply(const struct secret *s, long long lifetime, const char *host)
 {
 	json_t *reply = proto_ok_reply();
 
 	if (reply && json_object_set_new(reply, "name", json_string(s->name)) == 0 &&
 	    json_object_set_new(reply, "fingerprint", json_string(s->fingerprint)) == 0 &&
 	    json_object_set_new(reply, "expires_in",
-				lifetime ? json_integer(lifetime) : json_null()) == 0)
+				lifetime ? json_integer(lifetime) : json_null()) == 0 &&
+	    (!*host || json_object_set_new(reply, "host", json_string(host)) == 0))
 		return reply;
 	json_decref(reply);
 	return NULL;
@@ -127,7 +129,7 @@ void op_add(struct conn *c, const struct proto_request *req)
 		conn_reply_error(c, PROTO_E_STORE, msg);
 		return;
 	}
-	conn_reply(c, added_reply(s, lifetime));
+	conn_reply(c, added_reply(s, lifetime, host_text));
 }
 
 static json_t *removed_reply(size_t n)

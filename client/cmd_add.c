@@ -97,8 +97,10 @@ static int print_added(const char *json, const struct add_args *a)
 	printf("Secret \"%s\" added (%s, %s)\n", a->name,
 	       json_string_value(json_object_get(reply, "fingerprint")) ?: "no fingerprint",
 	       expiry);
+	/* The agent's reading of --host: a URL given there stands for its host. */
 	if (a->host)
-		printf("Profile \"%s\" serves %s\n", a->name, a->host);
+		printf("Profile \"%s\" serves %s\n", a->name,
+		       json_string_value(json_object_get(reply, "host")) ?: a->host);
 	if (a->persist)
 		printf("Kept in the persistent store\n");
 	json_decref(reply);

@@ -251,10 +251,34 @@ def test_file_secret_from_config(ctx, start_agent, aoai, aoai_json):
 
 
 def test_add_bad_host_refused(ctx, agent, aoai, aoai_json):
-    for host in ("bad host", "a.example:99999", "a.example:", "*", "https://a.example"):
+    for host in ("bad host", "a.example:99999", "a.example:", "*", "https://a.example/x",
+                 "https://user@a.example/"):
         r = aoai("add", "h", "--host", host, input=ctx.secret() + "\n")
         assert r.returncode in (1, 2), describe(r)
     assert aoai_json("list")["profiles"] == [] and aoai_json("list")["secrets"] == []
+
+
+def test_add_host_given_as_url(ctx, agent, aoai, aoai_json):
+    """A URL copied from the portal where a host belongs: its host and port."""
+    r = expect_rc(aoai("add", "portal", "--host", "https://contoso.openai.azure.com/",
+                       input=ctx.secret() + "\n"), 0, "add --host URL")
+    assert 'Profile "portal" serves contoso.openai.azure.com\n' in r.stdout, describe(r)
+    r = expect_rc(aoai("add", "local", "--host", "http://127.0.0.1:8443",
+                       input=ctx.secret() + "\n"), 0, "add --host URL with a port")
+    assert 'Profile "local" serves 127.0.0.1:8443\n' in r.stdout, describe(r)
+    hosts = {p["name"]: p["hosts"] for p in aoai_json("list")["profiles"]}
+    assert hosts == {"portal": ["contoso.openai.azure.com"], "local": ["127.0.0.1:8443"]}, hosts
+    expect_rc(aoai("headers", "https://contoso.openai.azure.com/openai/v1/models"), 0,
+              "headers for the URL's host")
+    # More than an origin is refused, saying what to write.
+    r = expect_rc(aoai("add", "deep", "--host", "https://h.example:8443/openai/deployments/x",
+                       input=ctx.secret() + "\n"), 1, "add --host URL with a path")
+    assert 'expected a host name, got a URL with a path, query or fragment: write ' \
+        '"h.example:8443"' in r.stderr, describe(r)
+    r = expect_rc(aoai("add", "cred", "--host", "https://me:hunter2@h.example/",
+                       input=ctx.secret() + "\n"), 1, "add --host URL with a user name")
+    assert 'got a URL with a user name: write "h.example"' in r.stderr, describe(r)
+    assert "hunter2" not in r.stderr, describe(r)
 
 
 def test_loopback_and_userinfo_urls(ctx, start_agent, aoai):

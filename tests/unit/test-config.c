@@ -498,6 +498,12 @@ static const struct bad bad_profiles[] = {
 	{ "'hosts': ['a.test', 'b_c.test'], " API_KEY, "hosts[1]", "invalid character" },
 	{ "'hosts': ['a.test', 'b.test', 'A.TEST'], " API_KEY, "hosts[2]",
 	  "\"a.test\" is listed twice" },
+	/* A URL stands for its host and port, and nothing more may come with it. */
+	{ "'hosts': ['a.test', 'https://A.test/'], " API_KEY, "hosts[1]",
+	  "\"a.test\" is listed twice" },
+	{ "'hosts': ['https://b.test:8443/openai/v1'], " API_KEY, "hosts[0]",
+	  "expected a host name, got a URL with a path, query or fragment: write "
+	  "\"b.test:8443\"" },
 	{ HOSTS "'scope': 'x'", "credential", "is required" },
 	{ HOSTS "'credential': 'api-key'", "credential", "must be an object" },
 	{ HOSTS "'credential': {}", "credential.type", "is required" },
@@ -854,6 +860,14 @@ static void test_duplicate_hosts(void **state)
 		     " 'a': {'hosts': ['x.test', 'x.test:8443', '*.x.test'], " API_KEY "},"
 		     " 'b': {'hosts': ['x.test:9443', 'y.x.test'], " API_KEY "}}}");
 	assert_int_equal(c->profiles[0].n_hosts, 3);
+	config_free(c);
+	/* A URL copied from the portal: its host, and its port when not the default. */
+	c = parse_ok(
+	    "{'profiles': {'a': {'hosts': ['https://x.test/', 'https://x.test:8443'], " API_KEY
+	    "}}}");
+	assert_string_equal(c->profiles[0].hosts[0].host, "x.test");
+	assert_int_equal(c->profiles[0].hosts[0].port, 0);
+	assert_int_equal(c->profiles[0].hosts[1].port, 8443);
 	config_free(c);
 }
 
