@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
 
 #include "added_profiles.h"
 #include "profiles.h"
+#include "proto.h"
 
 size_t profiles_count(const struct agent *a)
 {
@@ -93,6 +95,20 @@ const struct profile *profiles_with_pattern(const struct agent *a, const struct 
 				return p;
 	}
 	return NULL;
+}
+
+bool profile_uses_secret(const struct profile *p, const char *name)
+{
+	char placeholder[PROTO_MAX_NAME + sizeof("{secret:}")];
+
+	if (p->cred.secret && strcmp(p->cred.secret, name) == 0)
+		return true;
+	/* Templates were checked at load: "{secret:NAME}" can only be that placeholder. */
+	snprintf(placeholder, sizeof(placeholder), "{secret:%s}", name);
+	for (size_t i = 0; i < p->n_headers; i++)
+		if (strstr(p->headers[i].value, placeholder))
+			return true;
+	return false;
 }
 
 bool profile_is_added(const struct agent *a, const struct profile *p)

@@ -25,5 +25,7 @@ const struct profile *profiles_match_any_port(const struct agent *a, const struc
 					      const struct host_pattern **ret_pattern);
 /* The profile that lists exactly @pattern, or NULL. */
 const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *p);
+/* True when @p sends the secret @name: its credential's, or a {secret:NAME} header. */
+bool profile_uses_secret(const struct profile *p, const char *name);
 /* True when @p was created by `aoai add --host`. */
 bool profile_is_added(const struct agent *a, const struct profile *p);

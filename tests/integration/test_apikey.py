@@ -281,6 +281,34 @@ def test_add_host_given_as_url(ctx, agent, aoai, aoai_json):
     assert "hunter2" not in r.stderr, describe(r)
 
 
+def test_add_serving_nothing_warns(ctx, start_agent, aoai):
+    """`aoai add NAME` with a NAME no profile uses (a typo, a forgotten --host) still
+    adds it (exit 0), and says on stderr how to make it serve."""
+    cfg = ctx.write_config({"profiles": {
+        "contoso": api_key_profile("contoso.example"),
+        "gw": api_key_profile("gw.example", headers={"api-key": "{secret}",
+                                                     "X-Sub": "{secret:apim-sub}"}),
+        "sp": {"hosts": ["sp.example"],
+               "credential": {"type": "client-secret",
+                              "tenant_id": "5a3c0f1e-7b2d-4c8a-9e6f-0123456789ab",
+                              "client_id": "1e6a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8",
+                              "secret": "sp-secret"}}}})
+    start_agent(config=cfg)
+    r = expect_rc(aoai("add", "contosso", input=ctx.secret() + "\n"), 0, "add a typo")
+    assert 'Secret "contosso" added' in r.stdout, describe(r)
+    for words in ('warning: no profile uses secret "contosso"', "serves nothing yet",
+                  "aoai add contosso --host HOST", '"secret": "contosso"'):
+        assert words in r.stderr, describe(r)
+    r = expect_rc(aoai("add", "typo2", "--json", input=ctx.secret() + "\n"), 0, "add --json")
+    assert json.loads(r.stdout)["profiles"] == [] and "serves nothing" in r.stderr, describe(r)
+    # Named by a profile, by a header template, by a credential, or given --host: no warning.
+    for args in (["contoso"], ["apim-sub"], ["sp-secret"], ["solo", "--host", "solo.example"]):
+        r = expect_rc(aoai("add", *args, input=ctx.secret() + "\n"), 0, f"add {args}")
+        assert r.stderr == "", describe(r)
+    r = expect_rc(aoai("add", "apim-sub", "--json", input=ctx.secret() + "\n"), 0, "add --json")
+    assert json.loads(r.stdout)["profiles"] == ["gw"], r.stdout
+
+
 def test_loopback_and_userinfo_urls(ctx, start_agent, aoai):
     cfg = ctx.write_config({"profiles": {"lo8": api_key_profile("127.0.0.5"),
                                          "svc": api_key_profile("svc.example.com")}})
