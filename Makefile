@@ -241,19 +241,33 @@ $(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check $(CHECK_CFLAGS)
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
 
+# Each suite ends with one line saying how it went; given CHECK_SUMMARY (a
+# file, as `make check` passes it), it appends that line there too.
 unit: test-deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)
-	$(Q)fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+	$(Q)ok=0; n=0; failed=; for t in $(UNIT_BIN); do n=$$((n + 1)); \
+		if $$t; then ok=$$((ok + 1)); else failed="$$failed $${t##*/}"; fi; \
+	done; line="unit $$ok/$$n files ok$${failed:+ (failed:$$failed)}"; echo "$$line"; \
+	$(if $(CHECK_SUMMARY),echo "$$line" >> $(CHECK_SUMMARY);) test $$ok -eq $$n
 
+# -rfEs: failures, errors and why each skipped test was skipped.
 integration: test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)AOAI_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(Q)$(if $(CHECK_SUMMARY),AOAI_CHECK_SUMMARY=$(CHECK_SUMMARY)) AOAI_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -q -rfEs -p no:cacheprovider tests/integration
 
+# Every suite runs even when one before it fails, so that the last line sums
+# up all of them; the exit status is a failure when any of them failed.
 check: test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory fuzz-replay
-	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)summary=$(abspath $(BUILD))/check-summary; rm -f $$summary; fail=0; \
+	for suite in unit fuzz-replay integration; do \
+		$(MAKE) --no-print-directory $$suite CHECK_SUMMARY=$$summary || fail=1; \
+		grep -q "^$$suite " $$summary 2>/dev/null || \
+			{ echo "$$suite did not finish" >> $$summary; fail=1; }; \
+	done; \
+	echo "check: $$(awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $$0 }' $$summary)"; \
+	exit $$fail
 
 # Sanitized build in its own tree, then the whole suite against it.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
