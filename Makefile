@@ -70,8 +70,8 @@ CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/nam
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
 # The agent's URL rules (hosts.c) too: aoai-check fetches what the agent would.
-CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c protocol/json.c \
-	agent/hosts.c agent/url_authority.c agent/errmsg.c)
+CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c client/noagent.c \
+	protocol/json.c agent/hosts.c agent/url_authority.c agent/errmsg.c)
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
 PKGS_CHECK := openssl libxml-2.0 libcurl jansson libsodium
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
@@ -88,7 +88,7 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # The load generator of tests/integration/test_load.py (libaoai, pthreads).
 LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c protocol/name.c)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c client/noagent.c protocol/name.c)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
@@ -251,19 +251,33 @@ $(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
 $(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
 
+# Each suite ends with one line saying how it went; given CHECK_SUMMARY (a
+# file, as `make check` passes it), it appends that line there too.
 unit: test-deps
 	$(Q)$(MAKE) --no-print-directory $(UNIT_BIN)
-	$(Q)fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+	$(Q)ok=0; n=0; failed=; for t in $(UNIT_BIN); do n=$$((n + 1)); \
+		if $$t; then ok=$$((ok + 1)); else failed="$$failed $${t##*/}"; fi; \
+	done; line="unit $$ok/$$n files ok$${failed:+ (failed:$$failed)}"; echo "$$line"; \
+	$(if $(CHECK_SUMMARY),echo "$$line" >> $(CHECK_SUMMARY);) test $$ok -eq $$n
 
+# -rfEs: failures, errors and why each skipped test was skipped.
 integration: test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)AOAI_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(Q)$(if $(CHECK_SUMMARY),AOAI_CHECK_SUMMARY=$(CHECK_SUMMARY)) AOAI_BUILD=$(abspath $(BUILD)) \
+		$(PYTHON) -m pytest -q -rfEs -p no:cacheprovider tests/integration
 
+# Every suite runs even when one before it fails, so that the last line sums
+# up all of them; the exit status is a failure when any of them failed.
 check: test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory fuzz-replay
-	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)summary=$(abspath $(BUILD))/check-summary; rm -f $$summary; fail=0; \
+	for suite in unit fuzz-replay integration; do \
+		$(MAKE) --no-print-directory $$suite CHECK_SUMMARY=$$summary || fail=1; \
+		grep -q "^$$suite " $$summary 2>/dev/null || \
+			{ echo "$$suite did not finish" >> $$summary; fail=1; }; \
+	done; \
+	echo "check: $$(awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $$0 }' $$summary)"; \
+	exit $$fail
 
 # Sanitized build in its own tree, then the whole suite against it.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

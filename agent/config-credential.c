@@ -19,6 +19,7 @@
 #define IMDS_HOST          "169.254.169.254"
 #define RESOURCE_ID_PREFIX "/subscriptions/"
 #define CFG_MAX_URL_MSG    160
+#define CRED_MAX_KEYS      8 /* "type", a type's fields and its extra key */
 
 enum field_kind {
 	FIELD_GUID,
@@ -230,9 +231,23 @@ static bool spec_has_key(const struct cred_spec *spec, const char *key)
 	return false;
 }
 
+/* "type, FIELDS…, EXTRA" for a message about a key that is none of them. */
+static char *spec_keys(const struct cred_spec *spec, char *buf, size_t len)
+{
+	const char *keys[CRED_MAX_KEYS + 1] = { "type" };
+	size_t n = 1;
+
+	for (const struct field *f = spec->fields; f->key && n < CRED_MAX_KEYS; f++)
+		keys[n++] = f->key;
+	if (spec->extra && n < CRED_MAX_KEYS)
+		keys[n++] = spec->extra;
+	keys[n] = NULL;
+	return cfg_key_list(buf, len, keys);
+}
+
 static int check_cred_keys(const struct cfg_ctx *ctx, json_t *v, const struct cred_spec *spec)
 {
-	char k[CFG_MAX_KEY];
+	char k[CFG_MAX_KEY], valid[CFG_MAX_KEY];
 	const char *key;
 	json_t *val;
 
@@ -240,7 +255,8 @@ static int check_cred_keys(const struct cfg_ctx *ctx, json_t *v, const struct cr
 	{
 		if (!spec_has_key(spec, key))
 			return cfg_error(ctx, cfg_key(k, CRED_PREFIX, key),
-					 "unknown key for credential type \"%s\"", spec->name);
+					 "unknown key for credential type \"%s\" (valid: %s)",
+					 spec->name, spec_keys(spec, valid, sizeof(valid)));
 	}
 	return 0;
 }

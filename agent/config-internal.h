@@ -34,11 +34,14 @@ int cfg_error(const struct cfg_ctx *ctx, const char *key, const char *fmt, ...)
 int cfg_oom(const struct cfg_ctx *ctx);
 /* Writes "@prefix.@key" (or just @key) into @buf of CFG_MAX_KEY bytes; returns @buf. */
 char *cfg_key(char *buf, const char *prefix, const char *key);
+/* Writes the NULL-terminated @keys as "a, b, c" into @buf (cut at @len); returns @buf. */
+char *cfg_key_list(char *buf, size_t len, const char *const *keys);
 
 /*
  * Fails on the first key of @obj not in the NULL-terminated @allowed list,
- * naming it as "@prefix.key"; @what says what the keys belong to
- * (NULL: "unknown key").  Returns 0 or -EINVAL.
+ * naming it as "@prefix.key" and listing the valid ones (a misspelt key is
+ * the usual cause); @what says what the keys belong to (NULL: "unknown
+ * key").  Returns 0 or -EINVAL.
  */
 int cfg_check_keys(const struct cfg_ctx *ctx, json_t *obj, const char *prefix,
 		   const char *const *allowed, const char *what);

@@ -16,13 +16,14 @@
 #define CFG_MAX_UNIT_NAME    256
 #define CFG_MAX_UID          4294967294LL /* (uid_t)-1 is "no user" */
 #define CFG_MAX_TEMPLATE_MSG 160
+#define CFG_MAX_HOST_MSG     384 /* a URL's refusal names the pattern to write */
 
 /* "hosts[i]": one pattern; @hostset maps every pattern seen so far to its profile. */
 static int parse_host(const struct cfg_ctx *ctx, size_t i, json_t *h, struct profile *p,
 		      json_t *hostset)
 {
 	struct host_pattern *hp = &p->hosts[p->n_hosts];
-	char key[CFG_MAX_KEY], msg[CFG_MAX_TEMPLATE_MSG], canon[HOSTS_MAX_NAME + 16];
+	char key[CFG_MAX_KEY], msg[CFG_MAX_HOST_MSG], canon[HOSTS_MAX_NAME + 16];
 	const char *text, *owner;
 	int r;
 

@@ -88,10 +88,25 @@ char *cfg_key(char *buf, const char *prefix, const char *key)
 	return buf;
 }
 
+char *cfg_key_list(char *buf, size_t len, const char *const *keys)
+{
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (size_t i = 0; keys[i] && used < len; i++) {
+		n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", keys[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 int cfg_check_keys(const struct cfg_ctx *ctx, json_t *obj, const char *prefix,
 		   const char *const *allowed, const char *what)
 {
-	char k[CFG_MAX_KEY];
+	char k[CFG_MAX_KEY], valid[CFG_MAX_KEY];
 	const char *key;
 	json_t *v;
 	size_t i;
@@ -102,9 +117,11 @@ int cfg_check_keys(const struct cfg_ctx *ctx, json_t *obj, const char *prefix,
 			;
 		if (allowed[i])
 			continue;
+		cfg_key_list(valid, sizeof(valid), allowed);
 		if (what)
-			return cfg_error(ctx, cfg_key(k, prefix, key), "unknown key for %s", what);
-		return cfg_error(ctx, cfg_key(k, prefix, key), "unknown key");
+			return cfg_error(ctx, cfg_key(k, prefix, key),
+					 "unknown key for %s (valid: %s)", what, valid);
+		return cfg_error(ctx, cfg_key(k, prefix, key), "unknown key (valid: %s)", valid);
 	}
 	return 0;
 }

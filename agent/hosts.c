@@ -24,6 +24,8 @@
 #define HOSTS_MAX_PORT_DIGITS 5
 #define HOSTS_HTTP_PORT       80
 #define HOSTS_HTTPS_PORT      443
+#define HOSTS_MAX_ERROR       256
+#define HOSTS_URL_MARK        "://" /* what sets a URL apart from a host pattern */
 /* Score bits: an exact host outranks any wildcard, whose suffix length (≤ 255) sits above the
  * explicit-port bit. */
 #define HOSTS_SCORE_EXACT        (1 << 20)
@@ -173,6 +175,48 @@ static int split_name(const char *text, struct host_pattern *p, char *err, size_
 	return colon ? parse_port(colon + 1, &p->port, err, errlen) : 0;
 }
 
+/*
+ * A URL where a host belongs, as copied from the portal
+ * ("https://contoso.openai.azure.com/"): its host, and its port unless the
+ * scheme's default.  Only a bare origin is taken: a user name, a path, a
+ * query or a fragment says the writer expects something a profile cannot do
+ * (cover one path, carry a credential), so the message says what to write.
+ * url_target_parse() reads it, so the host is the one every URL parser reads.
+ */
+static int pattern_from_url(const char *url, struct host_pattern *ret, char *err, size_t errlen)
+{
+	struct host_pattern p = { .port = 0 };
+	char plain[HOSTS_MAX_NAME + 16], why[HOSTS_MAX_ERROR];
+	struct url_authority a;
+	struct url_target t;
+	const char *rest;
+
+	if (url_target_parse(url, &t, why, sizeof(why)) < 0 ||
+	    url_authority_split(url, &a, why, sizeof(why)) < 0)
+		return errmsg(err, errlen, -EINVAL,
+			      "expected a host name, got a URL: write just the host (and :PORT), "
+			      "without \"https://\" (%s)",
+			      why);
+	memcpy(p.host, t.host, sizeof(p.host));
+	p.port = t.default_port ? 0 : t.port;
+	host_pattern_format(&p, plain, sizeof(plain));
+	rest = a.port ? a.port + a.port_len : a.host + a.host_len;
+	if (a.host != a.authority)
+		return errmsg(err, errlen, -EINVAL,
+			      "expected a host name, got a URL with a user name: write \"%s\"",
+			      plain);
+	if (*rest && strcmp(rest, "/") != 0)
+		return errmsg(
+		    err, errlen, -EINVAL,
+		    "expected a host name, got a URL with a path, query or fragment: write "
+		    "\"%s\" (a profile covers every path on its hosts)",
+		    plain);
+	if (!strchr(p.host, ':') && check_name(p.host, err, errlen) < 0)
+		return -EINVAL;
+	*ret = p;
+	return 0;
+}
+
 int host_pattern_parse(const char *text, struct host_pattern *ret, char *err, size_t errlen)
 {
 	struct host_pattern p = { .port = 0 };
@@ -180,6 +224,8 @@ int host_pattern_parse(const char *text, struct host_pattern *ret, char *err, si
 
 	if (!text || !*text)
 		return errmsg(err, errlen, -EINVAL, "empty host pattern");
+	if (strstr(text, HOSTS_URL_MARK))
+		return pattern_from_url(text, ret, err, errlen);
 	if (text[0] == '*') {
 		if (text[1] == '\0' || text[1] == ':')
 			return errmsg(err, errlen, -EINVAL,

@@ -29,6 +29,9 @@ struct url_target {
 
 /*
  * Parses a host pattern as written in a config file or `aoai add --host`.
+ * A URL of nothing but a scheme, host and port ("https://h/",
+ * "https://h:8443") stands for its host and port (none for the scheme's
+ * default); any other URL is refused with the pattern to write instead.
  * Returns 0, or -EINVAL with the reason in @err.
  */
 int host_pattern_parse(const char *text, struct host_pattern *ret, char *err, size_t errlen);

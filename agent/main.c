@@ -67,6 +67,7 @@ static void usage(FILE *out)
 		"  -f CONFIG  configuration file (default $XDG_CONFIG_HOME/aoai/agent.json)\n"
 		"  -k         kill the agent named by $AOAI_AGENT_PID\n"
 		"  -t LIFE    default lifetime of added secrets (e.g. 3600, 30m, 8h, 2d)\n"
+		"  -V, --version  print the version\n"
 		"  command    run command with the agent's variables set; exit with it\n");
 }
 
@@ -81,7 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->shell = shell_kind_from_path(secure_getenv("SHELL"));
-	while ((c = getopt_long(argc, argv, "+a:cdDf:kst:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+a:cdDf:kst:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			o->socket = optarg;

@@ -5,12 +5,43 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "errmsg.h"
 #include "lock.h"
 #include "log.h"
 #include "profiles.h"
 #include "release.h"
 #include "release_log.h"
 #include "token_wait.h"
+
+/* "no profile covers host H:P", and which profile covers H on another port
+ * when one does, with the pattern that would cover this one. */
+static void explain_no_match(const struct agent *a, const struct url_target *t, char *msg,
+			     size_t len)
+{
+	const struct host_pattern *covers = NULL;
+	const struct profile *p = profiles_match_any_port(a, t, &covers);
+	char has[HOSTS_MAX_NAME + 16], want[HOSTS_MAX_NAME + 16];
+	struct host_pattern wanted;
+	int n = snprintf(msg, len, "no profile covers host %s:%d", t->host, t->port);
+
+	if (!p || n < 0 || (size_t)n >= len)
+		return;
+	wanted = *covers;
+	wanted.port = t->default_port ? 0 : t->port;
+	host_pattern_format(covers, has, sizeof(has));
+	host_pattern_format(&wanted, want, sizeof(want));
+	/* Cut rather than overflow: the host is named already. */
+	if (profile_is_added(a, p))
+		errmsg(msg + n, len - (size_t)n, 0,
+		       " (profile \"%s\" covers %s%s: aoai add %s --host %s to serve this one "
+		       "instead)",
+		       p->name, has, covers->port ? "" : " on the default port only", p->name,
+		       want);
+	else
+		errmsg(msg + n, len - (size_t)n, 0,
+		       " (profile \"%s\" covers %s%s: add \"%s\" to its hosts)", p->name, has,
+		       covers->port ? "" : " on the default port only", want);
+}
 
 /* Finds the profile for the URL and checks it may be released.  Returns a
  * status; *ret is the matched profile (or NULL). */
@@ -34,7 +65,7 @@ static int choose_profile(struct conn *c, const char *url, const struct profile 
 	p = profiles_match(a, t);
 	*ret = p;
 	if (!p) {
-		snprintf(msg, len, "no profile covers host %s:%d", t->host, t->port);
+		explain_no_match(a, t, msg, len);
 		return PROTO_E_NO_MATCH;
 	}
 	if (!peer_allowed(&c->peer, &p->allow)) {

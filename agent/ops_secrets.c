@@ -2,6 +2,7 @@
 /* "add" and "remove": secrets handed over at runtime. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "added_profiles.h"
 #include "dispatch.h"
@@ -33,14 +34,52 @@ static int check_added_host(struct agent *a, const char *name, const struct host
 	return PROTO_OK;
 }
 
-static json_t *added_reply(const struct secret *s, long long lifetime)
+/*
+ * Who sends secret @name: "profiles" (credential or {secret:NAME} header)
+ * and "secrets" (Key Vault secrets fetched with it).  Both empty: it serves
+ * nothing yet, which `aoai add` warns about (a typo, or a missing --host).
+ */
+static bool put_users(const struct agent *a, const char *name, json_t *reply)
+{
+	json_t *profiles = json_array(), *secrets = json_array();
+	size_t n = profiles_count(a);
+	bool ok = profiles && secrets;
+	int r;
+
+	for (size_t i = 0; ok && i < n; i++)
+		if (profile_uses_secret(profiles_at(a, i), name))
+			ok = json_array_append_new(profiles,
+						   json_string(profiles_at(a, i)->name)) == 0;
+	for (size_t i = 0; ok && i < a->config->n_secrets; i++) {
+		const struct secret_source *src = &a->config->secrets[i];
+
+		if (src->credential && src->credential->secret &&
+		    strcmp(src->credential->secret, name) == 0)
+			ok = json_array_append_new(secrets, json_string(src->name)) == 0;
+	}
+	if (!ok) {
+		json_decref(profiles);
+		json_decref(secrets);
+		return false;
+	}
+	/* json_object_set_new() takes each array, when it fails too. */
+	r = json_object_set_new(reply, "profiles", profiles);
+	r |= json_object_set_new(reply, "secrets", secrets);
+	return r == 0;
+}
+
+/* @host: the --host pattern as the agent reads it (a URL's host:port), or "". */
+static json_t *added_reply(const struct agent *a, const struct secret *s, long long lifetime,
+			   const char *host)
 {
 	json_t *reply = proto_ok_reply();
 
-	if (reply && json_object_set_new(reply, "name", json_string(s->name)) == 0 &&
+	if (reply && put_users(a, s->name, reply) &&
+	    json_object_set_new(reply, "name", json_string(s->name)) == 0 &&
 	    json_object_set_new(reply, "fingerprint", json_string(s->fingerprint)) == 0 &&
 	    json_object_set_new(reply, "expires_in",
-				lifetime ? json_integer(lifetime) : json_null()) == 0)
+				lifetime ? json_integer(lifetime) : json_null()) == 0 &&
+	    (!*host || json_object_set_new(reply, "host", json_string(host)) == 0))
 		return reply;
 	json_decref(reply);
 	return NULL;
@@ -127,7 +166,7 @@ void op_add(struct conn *c, const struct proto_request *req)
 		conn_reply_error(c, PROTO_E_STORE, msg);
 		return;
 	}
-	conn_reply(c, added_reply(s, lifetime));
+	conn_reply(c, added_reply(a, s, lifetime, host_text));
 }
 
 static json_t *removed_reply(size_t n)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
 
 #include "added_profiles.h"
 #include "profiles.h"
+#include "proto.h"
 
 size_t profiles_count(const struct agent *a)
 {
@@ -52,6 +54,35 @@ const struct profile *profiles_match(const struct agent *a, const struct url_tar
 	return best;
 }
 
+const struct profile *profiles_match_any_port(const struct agent *a, const struct url_target *t,
+					      const struct host_pattern **ret_pattern)
+{
+	const struct profile *best = NULL;
+	int best_score = -1;
+	size_t n = profiles_count(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct profile *p = profiles_at(a, i);
+
+		for (size_t h = 0; h < p->n_hosts; h++) {
+			/* @t as if it went to the port this pattern covers. */
+			struct url_target on_port = *t;
+			int score;
+
+			on_port.default_port = p->hosts[h].port == 0;
+			if (p->hosts[h].port)
+				on_port.port = p->hosts[h].port;
+			score = host_pattern_score(&p->hosts[h], &on_port);
+			if (score > best_score) {
+				best_score = score;
+				best = p;
+				*ret_pattern = &p->hosts[h];
+			}
+		}
+	}
+	return best;
+}
+
 const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *pat)
 {
 	size_t n = profiles_count(a);
@@ -64,6 +95,20 @@ const struct profile *profiles_with_pattern(const struct agent *a, const struct 
 				return p;
 	}
 	return NULL;
+}
+
+bool profile_uses_secret(const struct profile *p, const char *name)
+{
+	char placeholder[PROTO_MAX_NAME + sizeof("{secret:}")];
+
+	if (p->cred.secret && strcmp(p->cred.secret, name) == 0)
+		return true;
+	/* Templates were checked at load: "{secret:NAME}" can only be that placeholder. */
+	snprintf(placeholder, sizeof(placeholder), "{secret:%s}", name);
+	for (size_t i = 0; i < p->n_headers; i++)
+		if (strstr(p->headers[i].value, placeholder))
+			return true;
+	return false;
 }
 
 bool profile_is_added(const struct agent *a, const struct profile *p)

@@ -72,20 +72,20 @@ static const char *lookup_secret(void *userdata, const char *name, size_t *ret_l
 }
 
 /* Explains a missing secret: never added, expired, or a config source that
- * failed to load (with its error). */
+ * failed to load (with its error); with `aoai add` where that is the fix. */
 static void explain_missing(const struct release *rel, const char *missing, char *msg, size_t len)
 {
 	const char *name = strcmp(missing, "{secret}") == 0 ? rel->profile->cred.secret : missing;
-	const struct secret *s = name ? secrets_find(rel->a->secrets, name, rel->now) : NULL;
+	char why[SECRET_MAX_ERROR + 8];
+	bool addable;
 
-	if (!name)
+	if (!name) {
 		snprintf(msg, len, "profile \"%s\" has no secret", rel->profile->name);
-	else if (s && !s->value)
-		snprintf(msg, len, "profile \"%s\": secret \"%s\": %s", rel->profile->name, name,
-			 s->error);
-	else
-		snprintf(msg, len, "profile \"%s\": secret \"%s\" has not been added (aoai add %s)",
-			 rel->profile->name, name, name);
+		return;
+	}
+	addable = secrets_why_missing(rel->a->secrets, name, rel->now, why, sizeof(why));
+	snprintf(msg, len, "profile \"%s\": secret \"%s\"%s%s%s%s", rel->profile->name, name, why,
+		 addable ? " (aoai add " : "", addable ? name : "", addable ? ")" : "");
 }
 
 static json_t *header_entry(const struct header_template *h, const char *value, size_t len)

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "secrets.h"
 
+#define USEC_PER_SEC 1000000ULL
+
 /*
  * Values stay PROT_NONE except while secret_reveal() is in force (and until
  * secrets_conceal_idle() after secret_conceal_later()), so a stray read
@@ -37,11 +39,37 @@ static int protect_readonly(void *value)
 #endif
 }
 
+/* A name whose lifetime ran out: no value, nothing secret. */
+struct expired_name {
+	char name[PROTO_MAX_NAME + 1];
+	uint64_t at;
+};
+
 struct secret_store {
 	struct secret *items;
 	size_t n;
 	size_t cap;
+	/* A ring of the last expiries: slot next_expired is overwritten next. */
+	struct expired_name expired[SECRETS_EXPIRED_MAX];
+	size_t next_expired;
 };
+
+static void forget_expired(struct secret_store *store, const char *name)
+{
+	for (size_t i = 0; i < SECRETS_EXPIRED_MAX; i++)
+		if (strcmp(store->expired[i].name, name) == 0)
+			memset(&store->expired[i], 0, sizeof(store->expired[i]));
+}
+
+static void note_expired(struct secret_store *store, const struct secret *s)
+{
+	struct expired_name *e = &store->expired[store->next_expired];
+
+	forget_expired(store, s->name);
+	memcpy(e->name, s->name, sizeof(e->name));
+	e->at = s->expires_at;
+	store->next_expired = (store->next_expired + 1) % SECRETS_EXPIRED_MAX;
+}
 
 static void conceal_now(struct secret *e)
 {
@@ -117,6 +145,7 @@ static int claim_slot(struct secret_store *store, const char *name, struct secre
 		memset(s, 0, sizeof(*s));
 	}
 	memcpy(s->name, name, strlen(name) + 1);
+	forget_expired(store, name);
 	*ret = s;
 	return 0;
 }
@@ -215,6 +244,7 @@ int secrets_remove(struct secret_store *store, const char *name)
 {
 	struct secret *s = find_slot(store, name);
 
+	forget_expired(store, name);
 	if (!s)
 		return -ENOENT;
 	remove_at(store, (size_t)(s - store->items));
@@ -225,6 +255,9 @@ size_t secrets_remove_origin(struct secret_store *store, enum secret_origin orig
 {
 	size_t removed = 0;
 
+	/* Only added secrets have a lifetime: removing them all ends every expiry's story. */
+	if (origin == ORIGIN_ADDED)
+		memset(store->expired, 0, sizeof(store->expired));
 	for (size_t i = store->n; i-- > 0;)
 		if (store->items[i].origin == origin) {
 			remove_at(store, i);
@@ -251,10 +284,42 @@ size_t secrets_expire(struct secret_store *store, uint64_t now)
 
 	for (size_t i = store->n; i-- > 0;)
 		if (expired(&store->items[i], now)) {
+			note_expired(store, &store->items[i]);
 			remove_at(store, i);
 			removed++;
 		}
 	return removed;
+}
+
+/* When @name expired (held but past its lifetime, or remembered), else 0. */
+static uint64_t expired_at(const struct secret_store *store, const char *name, uint64_t now)
+{
+	const struct secret *s = find_slot(store, name);
+
+	if (s)
+		return expired(s, now) ? s->expires_at : 0;
+	for (size_t i = 0; i < SECRETS_EXPIRED_MAX; i++)
+		if (strcmp(store->expired[i].name, name) == 0)
+			return store->expired[i].at;
+	return 0;
+}
+
+bool secrets_why_missing(const struct secret_store *store, const char *name, uint64_t now,
+			 char *buf, size_t len)
+{
+	const struct secret *s = secrets_find(store, name, now);
+	uint64_t at = expired_at(store, name, now);
+
+	if (s && !s->value) {
+		snprintf(buf, len, ": %s", s->error);
+		return false;
+	}
+	if (at && at <= now)
+		snprintf(buf, len, " expired %llu s ago",
+			 (unsigned long long)((now - at) / USEC_PER_SEC));
+	else
+		snprintf(buf, len, " has not been added");
+	return true;
 }
 
 uint64_t secrets_next_expiry(const struct secret_store *store)

@@ -17,6 +17,7 @@
 #define SECRETS_MAX            1024
 #define SECRET_FINGERPRINT_LEN sizeof("sha256:0123456789ab")
 #define SECRET_MAX_ERROR       256
+#define SECRETS_EXPIRED_MAX    64 /* expired names remembered, for messages */
 
 enum secret_origin {
 	ORIGIN_ADDED,       /* aoai add */
@@ -70,8 +71,20 @@ size_t secrets_remove_origin(struct secret_store *store, enum secret_origin orig
  * NULL when none is held or it has expired at @now.
  */
 const struct secret *secrets_find(const struct secret_store *store, const char *name, uint64_t now);
-/* Wipes and removes entries expired at @now; returns how many. */
+/*
+ * Wipes and removes entries expired at @now; returns how many.  Their names
+ * and expiry times are remembered (the last SECRETS_EXPIRED_MAX) until the
+ * name is stored or removed again, for secrets_why_missing().
+ */
 size_t secrets_expire(struct secret_store *store, uint64_t now);
+/*
+ * Why secrets_find(@name, @now) has no value, as the rest of a message
+ * after "secret \"NAME\"": ": ERROR" (a configured source that failed),
+ * " expired N s ago", or " has not been added".  Returns true when
+ * `aoai add NAME` is the remedy (not for a configured source).
+ */
+bool secrets_why_missing(const struct secret_store *store, const char *name, uint64_t now,
+			 char *buf, size_t len);
 /* The earliest expiry among held entries, 0 when none expires. */
 uint64_t secrets_next_expiry(const struct secret_store *store);
 

@@ -53,8 +53,11 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len)
 	}
 	r = aoai_socket_path(buf, len);
 	if (r == AOAI_E_NOAGENT)
-		return cli_error(CLI_EXIT_NOAGENT, "no agent socket: AOAI_AUTH_SOCK and "
-						   "XDG_RUNTIME_DIR are both unset");
+		return cli_error(
+		    CLI_EXIT_NOAGENT,
+		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: "
+		    "%s",
+		    CLI_START_HINT);
 	if (r < 0)
 		return cli_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
 	return 0;
@@ -63,17 +66,19 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len)
 int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)
 {
 	char path[4096];
-	int r;
+	int r, err;
 
 	r = cli_socket_path(cli, path, sizeof(path));
 	if (r != 0)
 		return r;
 	r = aoai_connect(path, ret_conn);
-	if (r == AOAI_E_NOAGENT && errno == EPERM)
+	err = errno;
+	if (r == AOAI_E_NOAGENT && err == EPERM)
 		return cli_error(CLI_EXIT_NOAGENT,
 				 "the agent at %s runs as another user: not using it", path);
 	if (r == AOAI_E_NOAGENT)
-		return cli_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
+		return cli_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %s%s", path,
+				 strerror(err), cli_noagent_hint(err));
 	if (r < 0)
 		return cli_error(exitcode_from_error(r), "cannot connect to the agent: %s",
 				 aoai_strerror(r));

@@ -53,6 +53,16 @@ extern const char exitcode_help[];
  * or prints why there is none and returns the exit code.
  */
 int cli_socket_path(const struct cli *cli, char *buf, size_t len);
+/* How to get an agent: printed wherever none is reachable. */
+#define CLI_START_HINT                                                                        \
+	"start one with eval \"$(aoai-agent)\", or use the systemd agent with eval \"$(aoai " \
+	"env)\""
+/*
+ * The advice to append to "cannot reach the agent at PATH: REASON" for
+ * connect()'s @err: how to start an agent when none listens there (ENOENT,
+ * ECONNREFUSED), else "".
+ */
+const char *cli_noagent_hint(int err);
 /* Connects to the agent; on failure prints why and returns the exit code. */
 int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn);
 /*

@@ -83,24 +83,57 @@ static int parse_args(int argc, char *argv[], struct add_args *a)
 	return -1;
 }
 
+/* True when the reply says no profile (nor Key Vault secret) sends the
+ * secret; an older agent says nothing about it: false. */
+static bool serves_nothing(json_t *reply)
+{
+	json_t *profiles = json_object_get(reply, "profiles");
+	json_t *secrets = json_object_get(reply, "secrets");
+
+	return json_is_array(profiles) && json_array_size(profiles) == 0 &&
+	       json_is_array(secrets) && json_array_size(secrets) == 0;
+}
+
+/* A name no profile uses is a typo or a missing --host: the add succeeded,
+ * but nothing will ever be sent with it, so say how to change that. */
+static void warn_unused(json_t *reply, const char *name)
+{
+	if (!serves_nothing(reply))
+		return;
+	fflush(stdout);
+	fprintf(stderr,
+		"aoai: warning: no profile uses secret \"%s\", so it serves nothing yet: run "
+		"aoai add %s --host HOST to make a profile for it, or name it in a profile of the "
+		"configuration (a profile \"%s\" of type api-key, or \"secret\": \"%s\" in a "
+		"credential)\n",
+		name, name, name, name);
+}
+
 static int print_added(const char *json, const struct add_args *a)
 {
 	char expiry[64];
-	json_t *reply;
+	json_t *reply = format_parse(json);
+	int r;
 
-	if (a->json)
-		return format_print_json(json);
-	reply = format_parse(json);
 	if (!reply)
 		return CLI_EXIT_ERROR;
+	if (a->json) {
+		r = format_print_json(json);
+		warn_unused(reply, a->name);
+		json_decref(reply);
+		return r;
+	}
 	format_expiry(json_object_get(reply, "expires_in"), expiry, sizeof(expiry));
 	printf("Secret \"%s\" added (%s, %s)\n", a->name,
 	       json_string_value(json_object_get(reply, "fingerprint")) ?: "no fingerprint",
 	       expiry);
+	/* The agent's reading of --host: a URL given there stands for its host. */
 	if (a->host)
-		printf("Profile \"%s\" serves %s\n", a->name, a->host);
+		printf("Profile \"%s\" serves %s\n", a->name,
+		       json_string_value(json_object_get(reply, "host")) ?: a->host);
 	if (a->persist)
 		printf("Kept in the persistent store\n");
+	warn_unused(reply, a->name);
 	json_decref(reply);
 	return CLI_EXIT_OK;
 }

@@ -103,12 +103,14 @@ static int add_workload_credential(struct source_fetch *f, const struct profile 
 static int add_client_secret(struct source_fetch *f, const struct profile *p,
 			     struct source_error *err)
 {
-	const struct secret *s = secrets_find(f->ctx->secrets, p->cred.secret, agent_now(NULL));
+	uint64_t now = agent_now(NULL);
+	const struct secret *s = secrets_find(f->ctx->secrets, p->cred.secret, now);
+	char why[SECRET_MAX_ERROR + 8];
 	int r;
 
 	if (!s || !s->value) {
-		fetch_error(f, err, 0, false, "secret \"%s\" %s", p->cred.secret,
-			    s ? s->error : "has not been added");
+		secrets_why_missing(f->ctx->secrets, p->cred.secret, now, why, sizeof(why));
+		fetch_error(f, err, 0, false, "secret \"%s\"%s", p->cred.secret, why);
 		return -ENOENT;
 	}
 	secret_reveal(s);

@@ -58,6 +58,7 @@ static void usage(FILE *out)
 	      "      --json               print the result as JSON\n"
 	      "  -S, --socket PATH        the agent's socket (keys are cached there)\n"
 	      "  -h, --help               show this help\n"
+	      "  -V, --version            print the version\n"
 	      "\n"
 	      "Without --openid-config, --tenant or a policy, the keys of the token's own\n"
 	      "Entra issuer are used ($AZURE_AUTHORITY_HOST, else login.microsoftonline.com).\n"
@@ -111,11 +112,12 @@ static int parse_options(int argc, char *argv[], struct options *o, const char *
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r = -1;
 
-	while (r < 0 && (c = getopt_long(argc, argv, "p:S:h", options, NULL)) != -1) {
+	while (r < 0 && (c = getopt_long(argc, argv, "p:S:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o->profile = optarg;
@@ -152,6 +154,9 @@ static int parse_options(int argc, char *argv[], struct options *o, const char *
 			break;
 		case 'h':
 			usage(stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf("aoai-check %s\n", AOAI_VERSION);
 			return CLI_EXIT_OK;
 		default:
 			return cli_usage_error(PROG, NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,11 @@ static int from_agent(const char *profile, const char *socket, struct check_toke
 {
 	struct aoai_conn *conn;
 	struct aoai_token *tok = NULL;
-	int r = aoai_connect(socket, &conn);
+	int r = aoai_connect(socket, &conn), err = errno;
 
+	if (r == AOAI_E_NOAGENT)
+		return cli_error(CLI_EXIT_NOAGENT, "no agent reachable (%s)%s", strerror(err),
+				 cli_noagent_hint(err));
 	if (r < 0)
 		return cli_error(exitcode_from_error(r), "no agent: %s", aoai_strerror(r));
 	r = aoai_get_token(conn, profile, NULL, &tok);

@@ -61,7 +61,7 @@ _aoai_exec()
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 	elif [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-p --profile --no-env --no-preload --no-identity -h --help --" -- "$cur"))
+		COMPREPLY=($(compgen -W "-p --profile --no-env --no-preload --no-identity -h --help -V --version --" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -c -- "$cur"))
 	fi

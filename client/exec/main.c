@@ -24,13 +24,14 @@
 
 static int connect_agent(const char *path, struct aoai_conn **ret)
 {
-	int r = aoai_connect(path, ret);
+	int r = aoai_connect(path, ret), err = errno;
 
-	if (r == AOAI_E_NOAGENT && errno == EPERM)
+	if (r == AOAI_E_NOAGENT && err == EPERM)
 		return exec_error(CLI_EXIT_NOAGENT,
 				  "the agent at %s runs as another user: not using it", path);
 	if (r == AOAI_E_NOAGENT)
-		return exec_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %m", path);
+		return exec_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %s%s", path,
+				  strerror(err), cli_noagent_hint(err));
 	if (r < 0)
 		return exec_error(exitcode_from_error(r), "cannot connect to the agent: %s",
 				  aoai_strerror(r));
@@ -218,7 +219,8 @@ int main(int argc, char *argv[])
 	if (r == AOAI_E_NOAGENT)
 		return exec_error(
 		    CLI_EXIT_NOAGENT,
-		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset");
+		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: %s",
+		    CLI_START_HINT);
 	if (r < 0)
 		return exec_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
 	return run(&o, socket_path);

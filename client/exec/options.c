@@ -34,6 +34,7 @@ static const char usage_text[] =
     "      --no-preload       leave LD_PRELOAD alone\n"
     "      --no-identity      no managed-identity endpoint\n"
     "  -h, --help             show this help\n"
+    "  -V, --version          print the version\n"
     "\n"
     "Environment variables are readable by every process of the same user\n"
     "(/proc/PID/environ): prefer --no-env with the hook or the identity endpoint.\n"
@@ -56,11 +57,12 @@ int options_parse(int argc, char *argv[], struct exec_options *o)
 		{ "no-preload", no_argument, NULL, 'P' },
 		{ "no-identity", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+p:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o->profile = optarg;
@@ -76,6 +78,9 @@ int options_parse(int argc, char *argv[], struct exec_options *o)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf("aoai-exec %s\n", AOAI_VERSION);
 			return CLI_EXIT_OK;
 		default:
 			return exec_usage_error(NULL);

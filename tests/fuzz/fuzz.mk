@@ -108,9 +108,10 @@ $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_CHECK_NAMES)): $(BUILD)/fuzz/fuzz-%: $(
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS)
 
 fuzz-replay: $(FUZZ_REPLAY_BINS)
-	$(Q)fail=0; for n in $(FUZZ_NAMES); do \
-		$(BUILD)/fuzz/fuzz-$$n $(FUZZ_CORPUS)/$$n || { echo "fuzz-replay: $$n FAILED"; fail=1; }; \
-	done; exit $$fail
+	$(Q)failed=; for n in $(FUZZ_NAMES); do \
+		$(BUILD)/fuzz/fuzz-$$n $(FUZZ_CORPUS)/$$n || { echo "fuzz-replay: $$n FAILED"; failed="$$failed $$n"; }; \
+	done; line="fuzz-replay $${failed:+FAILED:}$${failed:-ok}"; echo "$$line"; \
+	$(if $(CHECK_SUMMARY),echo "$$line" >> $(CHECK_SUMMARY);) test -z "$$failed"
 
 .PHONY: fuzz-merge
 .SECONDARY: $(FUZZ_LIB_OBJ) $(patsubst %,$(FUZZ_OBJ)/tests/fuzz/fuzz-%.o,$(FUZZ_NAMES)) \

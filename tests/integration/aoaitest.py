@@ -452,6 +452,17 @@ FAKE_AOAI = os.path.join(TESTS_DIR, "fakes", "fake_aoai.py")
 PYTHON = "/usr/bin/python3"
 
 
+def expect_version(r, name):
+    """@r is `NAME --version`: "NAME VERSION" on stdout, exit 0, VERSION as the
+    Makefile (the one place it is written) has it."""
+    with open(os.path.join(os.path.dirname(TESTS_DIR), "Makefile")) as f:
+        m = re.search(r"^VERSION :?= *(\S+)$", f.read(), re.M)
+    assert m, "no VERSION line in the Makefile"
+    expect_rc(r, 0, f"{name} --version")
+    if r.stdout != f"{name} {m.group(1)}\n" or r.stderr:
+        fail(f"expected exactly '{name} {m.group(1)}' on stdout:\n{describe(r)}")
+
+
 def api_key_profile(*hosts, **extra):
     """A config-file profile of credential type api-key for @hosts."""
     p = {"hosts": list(hosts), "credential": {"type": "api-key"}}

@@ -251,10 +251,62 @@ def test_file_secret_from_config(ctx, start_agent, aoai, aoai_json):
 
 
 def test_add_bad_host_refused(ctx, agent, aoai, aoai_json):
-    for host in ("bad host", "a.example:99999", "a.example:", "*", "https://a.example"):
+    for host in ("bad host", "a.example:99999", "a.example:", "*", "https://a.example/x",
+                 "https://user@a.example/"):
         r = aoai("add", "h", "--host", host, input=ctx.secret() + "\n")
         assert r.returncode in (1, 2), describe(r)
     assert aoai_json("list")["profiles"] == [] and aoai_json("list")["secrets"] == []
+
+
+def test_add_host_given_as_url(ctx, agent, aoai, aoai_json):
+    """A URL copied from the portal where a host belongs: its host and port."""
+    r = expect_rc(aoai("add", "portal", "--host", "https://contoso.openai.azure.com/",
+                       input=ctx.secret() + "\n"), 0, "add --host URL")
+    assert 'Profile "portal" serves contoso.openai.azure.com\n' in r.stdout, describe(r)
+    r = expect_rc(aoai("add", "local", "--host", "http://127.0.0.1:8443",
+                       input=ctx.secret() + "\n"), 0, "add --host URL with a port")
+    assert 'Profile "local" serves 127.0.0.1:8443\n' in r.stdout, describe(r)
+    hosts = {p["name"]: p["hosts"] for p in aoai_json("list")["profiles"]}
+    assert hosts == {"portal": ["contoso.openai.azure.com"], "local": ["127.0.0.1:8443"]}, hosts
+    expect_rc(aoai("headers", "https://contoso.openai.azure.com/openai/v1/models"), 0,
+              "headers for the URL's host")
+    # More than an origin is refused, saying what to write.
+    r = expect_rc(aoai("add", "deep", "--host", "https://h.example:8443/openai/deployments/x",
+                       input=ctx.secret() + "\n"), 1, "add --host URL with a path")
+    assert 'expected a host name, got a URL with a path, query or fragment: write ' \
+        '"h.example:8443"' in r.stderr, describe(r)
+    r = expect_rc(aoai("add", "cred", "--host", "https://me:hunter2@h.example/",
+                       input=ctx.secret() + "\n"), 1, "add --host URL with a user name")
+    assert 'got a URL with a user name: write "h.example"' in r.stderr, describe(r)
+    assert "hunter2" not in r.stderr, describe(r)
+
+
+def test_add_serving_nothing_warns(ctx, start_agent, aoai):
+    """`aoai add NAME` with a NAME no profile uses (a typo, a forgotten --host) still
+    adds it (exit 0), and says on stderr how to make it serve."""
+    cfg = ctx.write_config({"profiles": {
+        "contoso": api_key_profile("contoso.example"),
+        "gw": api_key_profile("gw.example", headers={"api-key": "{secret}",
+                                                     "X-Sub": "{secret:apim-sub}"}),
+        "sp": {"hosts": ["sp.example"],
+               "credential": {"type": "client-secret",
+                              "tenant_id": "5a3c0f1e-7b2d-4c8a-9e6f-0123456789ab",
+                              "client_id": "1e6a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8",
+                              "secret": "sp-secret"}}}})
+    start_agent(config=cfg)
+    r = expect_rc(aoai("add", "contosso", input=ctx.secret() + "\n"), 0, "add a typo")
+    assert 'Secret "contosso" added' in r.stdout, describe(r)
+    for words in ('warning: no profile uses secret "contosso"', "serves nothing yet",
+                  "aoai add contosso --host HOST", '"secret": "contosso"'):
+        assert words in r.stderr, describe(r)
+    r = expect_rc(aoai("add", "typo2", "--json", input=ctx.secret() + "\n"), 0, "add --json")
+    assert json.loads(r.stdout)["profiles"] == [] and "serves nothing" in r.stderr, describe(r)
+    # Named by a profile, by a header template, by a credential, or given --host: no warning.
+    for args in (["contoso"], ["apim-sub"], ["sp-secret"], ["solo", "--host", "solo.example"]):
+        r = expect_rc(aoai("add", *args, input=ctx.secret() + "\n"), 0, f"add {args}")
+        assert r.stderr == "", describe(r)
+    r = expect_rc(aoai("add", "apim-sub", "--json", input=ctx.secret() + "\n"), 0, "add --json")
+    assert json.loads(r.stdout)["profiles"] == ["gw"], r.stdout
 
 
 def test_loopback_and_userinfo_urls(ctx, start_agent, aoai):

@@ -301,7 +301,7 @@ def test_profile_refused(ctx, check, mi_agent, profile, code, message):
 
 def test_profile_without_agent(check):
     r = expect_rc(check("", "--profile", "vm"), 3, "no agent")
-    assert "no agent" in r.stderr, describe(r)
+    assert "no agent" in r.stderr and 'eval "$(aoai-agent)"' in r.stderr, describe(r)
 
 
 def test_agent_refetches_for_an_unknown_kid(ctx, check, agent, identity_rs256):

@@ -7,7 +7,9 @@ import json
 import signal
 import time
 
-from aoaitest import CHAT_BODY, PYTHON, describe, expect_rc, fail
+import pytest
+
+from aoaitest import CHAT_BODY, PYTHON, describe, expect_rc, expect_version, fail
 from exectest import CONFLICTING, ENV_PROBE, fp, probe
 from preloadtest import CURL, CURL_TIMEOUT, preload_path
 
@@ -108,7 +110,16 @@ def test_errors(ctx, aoai_exec, agent):
     expect_rc(aoai_exec(), 2, "no command")
     expect_rc(aoai_exec("--bogus", "true"), 2, "unknown option")
     expect_rc(aoai_exec("--", "true"), 4, "no profile at all")
-    expect_rc(aoai_exec("--", "true", env=ctx.env(sock=ctx.path("none.sock"))), 3, "no agent")
+    r = expect_rc(aoai_exec("--", "true", env=ctx.env(sock=ctx.path("none.sock"))), 3, "no agent")
+    assert 'eval "$(aoai-agent)"' in r.stderr, describe(r)
+    r = expect_rc(aoai_exec("--", "true", env=ctx.env(sock=False, XDG_RUNTIME_DIR="")), 3,
+                  "no socket path")
+    assert 'eval "$(aoai-agent)"' in r.stderr, describe(r)
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(ctx, aoai_exec, flag):
+    expect_version(aoai_exec(flag, env=ctx.env(sock=ctx.path("none.sock"))), "aoai-exec")
 
 
 def test_exit_status_exec(ctx, key_scene, aoai_exec):

@@ -3,11 +3,12 @@
 both as the CLI's exit status and as the agent's wire error code."""
 
 import json
+import socket
 
 import pytest
 
 from aoaitest import (api_key_profile, assert_absent, describe, expect_error, expect_ok,
-                      expect_rc, fail)
+                      expect_rc, expect_version, fail)
 
 
 @pytest.fixture
@@ -110,6 +111,32 @@ def test_bad_urls(setup, raw, url):
     expect_error(wire(raw, url), "bad_request", url)
 
 
+def test_no_match_names_the_profile_on_another_port(ctx, start_agent, aoai, raw):
+    """The usual slip: the profile names the host, not the port the request goes to."""
+    cfg = ctx.write_config({"profiles": {"x": api_key_profile("127.0.0.1:8443"),
+                                         "y": api_key_profile("y.example", "*.w.example")}})
+    start_agent(config=cfg)
+    cases = [
+        ("http://127.0.0.1:36027/v1", 'no profile covers host 127.0.0.1:36027 (profile "x" '
+         'covers 127.0.0.1:8443: add "127.0.0.1:36027" to its hosts)'),
+        ("https://y.example:8443/", 'no profile covers host y.example:8443 (profile "y" covers '
+         'y.example on the default port only: add "y.example:8443" to its hosts)'),
+        ("https://a.w.example:9/", '(profile "y" covers *.w.example on the default port only: '
+         'add "*.w.example:9" to its hosts)'),
+    ]
+    for url, message in cases:
+        r = expect_rc(aoai("headers", url), 4, url)
+        assert message in r.stderr, describe(r)
+    # No profile names the host at all: nothing to add.
+    reply = expect_error(wire(raw, "https://z.example:8443/"), "no_match")
+    assert reply["message"] == "no profile covers host z.example:8443", reply
+    # A profile of `aoai add --host` is changed with aoai add.
+    expect_rc(aoai("add", "lo", "--host", "localhost:1234", input=ctx.secret() + "\n"), 0, "add")
+    r = expect_rc(aoai("headers", "http://localhost:4321/"), 4, "added profile, other port")
+    assert '(profile "lo" covers localhost:1234: aoai add lo --host localhost:4321 to serve ' \
+        'this one instead)' in r.stderr, describe(r)
+
+
 def test_error_messages_carry_no_url_path(setup, raw):
     url = "https://elsewhere.example.net/very/private/path?token=abc"
     reply = expect_error(wire(raw, url), "no_match")
@@ -126,6 +153,36 @@ def test_no_agent_exit_3(ctx, aoai):
     assert r.stderr.strip()
     # Neither AOAI_AUTH_SOCK nor an agent under XDG_RUNTIME_DIR.
     expect_rc(aoai("status", env=ctx.env(sock=False)), 3, "status, default path, no agent")
+
+
+START_HINTS = ('eval "$(aoai-agent)"', 'eval "$(aoai env)"')
+
+
+def stale_socket(ctx):
+    """What an agent killed with SIGKILL leaves: a socket file nobody listens on."""
+    path = ctx.path("stale.sock")
+    if path.exists():
+        return path
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.close()
+    return path
+
+
+def no_agent_cases(ctx):
+    return [("no socket file", ctx.env(sock=ctx.dir / "nobody.sock")),
+            ("a stale socket", ctx.env(sock=stale_socket(ctx))),
+            ("the default path, no agent", ctx.env(sock=False)),
+            ("no socket path", ctx.env(sock=False, XDG_RUNTIME_DIR=""))]
+
+
+def test_no_agent_says_how_to_start_one(ctx, aoai):
+    for what, env in no_agent_cases(ctx):
+        r = expect_rc(aoai("list", env=env), 3, f"list with {what}")
+        if not all(h in r.stderr for h in START_HINTS):
+            fail(f"with {what}, the message should say how to start an agent:\n{describe(r)}")
+    r = aoai("list", env=ctx.env(sock=stale_socket(ctx)))
+    assert "stale socket" in r.stderr, describe(r)
 
 
 def test_socket_option_overrides_env(ctx, agent, aoai_json):
@@ -149,6 +206,13 @@ def test_command_help(ctx, aoai, cmd):
     r = aoai(cmd, "--help", env=ctx.env(sock=ctx.dir / "nobody.sock"))
     expect_rc(r, 0, f"aoai {cmd} --help (needs no agent)")
     assert cmd in (r.stdout + r.stderr), describe(r)
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(ctx, aoai, flag):
+    expect_version(aoai(flag, env=ctx.env(sock=ctx.dir / "nobody.sock")), "aoai")
+    # `aoai check` is a program of its own: it names itself.
+    expect_version(aoai("check", flag, env=ctx.env(sock=ctx.dir / "nobody.sock")), "aoai-check")
 
 
 def test_top_level_help(aoai):

@@ -13,8 +13,13 @@ import time
 
 import pytest
 
-from aoaitest import (CMD_TIMEOUT, describe, expect_rc, fail, parse_sh_env, pid_alive, run,
-                      wait_until)
+from aoaitest import (CMD_TIMEOUT, describe, expect_rc, expect_version, fail, parse_sh_env,
+                      pid_alive, run, wait_until)
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(ctx, build, flag):
+    expect_version(run([build.agent, flag], ctx.env()), "aoai-agent")
 
 
 def test_ready_line_is_sh_and_socket_listens(ctx, start_agent):

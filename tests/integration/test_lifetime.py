@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Secret lifetimes: `aoai add -t`, the agent's default `-t`, expiry."""
 
+import re
+
 import pytest
 
-from aoaitest import api_key_profile, expect_rc, wait_until
+from aoaitest import api_key_profile, describe, expect_rc, fail, wait_until
 
 HOST = "life.openai.azure.com"
 URL = f"https://{HOST}/openai/v1/models"
@@ -33,6 +35,23 @@ def test_add_with_lifetime_expires(ctx, life_agent, aoai, aoai_json):
     (prof,) = [p for p in aoai_json("list")["profiles"] if p["name"] == "life"]
     assert prof["state"] == "missing_secret", prof
     assert aoai_json("status")["secrets"] == 0
+
+
+def test_expired_secret_says_so(ctx, life_agent, aoai, aoai_json):
+    """An expired secret is "expired N s ago", not "has not been added", until it
+    is added again or removed."""
+    life_agent()
+    expect_rc(aoai("add", "life", "-t", "1", input=ctx.secret() + "\n"), 0, "add -t 1")
+    wait_until(lambda: secret_names(aoai_json) == [], 5, "the secret to expire")
+    r = expect_rc(aoai("headers", URL), 6, "headers after expiry")
+    if not re.search(r'secret "life" expired \d+ s ago \(aoai add life\)', r.stderr):
+        fail(f"the message should say the secret expired:\n{describe(r)}")
+    (prof,) = [p for p in aoai_json("list")["profiles"] if p["name"] == "life"]
+    assert "expired" in prof["detail"], prof
+    expect_rc(aoai("add", "life", input=ctx.secret() + "\n"), 0, "add again")
+    expect_rc(aoai("remove", "life"), 0, "remove")
+    r = expect_rc(aoai("headers", URL), 6, "headers after remove")
+    assert 'secret "life" has not been added (aoai add life)' in r.stderr, describe(r)
 
 
 def test_no_lifetime_is_forever(ctx, life_agent, aoai, aoai_json):

@@ -393,7 +393,7 @@ static void test_store(void **state)
 	expect_error("{'store': []}", NULL, "store", "must be an object");
 	expect_error("{'store': {'kdf': 'fast'}}", NULL, "store.kdf", "must be \"moderate\"");
 	expect_error("{'store': {'kdf': 3}}", NULL, "store.kdf", "must be a string");
-	expect_error("{'store': {'path': '/x'}}", NULL, "store.path", "unknown key");
+	expect_error("{'store': {'path': '/x'}}", NULL, "store.path", "unknown key (valid: kdf)");
 }
 
 static void test_empty_and_names(void **state)
@@ -463,7 +463,8 @@ static void test_json_syntax(void **state)
 static void test_errors_top(void **state)
 {
 	(void)state;
-	expect_error("{'profilez': {}}", NULL, "profilez", "unknown key");
+	expect_error("{'profilez': {}}", NULL, "profilez",
+		     "unknown key (valid: profiles, secrets, store)");
 	expect_error("{'profiles': []}", NULL, "profiles", "must be an object");
 	expect_error("{'secrets': 'x'}", NULL, "secrets", "must be an object");
 	expect_error("{'profiles': {'p': []}}", "profile \"p\"", NULL, "must be an object");
@@ -487,7 +488,8 @@ struct bad {
 };
 
 static const struct bad bad_profiles[] = {
-	{ HOSTS API_KEY ", 'hostz': []", "hostz", "unknown key" },
+	{ HOSTS API_KEY ", 'hostz': []", "hostz",
+	  "unknown key (valid: hosts, credential, scope, headers, allow)" },
 	{ API_KEY, "hosts", "is required" },
 	{ "'hosts': 'a.test', " API_KEY, "hosts", "must be an array" },
 	{ "'hosts': [], " API_KEY, "hosts", "must not be empty" },
@@ -496,13 +498,20 @@ static const struct bad bad_profiles[] = {
 	{ "'hosts': ['a.test', 'b_c.test'], " API_KEY, "hosts[1]", "invalid character" },
 	{ "'hosts': ['a.test', 'b.test', 'A.TEST'], " API_KEY, "hosts[2]",
 	  "\"a.test\" is listed twice" },
+	/* A URL stands for its host and port, and nothing more may come with it. */
+	{ "'hosts': ['a.test', 'https://A.test/'], " API_KEY, "hosts[1]",
+	  "\"a.test\" is listed twice" },
+	{ "'hosts': ['https://b.test:8443/openai/v1'], " API_KEY, "hosts[0]",
+	  "expected a host name, got a URL with a path, query or fragment: write "
+	  "\"b.test:8443\"" },
 	{ HOSTS "'scope': 'x'", "credential", "is required" },
 	{ HOSTS "'credential': 'api-key'", "credential", "must be an object" },
 	{ HOSTS "'credential': {}", "credential.type", "is required" },
 	{ HOSTS "'credential': {'type': 3}", "credential.type", "must be a string" },
 	{ HOSTS "'credential': {'type': 'password'}", "credential.type", "must be one of" },
 	{ HOSTS "'credential': {'type': 'api-key', 'client_id': '" GUID1 "'}",
-	  "credential.client_id", "unknown key for credential type \"api-key\"" },
+	  "credential.client_id",
+	  "unknown key for credential type \"api-key\" (valid: type, secret, file)" },
 	{ HOSTS "'credential': {'type': 'api-key', 'secret': 'a/b'}", "credential.secret",
 	  "must be a name" },
 	{ HOSTS "'credential': {'type': 'api-key', 'secret': ''}", "credential.secret",
@@ -537,7 +546,10 @@ static const struct bad bad_profiles[] = {
 	{ HOSTS "'credential': {'type': 'managed-identity', 'endpoint': true}",
 	  "credential.endpoint", "must be a string" },
 	{ HOSTS "'credential': {'type': 'managed-identity', 'tenant_id': 'x'}",
-	  "credential.tenant_id", "unknown key for credential type \"managed-identity\"" },
+	  "credential.tenant_id",
+	  "unknown key for credential type \"managed-identity\" (valid: type, client_id, "
+	  "object_id, "
+	  "resource_id, endpoint)" },
 	{ HOSTS "'credential': {'type': 'workload-identity', 'authority_host': "
 		"'http://169.254.169.254/'}",
 	  "credential.authority_host", "must be https" },
@@ -556,15 +568,21 @@ static const struct bad bad_profiles[] = {
 	  "credential.secret", "is required" },
 	{ HOSTS "'credential': {'type': 'client-secret', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "', 'secret': 's', 'file': '/x'}",
-	  "credential.file", "unknown key for credential type \"client-secret\"" },
+	  "credential.file",
+	  "unknown key for credential type \"client-secret\" (valid: type, tenant_id, client_id, "
+	  "secret)" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "'}",
 	  "credential.certificate", "is required" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "', 'certificate': '/c.pem', 'send_chain': 'yes'}",
 	  "credential.send_chain", "true or false" },
+	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
+		"', 'client_id': '" GUID2 "', 'certificate': '/c.pem', 'chain': true}",
+	  "credential.chain", "(valid: type, tenant_id, client_id, certificate, send_chain)" },
 	{ HOSTS "'credential': {'type': 'azure-cli', 'client_id': '" GUID1 "'}",
-	  "credential.client_id", "unknown key for credential type \"azure-cli\"" },
+	  "credential.client_id",
+	  "unknown key for credential type \"azure-cli\" (valid: type, tenant_id)" },
 	{ HOSTS API_KEY ", 'scope': 'https://x/.default'", "scope", "only token credential types" },
 	{ HOSTS TOKEN ", 'scope': 7", "scope", "must be a string" },
 	{ HOSTS TOKEN ", 'scope': ''", "scope", "must not be empty" },
@@ -578,7 +596,7 @@ static const struct bad bad_profiles[] = {
 	{ HOSTS TOKEN ", 'headers': {'X-A': 1}", "headers.X-A",
 	  "must be a template string or an object" },
 	{ HOSTS TOKEN ", 'headers': {'X-A': {'value': '{token}', 'when': 'x'}}", "headers.X-A.when",
-	  "unknown key" },
+	  "unknown key (valid: value, exists_action)" },
 	{ HOSTS TOKEN ", 'headers': {'X-A': {'exists_action': 'skip'}}", "headers.X-A.value",
 	  "is required" },
 	{ HOSTS TOKEN ", 'headers': {'X-A': {'value': '{token}', 'exists_action': 'replace'}}",
@@ -597,7 +615,8 @@ static const struct bad bad_profiles[] = {
 	{ HOSTS TOKEN ", 'headers': {'api-key': '{secret}'}", "headers.api-key",
 	  "{secret} is only available to api-key profiles" },
 	{ HOSTS TOKEN ", 'allow': []", "allow", "must be an object" },
-	{ HOSTS TOKEN ", 'allow': {'pid': [1]}", "allow.pid", "unknown key" },
+	{ HOSTS TOKEN ", 'allow': {'pid': [1]}", "allow.pid",
+	  "unknown key (valid: exe, unit, uid)" },
 	{ HOSTS TOKEN ", 'allow': {'exe': '/usr/bin/curl'}", "allow.exe", "must be an array" },
 	{ HOSTS TOKEN ", 'allow': {'exe': []}", "allow.exe", "must not be empty" },
 	{ HOSTS TOKEN ", 'allow': {'exe': ['/bin/a', 'curl']}", "allow.exe[1]", "absolute path" },
@@ -622,7 +641,8 @@ static void test_errors_profile(void **state)
 }
 
 static const struct bad bad_secrets[] = {
-	{ "'files': '/x'", "files", "unknown key" },
+	{ "'files': '/x'", "files",
+	  "unknown key (valid: file, credentials, keyvault, via, refresh, credential)" },
 	{ "", NULL, "needs one of" },
 	{ "'file': '/x', 'credentials': 'c'", "credentials", "only one of" },
 	{ "'file': '/x', 'keyvault': 'https://v.vault.azure.net/secrets/a', 'via': 'tok'",
@@ -840,6 +860,14 @@ static void test_duplicate_hosts(void **state)
 		     " 'a': {'hosts': ['x.test', 'x.test:8443', '*.x.test'], " API_KEY "},"
 		     " 'b': {'hosts': ['x.test:9443', 'y.x.test'], " API_KEY "}}}");
 	assert_int_equal(c->profiles[0].n_hosts, 3);
+	config_free(c);
+	/* A URL copied from the portal: its host, and its port when not the default. */
+	c = parse_ok(
+	    "{'profiles': {'a': {'hosts': ['https://x.test/', 'https://x.test:8443'], " API_KEY
+	    "}}}");
+	assert_string_equal(c->profiles[0].hosts[0].host, "x.test");
+	assert_int_equal(c->profiles[0].hosts[0].port, 0);
+	assert_int_equal(c->profiles[0].hosts[1].port, 8443);
 	config_free(c);
 }
 

@@ -89,6 +89,35 @@ static void expect_bad_pattern(const char *text, const char *why)
 	assert_int_equal(p.port, 77); /* untouched */
 }
 
+/* A URL where a host belongs, as copied from the portal: a bare origin is
+ * taken as its host and port; anything more is refused with what to write. */
+static void test_pattern_from_url(void **state)
+{
+	(void)state;
+	expect_pattern("https://contoso.openai.azure.com/", "contoso.openai.azure.com", false, 0);
+	expect_pattern("HTTPS://Contoso.Example:443", "contoso.example", false, 0);
+	expect_pattern("https://h.example:8443", "h.example", false, 8443);
+	expect_pattern("https://h.example:8443/", "h.example", false, 8443);
+	expect_pattern("http://localhost:8080/", "localhost", false, 8080);
+	expect_pattern("http://h.example:80/", "h.example", false, 0);
+	expect_pattern("http://h.example:443/", "h.example", false, 443);
+	expect_pattern("https://[::1]:8443/", "::1", false, 8443);
+	expect_pattern("https://127.0.0.1/", "127.0.0.1", false, 0);
+	expect_bad_pattern("https://h.example:8443/x",
+			   "expected a host name, got a URL with a path, query or fragment: write "
+			   "\"h.example:8443\"");
+	expect_bad_pattern("https://h.example/openai/v1/?api-version=1", "write \"h.example\"");
+	expect_bad_pattern("https://h.example?q", "write \"h.example\"");
+	expect_bad_pattern("https://h.example#f", "write \"h.example\"");
+	expect_bad_pattern("https://[::1]/x", "write \"[::1]\"");
+	expect_bad_pattern("https://user:pw@h.example/",
+			   "expected a host name, got a URL with a user name: write \"h.example\"");
+	expect_bad_pattern("https://*.openai.azure.com/", "without \"https://\"");
+	expect_bad_pattern("ftp://h.example/", "expected a host name, got a URL");
+	expect_bad_pattern("https://a.example\\@b.example/", "expected a host name, got a URL");
+	expect_bad_pattern("https://127.1/", "expected a host name, got a URL");
+}
+
 static void test_pattern_invalid(void **state)
 {
 	char label[80], name[300];
@@ -411,13 +440,13 @@ static void test_fetchable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pattern_valid),   cmocka_unit_test(test_pattern_format),
-		cmocka_unit_test(test_pattern_invalid), cmocka_unit_test(test_pattern_equal),
-		cmocka_unit_test(test_url_valid),       cmocka_unit_test(test_url_invalid),
-		cmocka_unit_test(test_url_ambiguous),   cmocka_unit_test(test_url_unambiguous),
-		cmocka_unit_test(test_score_match),     cmocka_unit_test(test_score_ports),
-		cmocka_unit_test(test_score_order),     cmocka_unit_test(test_secure),
-		cmocka_unit_test(test_fetchable),
+		cmocka_unit_test(test_pattern_valid),   cmocka_unit_test(test_pattern_from_url),
+		cmocka_unit_test(test_pattern_format),  cmocka_unit_test(test_pattern_invalid),
+		cmocka_unit_test(test_pattern_equal),   cmocka_unit_test(test_url_valid),
+		cmocka_unit_test(test_url_invalid),     cmocka_unit_test(test_url_ambiguous),
+		cmocka_unit_test(test_url_unambiguous), cmocka_unit_test(test_score_match),
+		cmocka_unit_test(test_score_ports),     cmocka_unit_test(test_score_order),
+		cmocka_unit_test(test_secure),          cmocka_unit_test(test_fetchable),
 	};
 
 	return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);

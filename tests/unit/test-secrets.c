@@ -113,6 +113,52 @@ static void remove_and_origins(void **state)
 	assert_null(secrets_at(s, 1));
 }
 
+static void expect_why(struct secret_store *s, const char *name, uint64_t now, bool addable,
+		       const char *want)
+{
+	char why[SECRET_MAX_ERROR + 32];
+
+	assert_int_equal(secrets_why_missing(s, name, now, why, sizeof(why)), addable);
+	assert_string_equal(why, want);
+}
+
+/* "expired N s ago" rather than "has not been added" for a secret whose
+ * lifetime ran out, from the moment it does until it is added or removed. */
+static void why_missing(void **state)
+{
+	struct secret_store *s = *state;
+	const uint64_t t0 = 1000 * SEC;
+	char name[16];
+
+	expect_why(s, "never", t0, true, " has not been added");
+	assert_int_equal(secrets_put(s, "short", "v1", 2, ORIGIN_ADDED, t0 + 5 * SEC), 0);
+	expect_why(s, "short", t0 + 7 * SEC, true, " expired 2 s ago"); /* not yet wiped */
+	assert_int_equal(secrets_expire(s, t0 + 8 * SEC), 1);
+	expect_why(s, "short", t0 + 20 * SEC, true, " expired 15 s ago");
+	assert_int_equal(secrets_put(s, "short", "v2", 2, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_remove(s, "short"), 0);
+	expect_why(s, "short", t0 + 30 * SEC, true, " has not been added");
+	/* remove --all forgets expiries too. */
+	assert_int_equal(secrets_put(s, "gone", "v", 1, ORIGIN_ADDED, t0 + SEC), 0);
+	assert_int_equal(secrets_expire(s, t0 + SEC), 1);
+	assert_int_equal(secrets_remove_origin(s, ORIGIN_ADDED), 0);
+	expect_why(s, "gone", t0 + 2 * SEC, true, " has not been added");
+	/* A config source that failed: its error; `aoai add` would not help. */
+	assert_int_equal(secrets_put_missing(s, "f", ORIGIN_FILE, "cannot read /x"), 0);
+	expect_why(s, "f", t0, false, ": cannot read /x");
+	/* Bounded: the oldest expiry is forgotten first. */
+	assert_int_equal(secrets_put(s, "e0", "v", 1, ORIGIN_ADDED, t0 + SEC), 0);
+	assert_int_equal(secrets_expire(s, t0 + SEC), 1);
+	for (int i = 1; i <= SECRETS_EXPIRED_MAX; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		assert_int_equal(secrets_put(s, name, "v", 1, ORIGIN_ADDED, t0 + 2 * SEC), 0);
+	}
+	assert_int_equal(secrets_expire(s, t0 + 2 * SEC), SECRETS_EXPIRED_MAX);
+	expect_why(s, "e1", t0 + 3 * SEC, true, " expired 1 s ago");
+	expect_why(s, name, t0 + 3 * SEC, true, " expired 1 s ago");
+	expect_why(s, "e0", t0 + 3 * SEC, true, " has not been added");
+}
+
 /* Reads the value in a child: true when that read faulted. */
 static bool read_faults(const struct secret *e)
 {
@@ -193,6 +239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rejects_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(lifetime_on_injected_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_and_origins, setup, teardown),
+		cmocka_unit_test_setup_teardown(why_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(capacity_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(value_readable_only_while_revealed, setup,
 						teardown),
