@@ -152,7 +152,7 @@ def test_redirect_codes_to_other_host(pl):
 
 
 def test_redirect_into_configured_host_gets_headers_by_destination(pl):
-    """Policy (README-hook.md): every request is decided by its own destination, so a
+    """Policy (docs/HOOK.md): every request is decided by its own destination, so a
     redirect from an unconfigured host into a configured one gets that host's headers,
     exactly as if the application had requested it directly."""
     pl.curl_ok("-L", "-H", "x-app: mine",

@@ -330,7 +330,7 @@ def test_zsh_completion(ctx):
 
 @pytest.mark.parametrize("page,name", [
     ("aoai-agent.1", "aoai-agent"), ("aoai.1", "aoai"), ("aoai-exec.1", "aoai-exec"),
-    ("aoai-agent.json.5", "aoai-agent.json"),
+    ("aoai-check.1", "aoai-check"), ("aoai-agent.json.5", "aoai-agent.json"),
 ])
 def test_man_page(ctx, page, name):
     """Each page formats without a groff warning and has a NAME line whatis can index."""
