@@ -328,7 +328,7 @@ install: all
 		$(DESTDIR)$(FISHCOMPDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 client/man/aoai-agent.1 client/man/aoai.1 client/man/aoai-exec.1 \
-		$(DESTDIR)$(MANDIR)/man1/
+		client/man/aoai-check.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 client/man/aoai-agent.json.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
@@ -343,7 +343,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/aoai $(DESTDIR)$(BASHCOMPDIR)/aoai-exec $(DESTDIR)$(ZSHCOMPDIR)/_aoai
 	rm -f $(DESTDIR)$(FISHCOMPDIR)/aoai.fish $(DESTDIR)$(FISHCOMPDIR)/aoai-exec.fish
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-agent.1 $(DESTDIR)$(MANDIR)/man1/aoai.1
-	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
+	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man1/aoai-check.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -48,7 +48,7 @@ def test_units_install_and_verify(ctx, build):
              share / "fish" / "vendor_completions.d" / "aoai.fish",
              share / "fish" / "vendor_completions.d" / "aoai-exec.fish",
              share / "man" / "man1" / "aoai-agent.1", share / "man" / "man1" / "aoai.1",
-             share / "man" / "man1" / "aoai-exec.1",
+             share / "man" / "man1" / "aoai-exec.1", share / "man" / "man1" / "aoai-check.1",
              share / "man" / "man5" / "aoai-agent.json.5"]
     for p in (sock, svc, envd, prefix / "libexec" / "aoai" / "aoai-check", *comps):
         if not p.is_file():
