@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent_load.h"
+#include "clock.h"
 #include "added_profiles.h"
 #include "keyvault.h"
 #include "agent.h"
@@ -14,15 +16,6 @@
 #include "secrets.h"
 #include "store.h"
 #include "tokens.h"
-
-uint64_t agent_now(const struct agent *a)
-{
-	struct timespec ts;
-
-	(void)a;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The agent's state: one instance, owned by main(), driven by one sd-event
- * loop.  Handlers reach everything through it.
+ * loop.  Handlers reach everything through it.  No functions: what acts on
+ * the whole agent lives in the room that needs it (agent_load.h).
  */
 #pragma once
 
@@ -57,18 +58,3 @@ struct agent {
 	unsigned reloads;
 	char *last_reload_error;
 };
-
-/* Now on the agent's clock (CLOCK_BOOTTIME, microseconds): lifetimes keep
- * running while the machine sleeps, as ssh-agent's do. */
-uint64_t agent_now(const struct agent *a);
-
-/* Re-arms the timer that wipes secrets when they expire.  Call after any
- * change to the store. */
-void agent_schedule_expiry(struct agent *a);
-
-/*
- * Loads (or reloads) the configuration and the secrets it names.  On failure
- * the running configuration stays and a message naming file, profile and key
- * is written to @err.  Returns 0 or a negative errno.
- */
-int agent_load_config(struct agent *a, char *err, size_t errlen);

@@ -10,7 +10,6 @@
 #include <sodium.h>
 
 #include "conn.h"
-#include "dispatch.h"
 #include "log.h"
 #include "proto.h"
 #include "refusal_log.h"
@@ -151,6 +150,13 @@ static void consume_input(struct conn *c, size_t n)
 	c->in_len -= n;
 }
 
+static conn_request_fn request_handler;
+
+void conn_set_handler(conn_request_fn fn)
+{
+	request_handler = fn;
+}
+
 static void handle_frame(struct conn *c, const uint8_t *payload, size_t len)
 {
 	struct proto_request req;
@@ -163,8 +169,13 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len)
 		conn_reply_error(c, status, err);
 		return;
 	}
+	if (!request_handler) {
+		conn_reply_error(c, PROTO_E_INTERNAL, "no request handler");
+		proto_request_done(&req);
+		return;
+	}
 	c->busy = true;
-	dispatch_request(c, &req);
+	request_handler(c, &req);
 	proto_request_done(&req);
 }
 

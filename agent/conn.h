@@ -55,6 +55,15 @@ struct conn {
  */
 unsigned conn_max_for_fd_limit(unsigned fd_limit);
 
+struct proto_request;
+/*
+ * Answers a decoded request with conn_reply() exactly once, before returning
+ * or later; @req is valid only until it returns.  The handlers live above the
+ * socket (agent/ops/), so main() hands their entry point down here.
+ */
+typedef void (*conn_request_fn)(struct conn *c, const struct proto_request *req);
+void conn_set_handler(conn_request_fn fn);
+
 /* The listening socket's event handler: accepts every pending connection. */
 int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 

@@ -18,10 +18,13 @@
 #include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 
+#include "agent_load.h"
+#include "clock.h"
 #include "added_profiles.h"
 #include "agent.h"
 #include "audit.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "daemon.h"
 #include "harden.h"
 #include "http.h"
@@ -285,6 +288,7 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		r = jwks_cache_new(a->http, &a->jwks);
 	a->source_ctx.event = a->event;
 	a->source_ctx.http = a->http;
+	conn_set_handler(dispatch_request);
 	if (r >= 0)
 		r = sd_event_add_io(a->event, NULL, listener_fd(l), EPOLLIN, conn_on_listen, a);
 	if (r >= 0 && parent_fd >= 0)
@@ -296,7 +300,7 @@ static int run_loop(struct agent *a, struct listener *l, int parent_fd,
 		return r;
 	}
 	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	a->started_at = agent_now(a);
+	a->started_at = clock_now();
 	keyvault_reconfigure(a->keyvault); /* the first fetches need the loop */
 	agent_schedule_expiry(a);
 	log_info("listening on %s", a->socket_path);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dispatch.h"
 #include "errmsg.h"
 #include "lock.h"
@@ -105,8 +106,8 @@ static void answer(struct conn *c, const struct profile *p, const struct url_tar
 {
 	json_t *reply = NULL, *list = json_array();
 	char msg[512];
-	int status = list ? release_expand(c->agent, p, agent_now(c->agent), token, token_len, list,
-					   msg, sizeof(msg))
+	int status = list ? release_expand(c->agent, p, clock_now(), token, token_len, list, msg,
+					   sizeof(msg))
 			  : PROTO_E_INTERNAL;
 
 	if (status == PROTO_OK) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "dispatch.h"
 #include "lock.h"
@@ -47,7 +48,7 @@ static void profile_state(const struct agent *a, const struct profile *p, const 
 		*state = "locked";
 	} else if (token && (*detail = tokens_last_error(a->tokens, p))) {
 		*state = "unavailable";
-	} else if (release_expand(a, p, agent_now(a), token, token ? 1 : 0, NULL, buf, len) !=
+	} else if (release_expand(a, p, clock_now(), token, token ? 1 : 0, NULL, buf, len) !=
 		   PROTO_OK) {
 		*state = "missing_secret";
 		*detail = buf;
@@ -115,7 +116,7 @@ static json_t *profiles_json(const struct agent *a)
 static json_t *secrets_json(const struct agent *a)
 {
 	json_t *list = json_array();
-	uint64_t now = agent_now(a);
+	uint64_t now = clock_now();
 	size_t n = lock_is_locked(a->lock) ? 0 : secrets_count(a->secrets);
 
 	for (size_t i = 0; list && i < n; i++) {
@@ -136,7 +137,7 @@ void op_list(struct conn *c, const struct proto_request *req)
 	char err[1024];
 
 	(void)req;
-	if (secrets_expire(a->secrets, agent_now(a)) > 0)
+	if (secrets_expire(a->secrets, clock_now()) > 0)
 		(void)store_sync(a, err, sizeof(err)); /* logs a failure */
 	if (reply && put(reply, "locked", json_boolean(lock_is_locked(a->lock))) &&
 	    put(reply, "profiles", profiles_json(a)) && put(reply, "secrets", secrets_json(a))) {
@@ -203,7 +204,7 @@ void op_status(struct conn *c, const struct proto_request *req)
 	if (r && put(r, "pid", json_integer(getpid())) &&
 	    put(r, "version", json_string(AOAI_VERSION)) &&
 	    put(r, "uptime",
-		json_integer((json_int_t)((agent_now(a) - a->started_at) / USEC_PER_SEC))) &&
+		json_integer((json_int_t)((clock_now() - a->started_at) / USEC_PER_SEC))) &&
 	    put(r, "socket", json_string(a->socket_path)) &&
 	    put(r, "config", nullable_string(a->config->path)) &&
 	    put(r, "locked", json_boolean(lock_is_locked(a->lock))) &&

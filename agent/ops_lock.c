@@ -13,6 +13,8 @@
 
 #include <sodium.h>
 
+#include "agent_load.h"
+#include "clock.h"
 #include "dispatch.h"
 #include "lock.h"
 #include "log.h"
@@ -69,7 +71,7 @@ static void try_unlock(struct conn *c, void *data);
 static void attempt(struct conn *c, struct pending_unlock *p)
 {
 	struct agent *a = c->agent;
-	uint64_t now = agent_now(a), next = lock_next_attempt(a->lock);
+	uint64_t now = clock_now(), next = lock_next_attempt(a->lock);
 	int r;
 
 	if (now < next) {

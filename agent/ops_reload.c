@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* "reload": the same as SIGHUP, with the outcome told to the caller. */
+#include "agent_load.h"
 #include "dispatch.h"
 #include "log.h"
 #include "notify.h"

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_load.h"
+#include "clock.h"
 #include "added_profiles.h"
 #include "dispatch.h"
 #include "lock.h"
@@ -131,7 +133,7 @@ void op_add(struct conn *c, const struct proto_request *req)
 {
 	struct agent *a = c->agent;
 	long long lifetime = req->add.lifetime >= 0 ? req->add.lifetime : a->default_lifetime;
-	uint64_t expires = lifetime ? agent_now(a) + (uint64_t)lifetime * USEC_PER_SEC : 0;
+	uint64_t expires = lifetime ? clock_now() + (uint64_t)lifetime * USEC_PER_SEC : 0;
 	struct host_pattern host;
 	const struct secret *s;
 	char msg[1024], host_text[HOSTS_MAX_NAME + 16] = "";
@@ -152,7 +154,7 @@ void op_add(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	agent_schedule_expiry(a);
-	s = secrets_find(a->secrets, req->add.name, agent_now(a));
+	s = secrets_find(a->secrets, req->add.name, clock_now());
 	if (req->add.host)
 		host_pattern_format(&host, host_text, sizeof(host_text));
 	log_info("added secret \"%s\" (%s) from pid %d, lifetime %llds%s%s%s", s->name,
@@ -219,7 +221,7 @@ void op_remove(struct conn *c, const struct proto_request *req)
 		reply_removed(c, n);
 		return;
 	}
-	s = secrets_find(a->secrets, name, agent_now(a));
+	s = secrets_find(a->secrets, name, clock_now());
 	if (s && s->origin != ORIGIN_ADDED) {
 		snprintf(msg, sizeof(msg), "secret \"%s\" comes from the configuration file", name);
 		conn_reply_error(c, PROTO_E_CONFLICT, msg);

@@ -14,6 +14,8 @@
 
 #include <sodium.h>
 
+#include "agent_load.h"
+#include "clock.h"
 #include "agent.h"
 #include "dispatch.h"
 #include "kdf.h"
@@ -83,7 +85,7 @@ static void wrong_passphrase(struct conn *c, const char *what, const char *messa
 {
 	struct agent *a = c->agent;
 
-	lock_failed(a->lock, agent_now(a));
+	lock_failed(a->lock, clock_now());
 	log_warn("wrong store passphrase (%s) from pid %d", what, (int)c->peer.pid);
 	if (conn_defer(c, lock_next_attempt(a->lock), reply_bad_passphrase, (void *)message,
 		       no_free) < 0)
@@ -251,7 +253,7 @@ void store_unlock(struct conn *c, const char *passphrase, size_t len)
 static bool in_backoff(struct conn *c)
 {
 	struct agent *a = c->agent;
-	uint64_t now = agent_now(a), next = lock_next_attempt(a->lock);
+	uint64_t now = clock_now(), next = lock_next_attempt(a->lock);
 	char msg[128];
 
 	if (now >= next)

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "added_profiles.h"
 #include "agent.h"
 #include "log.h"
@@ -254,7 +255,7 @@ struct sealing {
 /* Collects the records of @names that are still held, values revealed. */
 static int collect(const struct agent *a, const store_name *names, size_t n, struct sealing *sl)
 {
-	uint64_t now = agent_now(a);
+	uint64_t now = clock_now();
 
 	sl->records = calloc(n ? n : 1, sizeof(*sl->records));
 	sl->revealed = calloc(n ? n : 1, sizeof(*sl->revealed));
@@ -358,7 +359,7 @@ static int load_record(void *userdata, const struct store_record *rec)
 int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *err, size_t errlen)
 {
 	struct store *s = a->store;
-	struct loading l = { .a = a, .s = s, .now = agent_now(a), .wall = time(NULL) };
+	struct loading l = { .a = a, .s = s, .now = clock_now(), .wall = time(NULL) };
 	char why[512] = "";
 	int r;
 
@@ -461,7 +462,7 @@ int store_keep(struct agent *a, const char *name, bool persist, char *err, size_
 int store_sync(struct agent *a, char *err, size_t errlen)
 {
 	struct store *s = a->store;
-	uint64_t now = agent_now(a);
+	uint64_t now = clock_now();
 	bool changed = false;
 	int r;
 

@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "agent.h"
+#include "clock.h"
 #include "log.h"
 #include "proto.h"
 #include "token_schedule.h"
@@ -183,7 +183,7 @@ bool tokens_lookup(struct tokens *t, const struct profile *p, const char *scope,
 {
 	struct token_entry *e = find(t, p->name, scope ? scope : p->scope);
 
-	if (!e || !entry_valid(e, agent_now(NULL)))
+	if (!e || !entry_valid(e, clock_now()))
 		return false;
 	fill_view(e, view);
 	return true;
@@ -224,7 +224,7 @@ static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 
 	(void)s;
 	(void)usec;
-	if (!entry_valid(e, agent_now(NULL)))
+	if (!entry_valid(e, clock_now()))
 		log_debug("%s \"%s\": token for %s expired and wiped", e->t->owner, e->name,
 			  e->scope);
 	return 0;
@@ -278,7 +278,7 @@ static void notify(struct token_entry *e, bool ok)
 
 static int store_token(struct token_entry *e, struct token_response *tok)
 {
-	uint64_t now = agent_now(NULL), delay;
+	uint64_t now = clock_now(), delay;
 	int64_t lifetime = tok->expires_on - wall_now();
 	char *copy = sodium_malloc(tok->access_token_len + 1);
 
@@ -311,7 +311,7 @@ static void fetched_ok(struct token_entry *e, struct token_response *tok)
 	e->last_error[0] = '\0';
 	log_info("%s \"%s\": token from %s for %s, expires in %llds, refresh in %llds", e->t->owner,
 		 e->name, e->source, e->scope, (long long)(e->expires_on - wall_now()),
-		 e->refresh_at ? (long long)((e->refresh_at - agent_now(NULL)) / USEC) : -1LL);
+		 e->refresh_at ? (long long)((e->refresh_at - clock_now()) / USEC) : -1LL);
 	if (e->refresh_at)
 		arm_timer(e, e->refresh_at);
 	else if (e->timer)
@@ -345,7 +345,7 @@ static uint64_t retry_delay(struct token_entry *e, const struct source_error *er
 
 static void fetched_error(struct token_entry *e, const struct source_error *err)
 {
-	uint64_t now = agent_now(NULL), delay;
+	uint64_t now = clock_now(), delay;
 	bool give_up = false, valid;
 
 	e->attempts++;
@@ -401,7 +401,7 @@ int tokens_get(struct tokens *t, const struct profile *p, const char *scope, tok
 	*ret_waiter = NULL;
 	if (!e)
 		return -ENOSPC;
-	if (entry_valid(e, agent_now(NULL))) {
+	if (entry_valid(e, clock_now())) {
 		fill_view(e, &view);
 		ready(userdata, &view, NULL);
 		return 0;
@@ -468,7 +468,7 @@ static const char *entry_state(struct token_entry *e, uint64_t now)
 json_t *tokens_describe(struct tokens *t, const struct profile *p)
 {
 	struct token_entry *e = find(t, p->name, p->scope);
-	uint64_t now = agent_now(NULL);
+	uint64_t now = clock_now();
 	bool valid = e && entry_valid(e, now);
 
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "source",
@@ -483,13 +483,13 @@ const char *tokens_last_error(struct tokens *t, const struct profile *p)
 {
 	struct token_entry *e = find(t, p->name, p->scope);
 
-	return e && e->failed && !entry_valid(e, agent_now(NULL)) ? e->last_error : NULL;
+	return e && e->failed && !entry_valid(e, clock_now()) ? e->last_error : NULL;
 }
 
 unsigned tokens_valid_count(struct tokens *t)
 {
 	unsigned n = 0;
-	uint64_t now = agent_now(NULL);
+	uint64_t now = clock_now();
 
 	for (struct token_entry *e = t->entries; e; e = e->next)
 		n += entry_valid(e, now);
