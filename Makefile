@@ -31,7 +31,7 @@ WARN += -Werror
 endif
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -DAOAI_VERSION='"$(VERSION)"' \
-	-Iprotocol -Iclient/libaoai
+	-Iprotocol -Icommon -Iclient/libaoai
 EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 SO_LDFLAGS := -shared -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined
 
@@ -47,8 +47,12 @@ else
 Q := @
 endif
 
-PROTO_SRC := $(wildcard protocol/*.c)
-AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*.c))
+# Each folder lists its own sources; the agent's rooms in layer order
+# (docs/ARCHITECTURE.md), each adding itself to AGENT_LIB_SRC and AGENT_INC.
+AGENT_LIB_SRC :=
+AGENT_INC :=
+include protocol/protocol.mk common/common.mk
+include $(foreach d,util config secrets sources tokens core server ops main,agent/$(d)/$(d).mk)
 LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
 CLI_SRC := $(wildcard client/*.c)
 # `aoai check` is a program of its own, which `aoai` runs: it needs libcrypto,
@@ -63,7 +67,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
 PIC := $(BUILD)/pic
-AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_CORE_SRC) $(PROTO_SRC))
+AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_LIB_SRC) $(COMMON_SRC) $(PROTO_SRC))
 LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
 # The CLI shares the protocol helpers libaoai keeps private.
 CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
@@ -71,7 +75,7 @@ CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
 # The agent's URL rules (hosts.c) too: aoai-check fetches what the agent would.
 CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c client/noagent.c \
-	protocol/json.c agent/hosts.c agent/url_authority.c agent/errmsg.c)
+	protocol/json.c $(COMMON_SRC))
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
 PKGS_CHECK := openssl libxml-2.0 libcurl jansson libsodium
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
@@ -162,7 +166,7 @@ $(CHECK_CORE): $(CHECK_CORE_OBJ)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(AGENT_BIN): $(OBJ)/agent/main.o $(AGENT_CORE)
+$(AGENT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
@@ -226,7 +230,7 @@ $(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../../lib' -o $@ \
 		$(CHECK_OBJ) -L$(BUILD)/lib -laoai $(CHECK_LIBS)
-$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient -Iagent $(CHECK_CFLAGS)
+$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient $(CHECK_CFLAGS)
 $(OBJ)/client/cmd_check.o: BASE_CFLAGS += -DAOAI_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 # The tests of `aoai check`'s parts link them ahead of the core they use.
@@ -247,9 +251,9 @@ $(EXEC_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lpthread
 $(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS += -Iclient/exec
 
-# -Iagent first: agent/conn.h, not client/libaoai/conn.h.
-$(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
-$(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
+# The agent's rooms first: agent/server/conn.h, not client/libaoai/conn.h.
+$(OBJ)/tests/unit/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS) -Wno-missing-prototypes
+$(OBJ)/agent/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS)
 
 # Each suite ends with one line saying how it went; given CHECK_SUMMARY (a
 # file, as `make check` passes it), it appends that line there too.
@@ -300,11 +304,11 @@ demo: test-deps
 	$(Q)AOAI_BUILD=$(abspath $(BUILD)) tests/demo.sh
 
 lint:
-	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
-		agent/sources/*.[ch] client/*.[ch] client/check/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
+	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h common/*.[ch] agent/*/*.[ch] \
+		client/*.[ch] client/check/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
 		tests/unit/*.[ch] tests/preload/*.[ch] tests/load/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
-	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
+	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ common/ protocol/
 	@echo "lint: ok"
 
 install: all

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "secrets.h"
-#include "sources/fetch.h"
+#include "fetch.h"
 #include "token_schedule.h"
 #include "tokens.h"
 

@@ -14,7 +14,7 @@
 #include "config.h"
 #include "identity_env.h"
 #include "ratelimit.h"
-#include "sources/source.h"
+#include "source.h"
 
 struct secret_store;
 struct agent_lock;

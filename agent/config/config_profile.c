@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config-internal.h"
+#include "config_internal.h"
 #include "template.h"
 
 #define CFG_MAX_HEADER_NAME  128

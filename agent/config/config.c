@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "read_full.h"
-#include "config-internal.h"
+#include "config_internal.h"
 #include "proto.h"
 
 #define CFG_NO_PATH   "<config>"

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sources/source.h"
+#include "source.h"
 
 #define TOKENS_MAX 1024
 

@@ -11,7 +11,7 @@
 
 #include <curl/curl.h>
 
-#include "config-internal.h"
+#include "config_internal.h"
 #include "proto.h"
 
 #define CFG_MIN_REFRESH         5L

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config-internal.h"
+#include "config_internal.h"
 
 #define CRED_PREFIX        "credential"
 #define GUID_LEN           36
