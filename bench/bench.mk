@@ -41,7 +41,7 @@ $(BENCH_DIR)/secrets-nomprotect.o: agent/secrets/secrets.c
 	@$(if $(Q),echo "  CC      $< (no mprotect)")
 	$(Q)$(CC) $(BASE_CFLAGS) $(AGENT_INC) -fPIE $(AGENT_CFLAGS) $(CFLAGS) -DAOAI_SECRETS_NO_MPROTECT -c -o $@ $<
 
-$(BENCH_DIR)/aoai-agent-nomprotect: $(OBJ)/agent/main/main.o $(BENCH_DIR)/secrets-nomprotect.o \
+$(BENCH_DIR)/aoai-agent-nomprotect: $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(BENCH_DIR)/secrets-nomprotect.o \
 		$(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)

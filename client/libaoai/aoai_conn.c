@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 #include "proto.h"
 
 #define SOCKET_SUBPATH "/aoai/agent.sock"

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "jwt.h"
-#include "token.h"
+#include "check_token.h"
 
 /* Room for a header line around the largest token we decode. */
 #define TOKEN_READ_MAX (JWT_MAX_TOKEN + 256)

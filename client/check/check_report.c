@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "check_report.h"
 
 #define VALUE_WIDTH 200 /* a claim's value is cut here: groups can be long */
 

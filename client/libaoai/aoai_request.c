@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 #include "proto.h"
 
 /* An error reply: keep its code and message, return its AOAI_E_* value. */

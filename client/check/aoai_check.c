@@ -15,9 +15,9 @@
 #include "cli.h"
 #include "expect.h"
 #include "policy.h"
-#include "report.h"
+#include "check_report.h"
 #include "run.h"
-#include "token.h"
+#include "check_token.h"
 
 #define PROG        "aoai check"
 #define MAX_NAMED   64

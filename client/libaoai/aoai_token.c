@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 #include "proto.h"
 
 struct aoai_token {

@@ -6,7 +6,7 @@
 
 #include <curl/curl.h>
 
-#include "fetch.h"
+#include "check_fetch.h"
 #include "hosts.h"
 #include "proto.h"
 
