@@ -116,7 +116,7 @@ help:
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS=N each (FUZZ=name for one)"
 	@echo "make bench      measure latency, throughput, hook and memory against baselines"
 	@echo "make demo       show the agent at work against local stand-ins for Azure"
-	@echo "make lint       clang-format check and banned-call grep"
+	@echo "make lint       clang-format check, banned-call grep, layer check (docs/ARCHITECTURE.md)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=…"
 
 # Installs missing Debian packages (no-op when all are present).
@@ -323,6 +323,7 @@ lint:
 		tests/unit/*.[ch] tests/preload/*.[ch] tests/load/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
 	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ common/ protocol/
+	$(Q)scripts/check-layers
 	@echo "lint: ok"
 
 install: all
