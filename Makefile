@@ -67,6 +67,7 @@ LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
 # protocol helpers libaoai keeps private.)
 PROTO_LIB := $(BUILD)/libprotocol.a
 COMMON_LIB := $(BUILD)/libcommon.a
+COMMON_PIC_LIB := $(BUILD)/libcommon-pic.a
 CLIENT_SHARED_LIB := $(BUILD)/libclient-shared.a
 CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
@@ -170,6 +171,9 @@ $(PROTO_LIB): $(patsubst %.c,$(OBJ)/%.o,$(PROTO_SRC))
 $(COMMON_LIB): $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(COMMON_PIC_LIB): $(patsubst %.c,$(PIC)/%.o,$(COMMON_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(CLIENT_SHARED_LIB): $(patsubst %.c,$(OBJ)/%.o,$(CLIENT_SHARED_SRC))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -183,11 +187,11 @@ $(AGENT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-$(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
+$(LIBAOAI): $(LIBAOAI_OBJ) $(COMMON_PIC_LIB) client/libaoai/libaoai.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libaoai.so.$(SOVERSION) \
-		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(JANSSON_LIBS)
+		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(COMMON_PIC_LIB) $(JANSSON_LIBS)
 
 $(PRELOAD): $(PRELOAD_OBJ) client/preload/preload.map
 	@mkdir -p $(@D)

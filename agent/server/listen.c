@@ -16,6 +16,7 @@
 
 #include "listen.h"
 #include "private_dir.h"
+#include "sockpath.h"
 
 struct listener {
 	int fd;
@@ -56,17 +57,18 @@ static int ensure_private_dir(const char *dir, char *err, size_t errlen)
 
 static int default_path(struct listener *l, char *err, size_t errlen)
 {
-	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
 	const char *tmp = secure_getenv("TMPDIR");
 	char dir[4096];
 	int r;
 
-	if (runtime && *runtime == '/') {
-		snprintf(dir, sizeof(dir), "%s/aoai", runtime);
+	r = sockpath_runtime_dir(dir, sizeof(dir));
+	if (r == -ENAMETOOLONG)
+		return failf(err, errlen, r, "XDG_RUNTIME_DIR is too long");
+	if (r == 0) {
 		r = ensure_private_dir(dir, err, errlen);
 		if (r < 0)
 			return r;
-		return asprintf(&l->path, "%s/agent.sock", dir) < 0 ? -ENOMEM : 0;
+		return asprintf(&l->path, "%s%s", dir, SOCKPATH_NAME) < 0 ? -ENOMEM : 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/aoai-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
 	if (!mkdtemp(dir))

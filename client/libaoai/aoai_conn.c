@@ -21,34 +21,15 @@
 #include "aoai.h"
 #include "aoai_conn.h"
 #include "proto.h"
-
-#define SOCKET_SUBPATH "/aoai/agent.sock"
-
-static int copy_path(char *buf, size_t len, const char *a, const char *b)
-{
-	int n;
-
-	n = snprintf(buf, len, "%s%s", a, b);
-	if (n < 0 || (size_t)n >= len)
-		return AOAI_E_INVALID;
-	return 0;
-}
+#include "sockpath.h"
 
 int aoai_socket_path(char *buf, size_t len)
 {
-	const char *sock, *runtime;
+	int r = sockpath_client(buf, len);
 
-	if (!buf || len == 0)
-		return AOAI_E_INVALID;
-	/* An empty AOAI_AUTH_SOCK counts as unset, as an empty SSH_AUTH_SOCK does. */
-	sock = secure_getenv("AOAI_AUTH_SOCK");
-	if (sock && *sock)
-		return copy_path(buf, len, sock, "");
-	/* The agent ignores a relative XDG_RUNTIME_DIR (XDG spec); so do we. */
-	runtime = secure_getenv("XDG_RUNTIME_DIR");
-	if (runtime && *runtime == '/')
-		return copy_path(buf, len, runtime, SOCKET_SUBPATH);
-	return AOAI_E_NOAGENT;
+	if (r == -ENOENT)
+		return AOAI_E_NOAGENT;
+	return r < 0 ? AOAI_E_INVALID : 0;
 }
 
 /*
