@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host patterns and request targets (SPEC §4).  URLs are parsed with
+ * Host patterns and request targets (aoai-agent.json(5)).  URLs are parsed with
  * libcurl's own URL parser, so the host decided on here is the host libcurl
  * connects to: userinfo ("https://a.test@b.test/"), fragments, IPv6
  * literals and default ports are read exactly as the transfer reads them.

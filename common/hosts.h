@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Host patterns ("contoso.openai.azure.com", "*.openai.azure.com",
- * "127.0.0.1:8443") and the URL rules of SPEC §4: which request targets a
+ * "127.0.0.1:8443") and the URL rules of aoai-agent.json(5): which request targets a
  * profile covers, which pattern is the most specific, and when plain http
  * is acceptable.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration (SPEC §4): reading the file, the top level, the value
+ * Configuration (aoai-agent.json(5)): reading the file, the top level, the value
  * readers shared by the section parsers (config-profile.c,
  * config-credential.c, config-secrets.c), lookup and release.
  */

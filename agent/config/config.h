@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's configuration (SPEC §4): profiles and named secret sources,
+ * The agent's configuration (aoai-agent.json(5)): profiles and named secret sources,
  * parsed and fully validated from JSON.  A struct config is immutable once
  * loaded; reload builds a new one and swaps it in.
  */

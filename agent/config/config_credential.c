@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A profile's "credential" (SPEC §4).  Each type is a row of cred_specs:
+ * A profile's "credential" (aoai-agent.json(5)).  Each type is a row of cred_specs:
  * the string fields it takes (with their format and whether they are
  * required) and an optional hook for what does not fit a field.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One profile of the configuration (SPEC §4): "hosts", "scope", "headers"
+ * One profile of the configuration (aoai-agent.json(5)): "hosts", "scope", "headers"
  * and "allow".  Its "credential" is read by config-credential.c.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The top-level "secrets" (SPEC §4): named values read from a file, from
+ * The top-level "secrets" (aoai-agent.json(5)): named values read from a file, from
  * systemd's $CREDENTIALS_DIRECTORY, or from Azure Key Vault with a token
  * profile ("via") or the secret's own token "credential".  Only where to
  * find them lives here; the values never do.

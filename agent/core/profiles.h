@@ -14,7 +14,7 @@ size_t profiles_count(const struct agent *a);
 const struct profile *profiles_at(const struct agent *a, size_t i);
 /* The profile named @name, or NULL. */
 const struct profile *profiles_find(const struct agent *a, const char *name);
-/* The most specific profile covering @t (SPEC §4), or NULL. */
+/* The most specific profile covering @t (aoai-agent.json(5)), or NULL. */
 const struct profile *profiles_match(const struct agent *a, const struct url_target *t);
 /*
  * The most specific profile that would cover @t on some other port, with

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#define FETCH_MAX_DOCUMENT (128 * 1024) /* as the agent's limit (agent/jwks.h) */
+#define FETCH_MAX_DOCUMENT (128 * 1024) /* as the agent's limit (agent/tokens/jwks.h) */
 #define FETCH_TIMEOUT_MS   10000
 
 /*
