@@ -31,7 +31,7 @@ WARN += -Werror
 endif
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -DAOAI_VERSION='"$(VERSION)"' \
-	-Iprotocol -Iclient/libaoai
+	-Iprotocol -Icommon -Iinclude
 EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 SO_LDFLAGS := -shared -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined
 
@@ -47,31 +47,33 @@ else
 Q := @
 endif
 
-PROTO_SRC := $(wildcard protocol/*.c)
-AGENT_CORE_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/sources/*.c))
-LIBAOAI_SRC := $(wildcard client/libaoai/*.c)
-CLI_SRC := $(wildcard client/*.c)
+# Each folder lists its own sources; the agent's rooms in layer order
+# (docs/ARCHITECTURE.md), each adding itself to AGENT_LIB_SRC and AGENT_INC.
+AGENT_LIB_SRC :=
+AGENT_INC :=
+include protocol/protocol.mk common/common.mk
+include $(foreach d,util config secrets sources tokens core server ops main,agent/$(d)/$(d).mk)
 # `aoai check` is a program of its own, which `aoai` runs: it needs libcrypto,
 # libxml2 and libcurl, and linking those into the CLI would slow every start.
-CHECK_SRC := $(wildcard client/check/*.c)
-# Its parts, as an archive the unit tests and fuzz harnesses link: each pulls
-# in only what it uses (a parser's test does not need libaoai).
-CHECK_CORE_SRC := $(filter-out client/check/main.c,$(CHECK_SRC))
-PRELOAD_SRC := $(wildcard client/preload/*.c)
-EXEC_SRC := $(wildcard client/exec/*.c)
+include $(foreach d,libaoai shared cli check preload exec,client/$(d)/$(d).mk)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
 PIC := $(BUILD)/pic
-AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_CORE_SRC) $(PROTO_SRC))
+AGENT_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_LIB_SRC) $(COMMON_SRC) $(PROTO_SRC))
 LIBAOAI_OBJ := $(patsubst %.c,$(PIC)/%.o,$(LIBAOAI_SRC) $(PROTO_SRC))
-# The CLI shares the protocol helpers libaoai keeps private.
-CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC) protocol/shellenv.c protocol/name.c protocol/lifetime.c)
+# The ground floor and the clients' shared folder as archives: a program
+# links the folder and pulls in only the objects it uses.  (The CLI shares the
+# protocol helpers libaoai keeps private.)
+PROTO_LIB := $(BUILD)/libprotocol.a
+COMMON_LIB := $(BUILD)/libcommon.a
+COMMON_PIC_LIB := $(BUILD)/libcommon-pic.a
+CLIENT_SHARED_LIB := $(BUILD)/libclient-shared.a
+CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
-# The agent's URL rules (hosts.c) too: aoai-check fetches what the agent would.
-CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC) client/cli.c client/exitcode.c client/noagent.c \
-	protocol/json.c agent/hosts.c agent/url_authority.c agent/errmsg.c)
+# The agent's URL rules (common/hosts.c) too: aoai-check fetches what the agent would.
+CHECK_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_SRC)) $(CLIENT_SHARED_LIB) $(COMMON_LIB) $(PROTO_LIB)
 CHECK_BIN := $(BUILD)/libexec/aoai/aoai-check
 PKGS_CHECK := openssl libxml-2.0 libcurl jansson libsodium
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CHECK) 2>/dev/null)
@@ -79,7 +81,8 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_CHECK) 2>/dev/null)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # The hook is loaded into every process it is preloaded into: libc only, the
 # frame helpers of protocol/, and nothing exported but the curl entry points.
-PRELOAD_OBJ := $(patsubst %.c,$(PIC)/%.o,$(PRELOAD_SRC)) $(PIC)/preload/protocol/frame.o
+PRELOAD_PROTO_LIB := $(BUILD)/libprotocol-hook.a
+PRELOAD_OBJ := $(patsubst %.c,$(PIC)/%.o,$(PRELOAD_SRC)) $(PRELOAD_PROTO_LIB)
 PRELOAD := $(BUILD)/lib/libaoai-preload.so
 # Test programs that link libcurl (the hook itself never does).
 CURL_TEST_SRC := $(wildcard tests/preload/*.c)
@@ -88,7 +91,7 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # The load generator of tests/integration/test_load.py (libaoai, pthreads).
 LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) client/exitcode.c client/noagent.c protocol/name.c)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
@@ -114,7 +117,7 @@ help:
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS=N each (FUZZ=name for one)"
 	@echo "make bench      measure latency, throughput, hook and memory against baselines"
 	@echo "make demo       show the agent at work against local stand-ins for Azure"
-	@echo "make lint       clang-format check and banned-call grep"
+	@echo "make lint       clang-format check, banned-call grep, layer check (docs/ARCHITECTURE.md)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=…"
 
 # Installs missing Debian packages (no-op when all are present).
@@ -162,16 +165,33 @@ $(CHECK_CORE): $(CHECK_CORE_OBJ)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(AGENT_BIN): $(OBJ)/agent/main.o $(AGENT_CORE)
+$(PROTO_LIB): $(patsubst %.c,$(OBJ)/%.o,$(PROTO_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(COMMON_LIB): $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(COMMON_PIC_LIB): $(patsubst %.c,$(PIC)/%.o,$(COMMON_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(CLIENT_SHARED_LIB): $(patsubst %.c,$(OBJ)/%.o,$(CLIENT_SHARED_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+# The hook's copy of the ground floor: PIC, hidden, never sanitized.
+$(PRELOAD_PROTO_LIB): $(patsubst %.c,$(PIC)/preload/%.o,$(PROTO_SRC) $(COMMON_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(AGENT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-$(LIBAOAI): $(LIBAOAI_OBJ) client/libaoai/libaoai.map
+$(LIBAOAI): $(LIBAOAI_OBJ) $(COMMON_PIC_LIB) client/libaoai/libaoai.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SO_LDFLAGS) -Wl,-soname,libaoai.so.$(SOVERSION) \
-		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(JANSSON_LIBS)
+		-Wl,--version-script=client/libaoai/libaoai.map $(LDFLAGS) -o $@ $(LIBAOAI_OBJ) $(COMMON_PIC_LIB) $(JANSSON_LIBS)
 
 $(PRELOAD): $(PRELOAD_OBJ) client/preload/preload.map
 	@mkdir -p $(@D)
@@ -213,7 +233,7 @@ $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) -lpthread
-$(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient $(MHD_CFLAGS)
+$(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient/shared $(MHD_CFLAGS)
 
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@mkdir -p $(@D)
@@ -226,8 +246,10 @@ $(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../../lib' -o $@ \
 		$(CHECK_OBJ) -L$(BUILD)/lib -laoai $(CHECK_LIBS)
-$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient -Iagent $(CHECK_CFLAGS)
-$(OBJ)/client/cmd_check.o: BASE_CFLAGS += -DAOAI_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient/shared $(CHECK_CFLAGS)
+$(OBJ)/client/cli/%.o: BASE_CFLAGS += -Iclient/shared
+$(OBJ)/client/libaoai/%.o $(PIC)/client/libaoai/%.o: BASE_CFLAGS += -Iclient/libaoai
+$(OBJ)/client/cli/cmd_check.o: BASE_CFLAGS += -DAOAI_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 # The tests of `aoai check`'s parts link them ahead of the core they use.
 CHECK_UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-check-*.c))
@@ -235,7 +257,7 @@ $(CHECK_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CHECK_CORE) $(AGENT
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS) $(CMOCKA_LIBS)
-$(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check $(CHECK_CFLAGS)
+$(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check -Iclient/shared $(CHECK_CFLAGS)
 
 # The tests of aoai-exec's parts that need neither libaoai nor libmicrohttpd.
 EXEC_UNIT_BIN := $(BUILD)/tests/test-loopback-peer $(BUILD)/tests/test-head-deadline
@@ -247,9 +269,9 @@ $(EXEC_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lpthread
 $(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS += -Iclient/exec
 
-# -Iagent first: agent/conn.h, not client/libaoai/conn.h.
-$(OBJ)/tests/unit/%.o: BASE_CFLAGS := -Iagent $(BASE_CFLAGS) -Wno-missing-prototypes
-$(OBJ)/agent/%.o: BASE_CFLAGS += -Iagent
+# The agent's rooms (file names are unique, so their order does not matter).
+$(OBJ)/tests/unit/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS) -Wno-missing-prototypes
+$(OBJ)/agent/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS)
 
 # Each suite ends with one line saying how it went; given CHECK_SUMMARY (a
 # file, as `make check` passes it), it appends that line there too.
@@ -300,11 +322,12 @@ demo: test-deps
 	$(Q)AOAI_BUILD=$(abspath $(BUILD)) tests/demo.sh
 
 lint:
-	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h agent/*.[ch] \
-		agent/sources/*.[ch] client/*.[ch] client/check/*.[ch] client/libaoai/*.[ch] client/preload/*.[ch] client/exec/*.[ch] \
+	$(Q)clang-format --dry-run -Werror $(PROTO_SRC) $(wildcard protocol/*.h common/*.[ch] agent/*/*.[ch] \
+		include/*.h client/*/*.[ch] \
 		tests/unit/*.[ch] tests/preload/*.[ch] tests/load/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' -- '*.c' '*.h'
-	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ protocol/
+	$(Q)! git grep -nE '[^_]getenv\s*\(' -- agent/ common/ protocol/
+	$(Q)scripts/check-layers
 	@echo "lint: ok"
 
 install: all
@@ -314,7 +337,7 @@ install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/aoai
 	install -m 0755 $(CHECK_BIN) $(DESTDIR)$(LIBEXECDIR)/aoai/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
-	install -m 0644 client/libaoai/aoai.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 include/aoai.h $(DESTDIR)$(INCLUDEDIR)/
 	$(call make_pc,client/libaoai/aoai.pc.in) > $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(ENVIRONMENTDDIR)
 	install -m 0644 systemd/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/

@@ -14,8 +14,8 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "read_full.h"
-#include "agent.h"
 #include "assertion.h"
 #include "fetch.h"
 #include "secrets.h"
@@ -103,7 +103,7 @@ static int add_workload_credential(struct source_fetch *f, const struct profile 
 static int add_client_secret(struct source_fetch *f, const struct profile *p,
 			     struct source_error *err)
 {
-	uint64_t now = agent_now(NULL);
+	uint64_t now = clock_now();
 	const struct secret *s = secrets_find(f->ctx->secrets, p->cred.secret, now);
 	char why[SECRET_MAX_ERROR + 8];
 	int r;

@@ -183,7 +183,7 @@ int fetch_add_form(struct source_fetch *f, const char *key, const char *value, s
 	return append_param(&f->body, &f->body_len, '&', key, value, len, FETCH_MAX_BODY);
 }
 
-/* SPEC §4: token endpoints are https, except loopback and the IMDS address. */
+/* aoai-agent.json(5): token endpoints are https, except loopback and the IMDS address. */
 int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *err)
 {
 	struct url_target t;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "fetch.h"
+#include "check_fetch.h"
 #include "keys.h"
 #include "proto.h"
 

@@ -49,7 +49,7 @@ int exec_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 int exec_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints `aoai-exec: warning: MESSAGE` to stderr. */
 void exec_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* exitcode_from_error() (cli.h, client/exitcode.c) maps AOAI_E_* as aoai does. */
+/* exitcode_from_error() (cli.h, client/shared/exitcode.c) maps AOAI_E_* as aoai does. */
 
 /* The profile the command runs with. */
 struct profile {

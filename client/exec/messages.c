@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * How aoai-exec reports its own failures: one `aoai-exec: …` line on
- * stderr, and aoai's exit codes (client/exitcode.c), so that scripts test
+ * stderr, and aoai's exit codes (client/shared/exitcode.c), so that scripts test
  * both programs the same way.  Never a secret in a message.
  */
 #include <stdarg.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 
 static const struct {
 	const char *code;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 #include "proto.h"
 
 /* More than any profile needs; a reply with more is not from a sane agent. */

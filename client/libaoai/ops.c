@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 #include "proto.h"
 
 static int invalid(struct aoai_conn *conn, const char *what)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "aoai.h"
-#include "conn.h"
+#include "aoai_conn.h"
 
 void wipe_json(json_t *json)
 {

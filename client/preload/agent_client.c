@@ -26,8 +26,8 @@
 
 #include "hook.h"
 #include "proto.h"
+#include "sockpath.h"
 
-#define AGENT_SOCKET_SUBPATH     "/aoai/agent.sock"
 #define AGENT_CONNECT_TIMEOUT_MS 5000
 #define AGENT_SEND_TIMEOUT_MS    10000
 #define AGENT_REPLY_TIMEOUT_MS   120000
@@ -77,24 +77,13 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 static int socket_path(char *buf, size_t len, char *err, size_t errlen)
 {
-	const char *sock = secure_getenv("AOAI_AUTH_SOCK");
-	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
-	int n;
+	int r = sockpath_client(buf, len);
 
-	/* As libaoai: an empty AOAI_AUTH_SOCK is unset, a relative XDG_RUNTIME_DIR ignored. */
-	if (sock && *sock)
-		n = snprintf(buf, len, "%s", sock);
-	else if (runtime && *runtime == '/')
-		n = snprintf(buf, len, "%s%s", runtime, AGENT_SOCKET_SUBPATH);
-	else {
+	if (r == -ENOENT)
 		snprintf(err, errlen, "AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are unset");
-		return -ENOENT;
-	}
-	if (n < 0 || (size_t)n >= len) {
+	else if (r < 0)
 		snprintf(err, errlen, "socket path too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
+	return r;
 }
 
 /* The agent must be us or root (see libaoai's peer_trusted). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Azure Arc's WWW-Authenticate challenge (agent/arc_challenge.c): the
+ * Azure Arc's WWW-Authenticate challenge (agent/sources/arc_challenge.c): the
  * header comes from whoever answers on the Arc endpoint and names a file
  * the agent will read and send back, so an accepted path must be exactly
  * "DIR/NAME.key" with no way out of DIR.  The input is the header value,

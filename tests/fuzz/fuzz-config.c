@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration parsing (agent/config*.c): the input is the text of an
+ * Configuration parsing (agent/config/config*.c): the input is the text of an
  * agent.json.  config_parse() reads nothing but its arguments and $HOME
  * (for "~/" paths), which LLVMFuzzerInitialize() pins, so runs are
  * hermetic.  A configuration that loads must hold what the rest of the

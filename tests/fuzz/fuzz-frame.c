@@ -2,7 +2,7 @@
 /*
  * Framing (protocol/frame.c) on arbitrary bytes from a peer: the input is
  * what arrived on a connection.  Frames are split off the front the way
- * agent/conn.c's process_input() does, each payload is decoded as the
+ * agent/server/conn.c's process_input() does, each payload is decoded as the
  * agent's handle_frame() would, and every split is checked against the
  * header it came from and against partial arrival.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host patterns and request URLs (agent/hosts.c).  The input is
+ * Host patterns and request URLs (common/hosts.c).  The input is
  * "PATTERN\nURL": the pattern comes from a config file or `aoai add
  * --host`, the URL from any client.  Checked: a parsed pattern survives
  * its canonical spelling (host_pattern_format then host_pattern_parse

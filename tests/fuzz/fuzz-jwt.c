@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JWTs as `aoai check` will see them (client/jwt.c, client/jwt_check.c,
- * client/jwk.c): the input is a token, optionally followed by "\n" and a
+ * JWTs as `aoai check` will see them (client/check/jwt.c, client/check/jwt_check.c,
+ * client/check/jwk.c): the input is a token, optionally followed by "\n" and a
  * JWKS document.  The token is decoded, every claim check runs with fixed
  * expectations, the JWKS is parsed and the signature verified.  Messages
  * must be terminated and never quote the signature or a marked secret; a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The persistent store's file format (agent/store_format.c).  The first
+ * The persistent store's file format (agent/secrets/store_format.c).  The first
  * byte picks the mode:
  *   even: the rest is a store file, as read from disk: the structural check
  *         and an open with a fixed key (a fuzzer cannot forge the tag, so

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Header value templates (agent/template.c): the input is a header value
+ * Header value templates (agent/config/template.c): the input is a header value
  * from the configuration ("Bearer {token}", "{secret:other}" …).  A
  * template that template_check() accepts is expanded with fixed values:
  * a present secret, a missing one, and one holding a line break, so every

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Token responses (agent/token_response.c): the input is the body an
+ * Token responses (agent/sources/token_response.c): the input is the body an
  * identity endpoint answered with (IMDS, App Service, Arc, Cloud Shell,
  * Service Fabric, Entra, or `az account get-access-token`).  A parsed
  * token must be within its bounds and expire in the accepted window; the

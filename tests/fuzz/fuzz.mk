@@ -28,12 +28,12 @@ FUZZ_DICT := $(FUZZ_SRC_DIR)/dict
 
 # The agent's core library, as the replay links it: a harness pulls in only the
 # objects its parser needs, and no list here goes stale when a parser gains one.
-FUZZ_LIB_SRC := $(AGENT_CORE_SRC) $(PROTO_SRC) $(CHECK_CORE_SRC)
+FUZZ_LIB_SRC := $(AGENT_LIB_SRC) $(COMMON_SRC) $(PROTO_SRC) $(CHECK_CORE_SRC)
 
 # libFuzzer build: clang, coverage on the parsers, ASan + UBSan everywhere.
 # _FORTIFY_SOURCE is dropped: its checked string functions hide accesses from ASan.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(BASE_CFLAGS)) -Iagent -Iclient -Iclient/check \
+FUZZ_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(BASE_CFLAGS)) $(AGENT_INC) -Iclient/shared -Iclient/check \
 	$(AGENT_CFLAGS) $(CHECK_CFLAGS) -O1 -g \
 	-fno-omit-frame-pointer -fPIE $(FUZZ_SAN)
 FUZZ_OBJ := $(FUZZ_BUILD)/obj
@@ -92,7 +92,7 @@ fuzz-merge: $(FUZZ_BINS)
 # `make asan`, the sanitizers too) against replay.c, linked with the agent's
 # own core library.  Needs no clang and runs in well under a second.
 FUZZ_REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
-$(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += -Iagent -Iclient/check $(CHECK_CFLAGS)
+$(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += $(AGENT_INC) -Iclient/check -Iclient/shared $(CHECK_CFLAGS)
 
 $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(OBJ)/tests/fuzz/replay.o $(AGENT_CORE)
 	@mkdir -p $(@D)

@@ -96,7 +96,7 @@ for i in range(n):
 print(closed, flush=True)
 """
 
-# agent/refusal_log.h
+# agent/server/refusal_log.h
 REFUSAL_LOG_BURST = 10
 REFUSAL_LOG_INTERVAL = 5.0
 FLOOD_CONNECTIONS = 2000

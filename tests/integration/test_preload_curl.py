@@ -227,7 +227,7 @@ URL_TRICKS = [
     (lambda pl: f"https://a.test:{pl.port}/echo?u=7#b.test", "fake", "u=7", True),
     (lambda pl: f"https://A.TEST:{pl.port}/echo?u=8", "fake", "u=8", True),
     (lambda pl: f"http://a.test:{pl.plain.port}/echo?u=9", "plain", "u=9", False),
-    # plain http to a loopback name is allowed (SPEC §4): the positive control of u=9
+    # plain http to a loopback name is allowed (aoai-agent.json(5)): the positive control of u=9
     (lambda pl: f"http://localhost:{pl.plain.port}/echo?u=10", "plain", "u=10", True),
 ]
 
