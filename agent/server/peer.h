@@ -23,7 +23,7 @@
  * that makes itself non-dumpable before asking (its exe cannot be read
  * again, and the one read at accept stands).
  *
- * Limits (see README "Security model"): an allow.exe entry matches a path,
+ * Limits (see docs/SECURITY.md): an allow.exe entry matches a path,
  * not a program's integrity — another process of the same uid can ptrace or
  * inject code into an allowed program, start it with LD_PRELOAD, or be
  * handed its connected socket while it runs; a binary replaced or deleted

@@ -22,7 +22,7 @@ struct env {
 	size_t n, cap;
 };
 
-/* Variables that select or carry a credential.  Kept in the README as well. */
+/* Variables that select or carry a credential.  Listed in aoai-exec(1), ENVIRONMENT, as well. */
 static const char *const scrubbed[] = {
 	/* openai / Azure OpenAI SDKs */
 	"AZURE_OPENAI_API_KEY",

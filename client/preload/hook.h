@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internals of libaoai-preload.so, the LD_PRELOAD hook that gives libcurl
- * programs the agent's headers for configured hosts (README-hook.md).
+ * programs the agent's headers for configured hosts (docs/HOOK.md).
  *
  * Nothing declared here leaves the library: it is built with
  * -fvisibility=hidden and preload.map exports only the curl_* wrappers of
