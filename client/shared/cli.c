@@ -166,3 +166,15 @@ int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int 
 		return cli_usage_error(argv[0], "missing argument");
 	return -1;
 }
+
+int cli_open_simple(int argc, char *argv[], const char *usage, bool *json, int operands,
+		    const struct cli *cli, struct aoai_conn **ret_conn)
+{
+	int r;
+
+	r = cli_parse_simple(argc, argv, usage, json, operands);
+	if (r >= 0)
+		return r;
+	r = cli_connect(cli, ret_conn);
+	return r != 0 ? r : -1;
+}
