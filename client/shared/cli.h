@@ -63,6 +63,13 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len);
  * ECONNREFUSED), else "".
  */
 const char *cli_noagent_hint(int err);
+/*
+ * Says why aoai_connect() to @path failed (@r < 0, errno @err) through
+ * @report (cli_error(), exec_error()) and returns the exit code it returns.
+ */
+int cli_connect_failed(const char *path, int r, int err,
+		       int (*report)(int code, const char *fmt, ...)
+			   __attribute__((format(printf, 2, 3))));
 /* Connects to the agent; on failure prints why and returns the exit code. */
 int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn);
 /*
