@@ -18,6 +18,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include "errmsg.h"
 #include "jwk.h"
 #include "proto.h"
 
@@ -82,18 +83,19 @@ static int rsa_key(json_t *key, size_t index, EVP_PKEY **ret, char *err, size_t 
 	int r = -EINVAL;
 
 	if (!n || !e) {
-		jwt_say(err, errlen, "keys[%zu]: \"%s\" is missing, not base64url or too long",
-			index, n ? "e" : "n");
+		errmsg(err, errlen, 0, "keys[%zu]: \"%s\" is missing, not base64url or too long",
+		       index, n ? "e" : "n");
 	} else if (BN_num_bits(n) < JWK_MIN_RSA_BITS) {
-		jwt_say(err, errlen, "keys[%zu]: RSA modulus of %d bits, less than %d", index,
-			BN_num_bits(n), JWK_MIN_RSA_BITS);
+		errmsg(err, errlen, 0, "keys[%zu]: RSA modulus of %d bits, less than %d", index,
+		       BN_num_bits(n), JWK_MIN_RSA_BITS);
 	} else if (!BN_is_odd(e) || BN_is_one(e)) {
-		jwt_say(err, errlen, "keys[%zu]: RSA exponent is not an odd number above 1", index);
+		errmsg(err, errlen, 0, "keys[%zu]: RSA exponent is not an odd number above 1",
+		       index);
 	} else {
 		*ret = rsa_from_params(n, e);
 		r = *ret ? 0 : -ENOMEM;
 		if (r < 0)
-			jwt_say(err, errlen, "keys[%zu]: OpenSSL refused the RSA key", index);
+			errmsg(err, errlen, 0, "keys[%zu]: OpenSSL refused the RSA key", index);
 	}
 	BN_free(n);
 	BN_free(e);
@@ -108,15 +110,12 @@ static int optional_string(json_t *key, const char *name, size_t index, char **r
 	*ret = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v)) {
-		jwt_say(err, errlen, "keys[%zu]: \"%s\" is not a string", index, name);
-		return -EINVAL;
-	}
+	if (!json_is_string(v))
+		return errmsg(err, errlen, -EINVAL, "keys[%zu]: \"%s\" is not a string", index,
+			      name);
 	*ret = strdup(json_string_value(v));
-	if (!*ret) {
-		jwt_say(err, errlen, "keys[%zu]: out of memory", index);
-		return -ENOMEM;
-	}
+	if (!*ret)
+		return errmsg(err, errlen, -ENOMEM, "keys[%zu]: out of memory", index);
 	return 0;
 }
 
@@ -135,10 +134,9 @@ static int add_key(struct jwk_set *set, json_t *key, size_t index, char *err, si
 	struct jwk *k = &set->keys[set->count];
 	int r;
 
-	if (!json_is_object(key) || !json_is_string(json_object_get(key, "kty"))) {
-		jwt_say(err, errlen, "keys[%zu]: not an object with a \"kty\"", index);
-		return -EINVAL;
-	}
+	if (!json_is_object(key) || !json_is_string(json_object_get(key, "kty")))
+		return errmsg(err, errlen, -EINVAL, "keys[%zu]: not an object with a \"kty\"",
+			      index);
 	if (!wanted(key)) {
 		set->skipped++;
 		return 0;
@@ -164,15 +162,11 @@ static int add_keys(struct jwk_set *set, const json_t *doc, char *err, size_t er
 	size_t i;
 	json_t *key;
 
-	if (!json_is_object(doc) || !json_is_array(keys)) {
-		jwt_say(err, errlen, "JWKS: not an object with a \"keys\" array");
-		return -EINVAL;
-	}
-	if (json_array_size(keys) > JWK_MAX_KEYS) {
-		jwt_say(err, errlen, "JWKS: %zu keys, more than %d", json_array_size(keys),
-			JWK_MAX_KEYS);
-		return -E2BIG;
-	}
+	if (!json_is_object(doc) || !json_is_array(keys))
+		return errmsg(err, errlen, -EINVAL, "JWKS: not an object with a \"keys\" array");
+	if (json_array_size(keys) > JWK_MAX_KEYS)
+		return errmsg(err, errlen, -E2BIG, "JWKS: %zu keys, more than %d",
+			      json_array_size(keys), JWK_MAX_KEYS);
 	json_array_foreach(keys, i, key)
 	{
 		int r = add_key(set, key, i, err, errlen);
@@ -188,11 +182,9 @@ int jwk_set_from_json(const json_t *doc, struct jwk_set **ret, char *err, size_t
 	struct jwk_set *set = calloc(1, sizeof(*set));
 	int r;
 
-	jwt_say(err, errlen, "%s", "");
-	if (!set) {
-		jwt_say(err, errlen, "JWKS: out of memory");
-		return -ENOMEM;
-	}
+	errmsg(err, errlen, 0, "%s", "");
+	if (!set)
+		return errmsg(err, errlen, -ENOMEM, "JWKS: out of memory");
 	r = add_keys(set, doc, err, errlen);
 	if (r < 0) {
 		jwk_set_free(set);
@@ -209,7 +201,7 @@ int jwk_set_parse(const uint8_t *text, size_t len, struct jwk_set **ret, char *e
 	int r;
 
 	if (!doc) {
-		jwt_say(err, errlen, "JWKS: not JSON: %s", proto_json_error_what(jerr));
+		errmsg(err, errlen, 0, "JWKS: not JSON: %s", proto_json_error_what(jerr));
 		return jerr == PROTO_JSON_NOMEM ? -ENOMEM : -EINVAL;
 	}
 	r = jwk_set_from_json(doc, ret, err, errlen);
@@ -270,15 +262,15 @@ static bool kid_showable(const char *kid)
 static void say_no_key(const struct jwt *jwt, size_t count, char *err, size_t errlen)
 {
 	if (jwt->kid && kid_showable(jwt->kid))
-		jwt_say(err, errlen, "no key with kid \"%s\" in the JWKS (%zu RSA signing keys)",
-			jwt->kid, count);
+		errmsg(err, errlen, 0, "no key with kid \"%s\" in the JWKS (%zu RSA signing keys)",
+		       jwt->kid, count);
 	else if (jwt->kid || jwt->x5t)
-		jwt_say(err, errlen,
-			"no key with the token's %s in the JWKS (%zu RSA signing keys)",
-			jwt->kid ? "kid" : "x5t", count);
+		errmsg(err, errlen, 0,
+		       "no key with the token's %s in the JWKS (%zu RSA signing keys)",
+		       jwt->kid ? "kid" : "x5t", count);
 	else
-		jwt_say(err, errlen,
-			"the token names no key (no \"kid\" or \"x5t\" in its header)");
+		errmsg(err, errlen, 0,
+		       "the token names no key (no \"kid\" or \"x5t\" in its header)");
 }
 
 static int set_padding(EVP_PKEY_CTX *pctx, bool pss)
@@ -318,13 +310,11 @@ int jwk_verify(const struct jwk_set *set, const struct jwt *jwt, char *err, size
 	const EVP_PKEY *pkey;
 	int r;
 
-	jwt_say(err, errlen, "%s", "");
-	if (!pss && strcmp(jwt->alg, "RS256")) {
-		jwt_say(err, errlen,
-			"alg: only RS256 and PS256 are supported (API Management's RSA "
-			"algorithms for Entra tokens)");
-		return -EOPNOTSUPP;
-	}
+	errmsg(err, errlen, 0, "%s", "");
+	if (!pss && strcmp(jwt->alg, "RS256"))
+		return errmsg(err, errlen, -EOPNOTSUPP,
+			      "alg: only RS256 and PS256 are supported (API Management's RSA "
+			      "algorithms for Entra tokens)");
 	pkey = jwk_set_find(set, jwt->kid, jwt->x5t);
 	if (!pkey) {
 		say_no_key(jwt, set->count, err, errlen);
@@ -332,8 +322,9 @@ int jwk_verify(const struct jwk_set *set, const struct jwt *jwt, char *err, size
 	}
 	r = verify_rsa(pkey, pss, jwt);
 	if (r == -EBADMSG)
-		jwt_say(err, errlen, "signature: does not verify with the JWKS key (%s)", jwt->alg);
+		errmsg(err, errlen, 0, "signature: does not verify with the JWKS key (%s)",
+		       jwt->alg);
 	else if (r < 0)
-		jwt_say(err, errlen, "signature: OpenSSL could not set up %s", jwt->alg);
+		errmsg(err, errlen, 0, "signature: OpenSSL could not set up %s", jwt->alg);
 	return r;
 }

@@ -7,7 +7,6 @@
  * another way in API Management.  The claim checks are in jwt_check.c.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +16,11 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 
+#include "errmsg.h"
 #include "jwt.h"
 #include "proto.h"
 
 static const char *const part_names[] = { "header", "payload", "signature" };
-
-void jwt_say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool base64url_alphabet(const char *text, size_t len)
 {
@@ -78,15 +67,12 @@ static int split_parts(const char *token, size_t len, size_t start[3], size_t pl
 	for (size_t i = 0; i < len; i++)
 		if (token[i] == '.' && dots++ < 4)
 			pos[dots - 1] = i;
-	if (dots == 4) {
-		jwt_say(err, errlen,
-			"token: 5 parts, an encrypted token (JWE), not a signed one (JWS)");
-		return -EOPNOTSUPP;
-	}
-	if (dots != 2) {
-		jwt_say(err, errlen, "token: %zu parts, a JWS has 3 separated by '.'", dots + 1);
-		return -EINVAL;
-	}
+	if (dots == 4)
+		return errmsg(err, errlen, -EOPNOTSUPP,
+			      "token: 5 parts, an encrypted token (JWE), not a signed one (JWS)");
+	if (dots != 2)
+		return errmsg(err, errlen, -EINVAL,
+			      "token: %zu parts, a JWS has 3 separated by '.'", dots + 1);
 	start[0] = 0, plen[0] = pos[0];
 	start[1] = pos[0] + 1, plen[1] = pos[1] - pos[0] - 1;
 	start[2] = pos[1] + 1, plen[2] = len - pos[1] - 1;
@@ -102,14 +88,14 @@ static json_t *decode_object(const char *text, size_t len, int part, char *err, 
 	int r;
 
 	if (!len) {
-		jwt_say(err, errlen, "%s: empty", part_names[part]);
+		errmsg(err, errlen, 0, "%s: empty", part_names[part]);
 		return NULL;
 	}
 	r = jwt_base64url_decode(text, len, &raw, &rawlen);
 	if (r < 0) {
-		jwt_say(err, errlen, "%s: %s", part_names[part],
-			r == -ENOMEM ? "out of memory"
-				     : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+		errmsg(err, errlen, 0, "%s: %s", part_names[part],
+		       r == -ENOMEM ? "out of memory"
+				    : "not valid base64url (unpadded, [A-Za-z0-9_-])");
 		return NULL;
 	}
 	obj = proto_json_parse(raw, rawlen, &jerr, NULL);
@@ -118,10 +104,10 @@ static json_t *decode_object(const char *text, size_t len, int part, char *err, 
 	if (obj && !json_is_object(obj)) {
 		json_decref(obj);
 		obj = NULL;
-		jwt_say(err, errlen, "%s: JSON, but not an object", part_names[part]);
+		errmsg(err, errlen, 0, "%s: JSON, but not an object", part_names[part]);
 	} else if (!obj) {
-		jwt_say(err, errlen, "%s: not JSON: %s", part_names[part],
-			proto_json_error_what(jerr));
+		errmsg(err, errlen, 0, "%s: not JSON: %s", part_names[part],
+		       proto_json_error_what(jerr));
 	}
 	return obj;
 }
@@ -135,10 +121,8 @@ static int header_string(json_t *header, const char *key, const char **ret, char
 	*ret = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v)) {
-		jwt_say(err, errlen, "header: \"%s\" is not a string", key);
-		return -EINVAL;
-	}
+	if (!json_is_string(v))
+		return errmsg(err, errlen, -EINVAL, "header: \"%s\" is not a string", key);
 	*ret = json_string_value(v);
 	return 0;
 }
@@ -150,20 +134,16 @@ static int check_header(struct jwt *jwt, char *err, size_t errlen)
 	    header_string(jwt->header, "typ", &jwt->typ, err, errlen) < 0 ||
 	    header_string(jwt->header, "x5t", &jwt->x5t, err, errlen) < 0)
 		return -EINVAL;
-	if (!jwt->alg || !*jwt->alg) {
-		jwt_say(err, errlen, "header: no \"alg\"");
-		return -EINVAL;
-	}
+	if (!jwt->alg || !*jwt->alg)
+		return errmsg(err, errlen, -EINVAL, "header: no \"alg\"");
 	/* An unsigned token proves nothing; APIM refuses it too. */
-	if (!strcasecmp(jwt->alg, "none")) {
-		jwt_say(err, errlen, "header: \"alg\" is none, an unsigned token");
-		return -EOPNOTSUPP;
-	}
+	if (!strcasecmp(jwt->alg, "none"))
+		return errmsg(err, errlen, -EOPNOTSUPP,
+			      "header: \"alg\" is none, an unsigned token");
 	/* RFC 7515 §4.1.11: extensions a recipient does not know must be refused. */
-	if (json_object_get(jwt->header, "crit")) {
-		jwt_say(err, errlen, "header: \"crit\" extensions are not supported");
-		return -EOPNOTSUPP;
-	}
+	if (json_object_get(jwt->header, "crit"))
+		return errmsg(err, errlen, -EOPNOTSUPP,
+			      "header: \"crit\" extensions are not supported");
 	return 0;
 }
 
@@ -171,15 +151,14 @@ static int decode_signature(struct jwt *jwt, const char *text, size_t len, char 
 {
 	int r;
 
-	if (!len) {
-		jwt_say(err, errlen, "signature: empty, but \"alg\" names a signing algorithm");
-		return -EINVAL;
-	}
+	if (!len)
+		return errmsg(err, errlen, -EINVAL,
+			      "signature: empty, but \"alg\" names a signing algorithm");
 	r = jwt_base64url_decode(text, len, &jwt->signature, &jwt->signature_len);
 	if (r < 0)
-		jwt_say(err, errlen, "signature: %s",
-			r == -ENOMEM ? "out of memory"
-				     : "not valid base64url (unpadded, [A-Za-z0-9_-])");
+		errmsg(err, errlen, 0, "signature: %s",
+		       r == -ENOMEM ? "out of memory"
+				    : "not valid base64url (unpadded, [A-Za-z0-9_-])");
 	return r;
 }
 
@@ -187,10 +166,8 @@ static int copy_signing_input(struct jwt *jwt, const char *token, size_t len, ch
 			      size_t errlen)
 {
 	jwt->signing_input = malloc(len + 1);
-	if (!jwt->signing_input) {
-		jwt_say(err, errlen, "token: out of memory");
-		return -ENOMEM;
-	}
+	if (!jwt->signing_input)
+		return errmsg(err, errlen, -ENOMEM, "token: out of memory");
 	memcpy(jwt->signing_input, token, len);
 	jwt->signing_input[len] = 0;
 	jwt->signing_input_len = len;
@@ -219,16 +196,15 @@ static int decode_parts(const char *token, const size_t start[3], const size_t p
 
 int jwt_decode(const char *token, size_t len, struct jwt *ret, char *err, size_t errlen)
 {
-	size_t start[3], plen[3];
+	size_t start[3] = { 0 }, plen[3] = { 0 }; /* set by split_parts() */
 	struct jwt jwt = { 0 };
 	int r;
 
-	jwt_say(err, errlen, "%s", "");
+	errmsg(err, errlen, 0, "%s", "");
 	memset(ret, 0, sizeof(*ret));
-	if (len > JWT_MAX_TOKEN) {
-		jwt_say(err, errlen, "token: %zu bytes, more than %d", len, JWT_MAX_TOKEN);
-		return -EMSGSIZE;
-	}
+	if (len > JWT_MAX_TOKEN)
+		return errmsg(err, errlen, -EMSGSIZE, "token: %zu bytes, more than %d", len,
+			      JWT_MAX_TOKEN);
 	r = split_parts(token, len, start, plen, err, errlen);
 	if (r < 0)
 		return r;

@@ -33,9 +33,6 @@ struct jwt {
 	size_t signature_len;
 };
 
-/* Writes a message into @err (when @errlen > 0); the modules' one way to fail. */
-void jwt_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /*
  * Decodes the compact JWS @token of @len bytes (no surrounding space).
  * Returns 0 and fills *ret, or -EINVAL / -EMSGSIZE / -EOPNOTSUPP / -ENOMEM

@@ -45,6 +45,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "errmsg.h"
 #include "policy.h"
 #include "policy_values.h"
 
@@ -164,7 +165,7 @@ static int parse_xml(const char *text, size_t len, xmlDocPtr *ret, char *err, si
 	if (!*ret && out.code == XML_ERR_DOCUMENT_END && !out.dtd_line) {
 		wrapped = malloc(sizeof(open) + len + sizeof(close));
 		if (!wrapped)
-			return jwt_say(err, errlen, "policy: out of memory"), -ENOMEM;
+			return errmsg(err, errlen, -ENOMEM, "policy: out of memory");
 		memcpy(wrapped, open, sizeof(open) - 1);
 		memcpy(wrapped + sizeof(open) - 1, text, len);
 		memcpy(wrapped + sizeof(open) - 1 + len, close, sizeof(close));
@@ -173,17 +174,16 @@ static int parse_xml(const char *text, size_t len, xmlDocPtr *ret, char *err, si
 	}
 	if (*ret)
 		return 0;
-	if (out.dtd_line) {
-		jwt_say(err, errlen, "line %ld: <!DOCTYPE>: DTDs are not accepted in a policy",
-			out.dtd_line);
-		return -EINVAL;
-	}
+	if (out.dtd_line)
+		return errmsg(err, errlen, -EINVAL,
+			      "line %ld: <!DOCTYPE>: DTDs are not accepted in a policy",
+			      out.dtd_line);
 	if (out.code == XML_ERR_NO_MEMORY)
-		return jwt_say(err, errlen, "policy: out of memory"), -ENOMEM;
+		return errmsg(err, errlen, -ENOMEM, "policy: out of memory");
 	if (out.code > 0)
-		jwt_say(err, errlen, "line %ld: not well-formed XML: %s", out.line, out.message);
+		errmsg(err, errlen, 0, "line %ld: not well-formed XML: %s", out.line, out.message);
 	else
-		jwt_say(err, errlen, "policy: not well-formed XML");
+		errmsg(err, errlen, 0, "policy: not well-formed XML");
 	return -EINVAL;
 }
 
@@ -227,27 +227,21 @@ static int find_policy(xmlDocPtr doc, xmlNodePtr *ret, char *err, size_t errlen)
 	for (xmlNodePtr c = root; c; c = next_node(c, root))
 		if (is_policy_element(c) && n++ < 3)
 			found[n - 1] = c;
-	if (n == 0) {
-		jwt_say(err, errlen,
-			"policy: no <validate-jwt> or <validate-azure-ad-token> element");
-		return -EINVAL;
-	}
-	if (n > 1) {
-		jwt_say(err, errlen,
-			"policy: %zu validate elements (<%s> line %ld, <%s> line %ld%s); "
-			"`aoai check` applies exactly one",
-			n, found[0]->name, xmlGetLineNo(found[0]), found[1]->name,
-			xmlGetLineNo(found[1]), n > 2 ? ", ..." : "");
-		return -EINVAL;
-	}
+	if (n == 0)
+		return errmsg(err, errlen, -EINVAL,
+			      "policy: no <validate-jwt> or <validate-azure-ad-token> element");
+	if (n > 1)
+		return errmsg(err, errlen, -EINVAL,
+			      "policy: %zu validate elements (<%s> line %ld, <%s> line %ld%s); "
+			      "`aoai check` applies exactly one",
+			      n, found[0]->name, xmlGetLineNo(found[0]), found[1]->name,
+			      xmlGetLineNo(found[1]), n > 2 ? ", ..." : "");
 	section = misplaced_in(found[0]);
-	if (section) {
-		jwt_say(err, errlen,
-			"line %ld: <%s> is inside <%s>; API Management allows it in "
-			"<inbound> only",
-			xmlGetLineNo(found[0]), found[0]->name, section);
-		return -EINVAL;
-	}
+	if (section)
+		return errmsg(err, errlen, -EINVAL,
+			      "line %ld: <%s> is inside <%s>; API Management allows it in "
+			      "<inbound> only",
+			      xmlGetLineNo(found[0]), found[0]->name, section);
 	*ret = found[0];
 	return 0;
 }
@@ -313,7 +307,7 @@ static int attr_value(struct parse *st, xmlNodePtr node, xmlAttrPtr a, char **re
 	int r;
 
 	if (!raw)
-		return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
+		return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 	snprintf(what, sizeof(what), "<%.*s> %.*s=", QUOTE_MAX, node->name, QUOTE_MAX, a->name);
 	r = policy_values_expand(&st->values, (const char *)raw, xmlGetLineNo(node), what, ret,
 				 st->err, st->errlen);
@@ -331,9 +325,8 @@ static int parse_bool(struct parse *st, const char *v, long line, const char *at
 		*ret = !strcasecmp(v, "true");
 		return 0;
 	}
-	jwt_say(st->err, st->errlen, "line %ld: <%s> %s= must be true or false", line, st->element,
-		attr);
-	return -EINVAL;
+	return errmsg(st->err, st->errlen, -EINVAL, "line %ld: <%s> %s= must be true or false",
+		      line, st->element, attr);
 }
 
 /* Whole seconds, digits only: "Timespan ... allowed clock skew in seconds", default 0. */
@@ -344,12 +337,10 @@ static int parse_clock_skew(struct parse *st, const char *v, long line, long *re
 
 	for (i = 0; v[i] >= '0' && v[i] <= '9' && n <= MAX_CLOCK_SKEW; i++)
 		n = n * 10 + (v[i] - '0');
-	if (i == 0 || v[i] != '\0' || n > MAX_CLOCK_SKEW) {
-		jwt_say(st->err, st->errlen,
-			"line %ld: <%s> clock-skew= must be whole seconds from 0 to %ld", line,
-			st->element, MAX_CLOCK_SKEW);
-		return -EINVAL;
-	}
+	if (i == 0 || v[i] != '\0' || n > MAX_CLOCK_SKEW)
+		return errmsg(st->err, st->errlen, -EINVAL,
+			      "line %ld: <%s> clock-skew= must be whole seconds from 0 to %ld",
+			      line, st->element, MAX_CLOCK_SKEW);
 	*ret = n;
 	return 0;
 }
@@ -388,8 +379,7 @@ static int apply_attr(struct parse *st, enum attr_kind kind, char *v, long line,
 
 static int say_empty(struct parse *st, long line, const char *what)
 {
-	jwt_say(st->err, st->errlen, "line %ld: %s is empty", line, what);
-	return -EINVAL;
+	return errmsg(st->err, st->errlen, -EINVAL, "line %ld: %s is empty", line, what);
 }
 
 /* Where the token comes from: one of header-name, query-parameter-name, token-value. */
@@ -398,24 +388,22 @@ static int check_token_source(struct parse *st, xmlNodePtr node, unsigned source
 	bool aad = !strcmp(st->element, "validate-azure-ad-token");
 	long line = xmlGetLineNo(node);
 
-	if (sources & (sources - 1)) {
-		jwt_say(st->err, st->errlen,
-			"line %ld: <%s>: give only one of header-name, query-parameter-name and "
-			"token-value",
-			line, st->element);
-		return -EINVAL;
-	}
-	if (!sources && !aad) {
-		jwt_say(st->err, st->errlen,
-			"line %ld: <validate-jwt>: one of header-name, query-parameter-name or "
-			"token-value is required",
-			line);
-		return -EINVAL;
-	}
+	if (sources & (sources - 1))
+		return errmsg(
+		    st->err, st->errlen, -EINVAL,
+		    "line %ld: <%s>: give only one of header-name, query-parameter-name and "
+		    "token-value",
+		    line, st->element);
+	if (!sources && !aad)
+		return errmsg(
+		    st->err, st->errlen, -EINVAL,
+		    "line %ld: <validate-jwt>: one of header-name, query-parameter-name or "
+		    "token-value is required",
+		    line);
 	if (!sources) /* validate-azure-ad-token: "header-name ... Default: Authorization" */
 		st->p->header_name = strdup("Authorization");
 	if (!sources && !st->p->header_name)
-		return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
+		return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 	if (st->p->header_name && !*st->p->header_name)
 		return say_empty(st, line, "header-name=");
 	return 0;
@@ -429,10 +417,9 @@ static const char *prefix_of(const xmlNs *ns)
 
 static int say_unknown_attr(struct parse *st, long line, const char *element, xmlAttrPtr a)
 {
-	jwt_say(st->err, st->errlen, "line %ld: <%.*s> has no attribute %.*s%s%.*s (a typo?)", line,
-		QUOTE_MAX, element, QUOTE_MAX, prefix_of(a->ns), a->ns ? ":" : "", QUOTE_MAX,
-		a->name);
-	return -EINVAL;
+	return errmsg(st->err, st->errlen, -EINVAL,
+		      "line %ld: <%.*s> has no attribute %.*s%s%.*s (a typo?)", line, QUOTE_MAX,
+		      element, QUOTE_MAX, prefix_of(a->ns), a->ns ? ":" : "", QUOTE_MAX, a->name);
 }
 
 static int read_policy_attrs(struct parse *st, xmlNodePtr node)
@@ -463,12 +450,10 @@ static int read_policy_attrs(struct parse *st, xmlNodePtr node)
 		if (r)
 			return r;
 	}
-	if (rules == aad_attrs && (!st->p->tenant_id || !*st->p->tenant_id)) {
-		jwt_say(st->err, st->errlen,
-			"line %ld: <validate-azure-ad-token>: tenant-id= is %s", line,
-			st->p->tenant_id ? "empty" : "required");
-		return -EINVAL;
-	}
+	if (rules == aad_attrs && (!st->p->tenant_id || !*st->p->tenant_id))
+		return errmsg(st->err, st->errlen, -EINVAL,
+			      "line %ld: <validate-azure-ad-token>: tenant-id= is %s", line,
+			      st->p->tenant_id ? "empty" : "required");
 	return check_token_source(st, node, sources);
 }
 
@@ -484,18 +469,18 @@ static int check_other_node(struct parse *st, xmlNodePtr parent, xmlNodePtr n)
 {
 	if (n->type == XML_COMMENT_NODE || (n->type == XML_TEXT_NODE && is_blank(n->content)))
 		return 0;
-	jwt_say(st->err, st->errlen, "line %ld: <%.*s> holds %s where only elements belong",
-		xmlGetLineNo(n->type == XML_TEXT_NODE ? parent : n), QUOTE_MAX, parent->name,
-		n->type == XML_TEXT_NODE ? "text" : "a node");
-	return -EINVAL;
+	return errmsg(st->err, st->errlen, -EINVAL,
+		      "line %ld: <%.*s> holds %s where only elements belong",
+		      xmlGetLineNo(n->type == XML_TEXT_NODE ? parent : n), QUOTE_MAX, parent->name,
+		      n->type == XML_TEXT_NODE ? "text" : "a node");
 }
 
 static int say_unknown_element(struct parse *st, xmlNodePtr parent, xmlNodePtr n)
 {
-	jwt_say(st->err, st->errlen, "line %ld: <%.*s> has no element <%.*s%s%.*s> (a typo?)",
-		xmlGetLineNo(n), QUOTE_MAX, parent->name, QUOTE_MAX, prefix_of(n->ns),
-		n->ns ? ":" : "", QUOTE_MAX, n->name);
-	return -EINVAL;
+	return errmsg(st->err, st->errlen, -EINVAL,
+		      "line %ld: <%.*s> has no element <%.*s%s%.*s> (a typo?)", xmlGetLineNo(n),
+		      QUOTE_MAX, parent->name, QUOTE_MAX, prefix_of(n->ns), n->ns ? ":" : "",
+		      QUOTE_MAX, n->name);
 }
 
 static int no_attributes(struct parse *st, xmlNodePtr n)
@@ -514,16 +499,15 @@ static int leaf_text(struct parse *st, xmlNodePtr n, char **ret)
 	int r;
 
 	for (xmlNodePtr c = n->children; c; c = c->next)
-		if (c->type != XML_TEXT_NODE && c->type != XML_COMMENT_NODE) {
-			jwt_say(st->err, st->errlen, "line %ld: <%.*s> holds only text",
-				xmlGetLineNo(c), QUOTE_MAX, n->name);
-			return -EINVAL;
-		}
+		if (c->type != XML_TEXT_NODE && c->type != XML_COMMENT_NODE)
+			return errmsg(st->err, st->errlen, -EINVAL,
+				      "line %ld: <%.*s> holds only text", xmlGetLineNo(c),
+				      QUOTE_MAX, n->name);
 	raw = xmlNodeGetContent(n);
 	if (!raw)
 		raw = xmlStrdup(BAD_CAST "");
 	if (!raw)
-		return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
+		return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 	start = strspn((const char *)raw, " \t\r\n");
 	for (end = strlen((const char *)raw); end > start && strchr(" \t\r\n", raw[end - 1]); end--)
 		;
@@ -556,8 +540,7 @@ static int push_or_say(struct parse *st, char ***items, size_t *n, char *v)
 	if (push(items, n, v) == 0)
 		return 0;
 	free(v);
-	jwt_say(st->err, st->errlen, "policy: out of memory");
-	return -ENOMEM;
+	return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 }
 
 /*
@@ -588,8 +571,8 @@ static int read_list(struct parse *st, xmlNodePtr list, const char *item, char *
 			r = push_or_say(st, items, n, v);
 	}
 	if (!r && !count) {
-		jwt_say(st->err, st->errlen, "line %ld: <%s> needs at least one <%s>",
-			xmlGetLineNo(list), list->name, item);
+		errmsg(st->err, st->errlen, 0, "line %ld: <%s> needs at least one <%s>",
+		       xmlGetLineNo(list), list->name, item);
 		r = -EINVAL;
 	}
 	return r;
@@ -618,10 +601,9 @@ static int read_backend_apps(struct parse *st, xmlNodePtr n)
 
 static int read_inline_keys(struct parse *st, xmlNodePtr n)
 {
-	jwt_say(st->err, st->errlen,
-		"line %ld: <%s>: keys given inline are not supported; use <openid-config>",
-		xmlGetLineNo(n), n->name);
-	return -EOPNOTSUPP;
+	return errmsg(st->err, st->errlen, -EOPNOTSUPP,
+		      "line %ld: <%s>: keys given inline are not supported; use <openid-config>",
+		      xmlGetLineNo(n), n->name);
 }
 
 /* <openid-config url="…" validate-connectivity="true|false"/>, one or more. */
@@ -641,8 +623,8 @@ static int read_openid_config(struct parse *st, xmlNodePtr n)
 		r = c->type == XML_ELEMENT_NODE ? say_unknown_element(st, n, c)
 						: check_other_node(st, n, c);
 	if (!r && (!url || !*url)) {
-		jwt_say(st->err, st->errlen,
-			"line %ld: <openid-config> needs a url=", xmlGetLineNo(n));
+		errmsg(st->err, st->errlen, 0,
+		       "line %ld: <openid-config> needs a url=", xmlGetLineNo(n));
 		r = -EINVAL;
 	}
 	if (r)
@@ -672,8 +654,8 @@ static int claim_attr(struct parse *st, xmlNodePtr n, xmlAttrPtr a, struct polic
 				    : -EINVAL;
 	free(v);
 	if (r)
-		jwt_say(st->err, st->errlen, "line %ld: <claim> match= must be all or any",
-			xmlGetLineNo(n));
+		errmsg(st->err, st->errlen, 0, "line %ld: <claim> match= must be all or any",
+		       xmlGetLineNo(n));
 	return r;
 }
 
@@ -686,7 +668,7 @@ static int read_claim(struct parse *st, xmlNodePtr n, struct policy_claim *c)
 	for (xmlAttrPtr a = n->properties; !r && a; a = a->next)
 		r = claim_attr(st, n, a, c);
 	if (!r && (!c->name || !*c->name)) {
-		jwt_say(st->err, st->errlen, "line %ld: <claim> needs a name=", xmlGetLineNo(n));
+		errmsg(st->err, st->errlen, 0, "line %ld: <claim> needs a name=", xmlGetLineNo(n));
 		r = -EINVAL;
 	}
 	for (xmlNodePtr v_node = n->children; !r && v_node; v_node = v_node->next) {
@@ -730,7 +712,7 @@ static int read_claims(struct parse *st, xmlNodePtr list)
 			return say_unknown_element(st, list, c);
 		grown = realloc(p->claims, (p->n_claims + 1) * sizeof(*p->claims));
 		if (!grown)
-			return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
+			return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 		p->claims = grown;
 		memset(&p->claims[p->n_claims], 0, sizeof(*p->claims));
 		r = read_claim(st, c, &p->claims[p->n_claims++]);
@@ -776,11 +758,10 @@ static int read_children(struct parse *st, xmlNodePtr node)
 				break;
 		if (i == N_ELEMENTS)
 			return say_unknown_element(st, node, c);
-		if (seen[i] && !elements[i].repeats) {
-			jwt_say(st->err, st->errlen, "line %ld: <%s> given twice (first line %ld)",
-				xmlGetLineNo(c), elements[i].name, seen[i]);
-			return -EINVAL;
-		}
+		if (seen[i] && !elements[i].repeats)
+			return errmsg(st->err, st->errlen, -EINVAL,
+				      "line %ld: <%s> given twice (first line %ld)",
+				      xmlGetLineNo(c), elements[i].name, seen[i]);
 		seen[i] = xmlGetLineNo(c);
 		r = elements[i].read(st, c);
 	}
@@ -796,7 +777,7 @@ static int read_policy(struct parse *st, xmlNodePtr node)
 
 	p->element = strdup((const char *)node->name);
 	if (!p->element)
-		return jwt_say(st->err, st->errlen, "policy: out of memory"), -ENOMEM;
+		return errmsg(st->err, st->errlen, -ENOMEM, "policy: out of memory");
 	st->element = p->element;
 	p->clock_skew = 0;                 /* "Default: 0 seconds" */
 	p->require_expiration_time = true; /* "Default: true"; Entra tokens always expire */
@@ -812,21 +793,17 @@ int policy_parse(const char *text, size_t len, const struct policy_named_value *
 {
 	struct parse st = { { nv, n_nv, 0 }, ret, "", err, errlen };
 	xmlDocPtr doc = NULL;
-	xmlNodePtr node;
+	xmlNodePtr node = NULL; /* set by find_policy() */
 	int r;
 
 	if (errlen)
 		err[0] = '\0';
 	memset(ret, 0, sizeof(*ret));
-	if (len > POLICY_MAX_SIZE) {
-		jwt_say(err, errlen, "policy: %zu bytes, more than the %d accepted", len,
-			POLICY_MAX_SIZE);
-		return -EMSGSIZE;
-	}
-	if (!text || !len) {
-		jwt_say(err, errlen, "policy: empty");
-		return -EINVAL;
-	}
+	if (len > POLICY_MAX_SIZE)
+		return errmsg(err, errlen, -EMSGSIZE,
+			      "policy: %zu bytes, more than the %d accepted", len, POLICY_MAX_SIZE);
+	if (!text || !len)
+		return errmsg(err, errlen, -EINVAL, "policy: empty");
 	xmlInitParser(); /* idempotent; the library's own globals, never cleaned up here */
 	r = parse_xml(text, len, &doc, err, errlen);
 	if (!r)

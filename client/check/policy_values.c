@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "errmsg.h"
 #include "policy_values.h"
 
 static bool is_expression(const char *v)
@@ -76,21 +76,21 @@ static int say_value(char *err, size_t errlen, int r, long line, const char *wha
 		     size_t name_len)
 {
 	if (r == -ENOENT)
-		jwt_say(err, errlen,
-			"line %ld: %s: named value {{%.*s}} is not given; "
-			"pass --named-value %.*s=VALUE",
-			line, what, (int)name_len, name, (int)name_len, name);
+		errmsg(err, errlen, 0,
+		       "line %ld: %s: named value {{%.*s}} is not given; "
+		       "pass --named-value %.*s=VALUE",
+		       line, what, (int)name_len, name, (int)name_len, name);
 	else if (r == -EMSGSIZE)
-		jwt_say(err, errlen,
-			"line %ld: %s: named values make the policy larger than %d bytes", line,
-			what, EXPANDED_MAX);
+		errmsg(err, errlen, 0,
+		       "line %ld: %s: named values make the policy larger than %d bytes", line,
+		       what, EXPANDED_MAX);
 	else if (r == -EOPNOTSUPP)
-		jwt_say(err, errlen,
-			"line %ld: %s: policy expressions cannot be evaluated outside API "
-			"Management; put the value it gives in the policy",
-			line, what);
+		errmsg(err, errlen, 0,
+		       "line %ld: %s: policy expressions cannot be evaluated outside API "
+		       "Management; put the value it gives in the policy",
+		       line, what);
 	else
-		jwt_say(err, errlen, "policy: out of memory");
+		errmsg(err, errlen, 0, "policy: out of memory");
 	return r;
 }
 

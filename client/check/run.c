@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "run.h"
 
 #define MAX_ISSUERS 32
@@ -63,12 +64,12 @@ static int check_signature(const struct jwt *jwt, const struct expect *e, const 
 	c->name = "signature";
 	describe_key(jwt, key, sizeof(key));
 	if (!e->openid_configs.n) {
-		jwt_say(c->expected, sizeof(c->expected),
-			"keys from --openid-config, --tenant or a policy");
-		jwt_say(c->actual, sizeof(c->actual), "%s; the issuer is not Entra's", key);
+		errmsg(c->expected, sizeof(c->expected), 0,
+		       "keys from --openid-config, --tenant or a policy");
+		errmsg(c->actual, sizeof(c->actual), 0, "%s; the issuer is not Entra's", key);
 		return 0;
 	}
-	jwt_say(c->expected, sizeof(c->expected), "a key of %s", e->openid_configs.items[0]);
+	errmsg(c->expected, sizeof(c->expected), 0, "a key of %s", e->openid_configs.items[0]);
 	for (size_t i = 0; i < e->openid_configs.n; i++) {
 		struct check_keys *k = next_keys(run);
 		int r;
@@ -77,7 +78,7 @@ static int check_signature(const struct jwt *jwt, const struct expect *e, const 
 			return -ENOMEM;
 		fetch_keys(jwt, e->openid_configs.items[i], socket, k);
 		if (!k->set) {
-			jwt_say(why, sizeof(why), "%s", k->error);
+			errmsg(why, sizeof(why), 0, "%s", k->error);
 			continue;
 		}
 		searched += jwk_set_count(k->set);
@@ -85,15 +86,15 @@ static int check_signature(const struct jwt *jwt, const struct expect *e, const 
 		if (r == -ENOKEY)
 			continue;
 		c->ok = r == 0;
-		jwt_say(c->expected, sizeof(c->expected), "a key of %s", k->openid_config);
-		jwt_say(c->actual, sizeof(c->actual), "%s: %s", key, r == 0 ? "verified" : why);
+		errmsg(c->expected, sizeof(c->expected), 0, "a key of %s", k->openid_config);
+		errmsg(c->actual, sizeof(c->actual), 0, "%s: %s", key, r == 0 ? "verified" : why);
 		return 0;
 	}
 	if (searched)
-		jwt_say(c->actual, sizeof(c->actual), "%s: no such key among the %zu published",
-			key, searched);
+		errmsg(c->actual, sizeof(c->actual), 0, "%s: no such key among the %zu published",
+		       key, searched);
 	else
-		jwt_say(c->actual, sizeof(c->actual), "no keys: %s", why);
+		errmsg(c->actual, sizeof(c->actual), 0, "no keys: %s", why);
 	return 0;
 }
 

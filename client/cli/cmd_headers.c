@@ -112,11 +112,8 @@ int cmd_headers(int argc, char *argv[], const struct cli *cli)
 	bool json = false;
 	int r;
 
-	r = cli_parse_simple(argc, argv, usage_text, &json, 1);
+	r = cli_open_simple(argc, argv, usage_text, &json, 1, cli, &conn);
 	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
 		return r;
 	r = aoai_get_headers(conn, argv[optind], &h);
 	if (r < 0)

@@ -213,22 +213,5 @@ static int print_list(const char *json)
 
 int cmd_list(int argc, char *argv[], const struct cli *cli)
 {
-	struct aoai_conn *conn;
-	bool json = false;
-	char *text = NULL;
-	int r;
-
-	r = cli_parse_simple(argc, argv, usage_text, &json, 0);
-	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
-		return r;
-	r = aoai_list(conn, &text);
-	if (r < 0)
-		return cli_fail(conn, r);
-	aoai_close(conn);
-	r = json ? format_print_json(text) : print_list(text);
-	free(text);
-	return r;
+	return format_report(argc, argv, usage_text, cli, aoai_list, print_list);
 }

@@ -79,11 +79,8 @@ static int lock_unlock(int argc, char *argv[], const struct cli *cli, bool lock)
 	long n;
 	int r;
 
-	r = cli_parse_simple(argc, argv, lock ? lock_usage : unlock_usage, NULL, 0);
+	r = cli_open_simple(argc, argv, lock ? lock_usage : unlock_usage, NULL, 0, cli, &conn);
 	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
 		return r;
 	if (lock)
 		n = read_new_passphrase("Enter lock passphrase: ", pass);
@@ -148,11 +145,8 @@ int cmd_passwd(int argc, char *argv[], const struct cli *cli)
 	long n;
 	int r;
 
-	r = cli_parse_simple(argc, argv, passwd_usage, NULL, 0);
+	r = cli_open_simple(argc, argv, passwd_usage, NULL, 0, cli, &conn);
 	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
 		return r;
 	r = store_state(conn, state, sizeof(state), error, sizeof(error));
 	if (r < 0)

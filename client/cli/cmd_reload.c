@@ -21,11 +21,8 @@ int cmd_reload(int argc, char *argv[], const struct cli *cli)
 	bool json = false;
 	int r;
 
-	r = cli_parse_simple(argc, argv, usage_text, &json, 0);
+	r = cli_open_simple(argc, argv, usage_text, &json, 0, cli, &conn);
 	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
 		return r;
 	r = aoai_reload(conn);
 	if (r < 0)

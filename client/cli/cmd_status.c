@@ -3,7 +3,6 @@
  * and the releases and refusals of credentials per profile. */
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -159,22 +158,5 @@ static int print_status(const char *json)
 
 int cmd_status(int argc, char *argv[], const struct cli *cli)
 {
-	struct aoai_conn *conn;
-	bool json = false;
-	char *text = NULL;
-	int r;
-
-	r = cli_parse_simple(argc, argv, usage_text, &json, 0);
-	if (r >= 0)
-		return r;
-	r = cli_connect(cli, &conn);
-	if (r != 0)
-		return r;
-	r = aoai_status(conn, &text);
-	if (r < 0)
-		return cli_fail(conn, r);
-	aoai_close(conn);
-	r = json ? format_print_json(text) : print_status(text);
-	free(text);
-	return r;
+	return format_report(argc, argv, usage_text, cli, aoai_status, print_status);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared output: durations for people, replies as JSON for programs. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -67,4 +68,25 @@ int format_print_json(const char *json)
 		return cli_error(CLI_EXIT_ERROR, "cannot write the output");
 	putchar('\n');
 	return CLI_EXIT_OK;
+}
+
+int format_report(int argc, char *argv[], const char *usage, const struct cli *cli,
+		  int (*request)(struct aoai_conn *conn, char **ret_json),
+		  int (*print)(const char *json))
+{
+	struct aoai_conn *conn;
+	bool json = false;
+	char *text = NULL;
+	int r;
+
+	r = cli_open_simple(argc, argv, usage, &json, 0, cli, &conn);
+	if (r >= 0)
+		return r;
+	r = request(conn, &text);
+	if (r < 0)
+		return cli_fail(conn, r);
+	aoai_close(conn);
+	r = json ? format_print_json(text) : print(text);
+	free(text);
+	return r;
 }

@@ -26,16 +26,7 @@ static int connect_agent(const char *path, struct aoai_conn **ret)
 {
 	int r = aoai_connect(path, ret), err = errno;
 
-	if (r == AOAI_E_NOAGENT && err == EPERM)
-		return exec_error(CLI_EXIT_NOAGENT,
-				  "the agent at %s runs as another user: not using it", path);
-	if (r == AOAI_E_NOAGENT)
-		return exec_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %s%s", path,
-				  strerror(err), cli_noagent_hint(err));
-	if (r < 0)
-		return exec_error(exitcode_from_error(r), "cannot connect to the agent: %s",
-				  aoai_strerror(r));
-	return 0;
+	return r < 0 ? cli_connect_failed(path, r, err, exec_error) : 0;
 }
 
 /* AZURE_OPENAI_API_KEY: the api-key header the agent gives for the endpoint. */

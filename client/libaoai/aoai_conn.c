@@ -22,6 +22,7 @@
 #include "aoai_conn.h"
 #include "proto.h"
 #include "sockpath.h"
+#include "sockpeer.h"
 
 int aoai_socket_path(char *buf, size_t len)
 {
@@ -56,30 +57,11 @@ static int connect_wait(int fd)
 	return 0;
 }
 
-/*
- * The agent must run as our user (or root), just as the agent checks us:
- * otherwise a socket planted by someone else, e.g. through a stale
- * AOAI_AUTH_SOCK in a shared directory, would collect our secrets.
- */
-static int peer_trusted(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -1;
-	if (cred.uid != getuid() && cred.uid != 0) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
 static int connect_fd(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	size_t len = strlen(path);
-	int fd, saved;
+	int fd, r;
 
 	if (len == 0 || len >= sizeof(sun.sun_path)) {
 		errno = len ? ENAMETOOLONG : ENOENT;
@@ -89,12 +71,14 @@ static int connect_fd(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno == ENOMEM || errno == ENOBUFS ? AOAI_E_NOMEM : AOAI_E_IO;
-	if ((connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
-	     (errno != EINTR || connect_wait(fd) < 0)) ||
-	    peer_trusted(fd) < 0) {
-		saved = errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
+	    (errno != EINTR || connect_wait(fd) < 0))
+		r = -errno;
+	else
+		r = sockpeer_trusted(fd); /* the agent must be us or root */
+	if (r < 0) {
 		close(fd);
-		errno = saved;
+		errno = -r; /* aoai_connect() documents errno */
 		return AOAI_E_NOAGENT;
 	}
 	return fd;

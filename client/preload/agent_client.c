@@ -27,6 +27,7 @@
 #include "hook.h"
 #include "proto.h"
 #include "sockpath.h"
+#include "sockpeer.h"
 
 #define AGENT_CONNECT_TIMEOUT_MS 5000
 #define AGENT_SEND_TIMEOUT_MS    10000
@@ -86,19 +87,6 @@ static int socket_path(char *buf, size_t len, char *err, size_t errlen)
 	return r;
 }
 
-/* The agent must be us or root (see libaoai's peer_trusted). */
-static int peer_trusted(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -errno;
-	if (cred.uid != getuid() && cred.uid != 0)
-		return -EPERM;
-	return 0;
-}
-
 static int connect_deadline(int fd, const struct sockaddr_un *sun, int64_t deadline)
 {
 	socklen_t len = sizeof(int);
@@ -141,7 +129,7 @@ static int agent_connect(char *err, size_t errlen)
 	r = connect_deadline(fd, &sun, now_ms() + AGENT_CONNECT_TIMEOUT_MS);
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", sun.sun_path, strerrordesc_np(-r));
-	else if ((r = peer_trusted(fd)) < 0)
+	else if ((r = sockpeer_trusted(fd)) < 0)
 		snprintf(err, errlen, "%s: not served by our user", sun.sun_path);
 	if (r < 0) {
 		close(fd);

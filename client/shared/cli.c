@@ -73,16 +73,7 @@ int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)
 		return r;
 	r = aoai_connect(path, ret_conn);
 	err = errno;
-	if (r == AOAI_E_NOAGENT && err == EPERM)
-		return cli_error(CLI_EXIT_NOAGENT,
-				 "the agent at %s runs as another user: not using it", path);
-	if (r == AOAI_E_NOAGENT)
-		return cli_error(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %s%s", path,
-				 strerror(err), cli_noagent_hint(err));
-	if (r < 0)
-		return cli_error(exitcode_from_error(r), "cannot connect to the agent: %s",
-				 aoai_strerror(r));
-	return 0;
+	return r < 0 ? cli_connect_failed(path, r, err, cli_error) : 0;
 }
 
 int cli_finish(struct aoai_conn *conn, long n, int r, const char *done)
@@ -165,4 +156,16 @@ int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int 
 	if (argc - optind < operands)
 		return cli_usage_error(argv[0], "missing argument");
 	return -1;
+}
+
+int cli_open_simple(int argc, char *argv[], const char *usage, bool *json, int operands,
+		    const struct cli *cli, struct aoai_conn **ret_conn)
+{
+	int r;
+
+	r = cli_parse_simple(argc, argv, usage, json, operands);
+	if (r >= 0)
+		return r;
+	r = cli_connect(cli, ret_conn);
+	return r != 0 ? r : -1;
 }

@@ -63,6 +63,13 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len);
  * ECONNREFUSED), else "".
  */
 const char *cli_noagent_hint(int err);
+/*
+ * Says why aoai_connect() to @path failed (@r < 0, errno @err) through
+ * @report (cli_error(), exec_error()) and returns the exit code it returns.
+ */
+int cli_connect_failed(const char *path, int r, int err,
+		       int (*report)(int code, const char *fmt, ...)
+			   __attribute__((format(printf, 2, 3))));
 /* Connects to the agent; on failure prints why and returns the exit code. */
 int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn);
 /*
@@ -91,6 +98,12 @@ int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((forma
  * Returns -1 to go on, or the exit code (after --help, or a usage error).
  */
 int cli_parse_simple(int argc, char *argv[], const char *usage, bool *json, int operands);
+/*
+ * cli_parse_simple(), then cli_connect().  Returns -1 to go on with
+ * *@ret_conn connected, or the exit code (with the reason printed).
+ */
+int cli_open_simple(int argc, char *argv[], const char *usage, bool *json, int operands,
+		    const struct cli *cli, struct aoai_conn **ret_conn);
 /* Writes @len bytes of @buf (malloc'd) to stdout with write(2), so that no
  * stdio buffer keeps a copy, then wipes and frees it.  Returns an exit code;
  * on failure it says that @what could not be written. */
@@ -107,6 +120,15 @@ void format_expiry(const json_t *expires_in, char *buf, size_t len);
 int format_print_json(const char *json);
 /* Parses reply text from libaoai; NULL (message printed) when it is not JSON. */
 json_t *format_parse(const char *json);
+/*
+ * The whole of a command with no operands, only --help and --json, that
+ * prints one reply of the agent (aoai list, aoai status): @request asks for
+ * it (aoai_list()), and it is printed with format_print_json() for --json,
+ * else with @print.  Returns the exit code.
+ */
+int format_report(int argc, char *argv[], const char *usage, const struct cli *cli,
+		  int (*request)(struct aoai_conn *conn, char **ret_json),
+		  int (*print)(const char *json));
 
 /*
  * Tables: a JSON array of rows of strings, the first row the header.

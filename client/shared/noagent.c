@@ -6,6 +6,7 @@
  * meet.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -21,4 +22,16 @@ const char *cli_noagent_hint(int err)
 	default:
 		return "";
 	}
+}
+
+int cli_connect_failed(const char *path, int r, int err,
+		       int (*report)(int code, const char *fmt, ...))
+{
+	if (r == AOAI_E_NOAGENT && err == EPERM)
+		return report(CLI_EXIT_NOAGENT,
+			      "the agent at %s runs as another user: not using it", path);
+	if (r == AOAI_E_NOAGENT)
+		return report(CLI_EXIT_NOAGENT, "cannot reach the agent at %s: %s%s", path,
+			      strerror(err), cli_noagent_hint(err));
+	return report(exitcode_from_error(r), "cannot connect to the agent: %s", aoai_strerror(r));
 }
