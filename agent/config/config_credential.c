@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_internal.h"
+#include "config.h"
+#include "config_keys.h"
+#include "config_credential.h"
 
 #define CRED_PREFIX        "credential"
 #define GUID_LEN           36

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One profile of the configuration (aoai-agent.json(5)): "hosts", "scope", "headers"
- * and "allow".  Its "credential" is read by config-credential.c.
+ * and "allow".  Its "credential" is read by config_credential.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_internal.h"
+#include "config.h"
+#include "config_keys.h"
+#include "config_credential.h"
+#include "config_profile.h"
 #include "template.h"
 
 #define CFG_MAX_HEADER_NAME  128

@@ -11,7 +11,10 @@
 
 #include <curl/curl.h>
 
-#include "config_internal.h"
+#include "config.h"
+#include "config_keys.h"
+#include "config_credential.h"
+#include "config_secrets.h"
 #include "proto.h"
 
 #define CFG_MIN_REFRESH         5L

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "fetch.h"
+#include "source_builders.h"
 
 #define AZ_MAX_OUT 65536
 #define AZ_MAX_ERR 2048
@@ -35,8 +36,11 @@ struct az_run {
 	size_t err_len;
 };
 
-void azure_cli_cancel(struct az_run *az)
+/* fetch.c's cancel hook: stops az if it still runs, frees the run. */
+static void azure_cli_cancel(void *userdata)
 {
+	struct az_run *az = userdata;
+
 	if (!az)
 		return;
 	if (az->pid > 0) { /* still running: stop it and reap it here, its source goes */
@@ -224,7 +228,8 @@ int azure_cli_start(struct source_fetch *f, const struct profile *p, const char 
 	}
 	az->f = f;
 	az->out_fd = az->err_fd = -1;
-	f->az = az;
+	f->cancel = azure_cli_cancel;
+	f->cancel_data = az;
 	r = spawn_az(az, argv);
 	if (r < 0) {
 		fetch_error(f, err, 0, false, "cannot run az: %s", strerror(-r));

@@ -18,6 +18,7 @@
 #include "read_full.h"
 #include "assertion.h"
 #include "fetch.h"
+#include "source_builders.h"
 #include "secrets.h"
 
 #define ENTRA_DEFAULT_AUTHORITY "https://login.microsoftonline.com"

@@ -27,7 +27,8 @@ static char *wipe_free(char *s, size_t len)
 static void fetch_free(struct source_fetch *f)
 {
 	http_cancel(f->req);
-	azure_cli_cancel(f->az);
+	if (f->cancel)
+		f->cancel(f->cancel_data);
 	wipe_free(f->url, f->url ? strlen(f->url) : 0);
 	wipe_free(f->body, f->body_len);
 	for (size_t i = 0; i < f->n_headers; i++)

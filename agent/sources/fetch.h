@@ -6,8 +6,6 @@
 
 #include "source.h"
 
-struct az_run;
-
 #define FETCH_MAX_SECRETS 4 /* two values, each raw and form-encoded */
 
 struct source_fetch {
@@ -27,7 +25,11 @@ struct source_fetch {
 	bool arc; /* answer Azure Arc's 401 challenge once */
 	char arc_dir[256];
 	struct http_request *req;
-	struct az_run *az; /* the Azure CLI source */
+	/* Sources that run something other than the request above (the Azure
+	 * CLI) set these: freeing the fetch calls cancel(cancel_data) once,
+	 * which stops it and frees cancel_data. */
+	void (*cancel)(void *cancel_data);
+	void *cancel_data;
 	/* What the request carries that is secret, raw and form-encoded
 	 * (sodium memory), masked in every error message: an endpoint or a
 	 * proxy that echoes the request must not put it into the log. */
@@ -64,12 +66,3 @@ void fetch_finish(struct source_fetch *f, struct token_response *tok,
 /* Fills @err: "name: " + the formatted text, with retry classification. */
 void fetch_error(struct source_fetch *f, struct source_error *err, long status, bool retryable,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* The request builders, one per family of sources. */
-int managed_identity_prepare(struct source_fetch *f, const struct profile *p, const char *resource,
-			     struct source_error *err);
-int entra_prepare(struct source_fetch *f, const struct profile *p, const char *scope,
-		  struct source_error *err);
-int azure_cli_start(struct source_fetch *f, const struct profile *p, const char *resource,
-		    struct source_error *err);
-void azure_cli_cancel(struct az_run *az);

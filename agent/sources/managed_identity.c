@@ -11,6 +11,7 @@
 
 #include "arc_challenge.h"
 #include "fetch.h"
+#include "source_builders.h"
 
 #define IMDS_DEFAULT_AUTHORITY "http://169.254.169.254"
 #define IMDS_TOKEN_PATH        "/metadata/identity/oauth2/token"

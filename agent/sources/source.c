@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fetch.h"
+#include "source_builders.h"
 
 #define DEFAULT_SUFFIX "/.default"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the config module (config.c, config-profile.c,
- * config-credential.c, config-secrets.c): the parse context and the value
- * readers that turn every problem into one message of the form
+ * Private to the config module, its ground floor (config_keys.c): the parse
+ * context and the value readers that turn every problem into one message of
+ * the form
  *   PATH: profile "P": key "K": what is wrong
  * Nothing here is part of config.h's interface.
  */
@@ -12,8 +12,6 @@
 #include <stddef.h>
 
 #include <jansson.h>
-
-#include "config.h"
 
 #define CFG_MAX_STRING 4096 /* bytes of any string value (paths, URLs, scopes …) */
 #define CFG_MAX_KEY    256  /* bytes of a dotted key as shown in messages */
@@ -64,15 +62,3 @@ int cfg_name(const struct cfg_ctx *ctx, json_t *obj, const char *prefix, const c
 /* An absolute path, or one starting with "~/" (expanded with $HOME). */
 int cfg_path(const struct cfg_ctx *ctx, json_t *obj, const char *prefix, const char *key,
 	     bool required, char **ret);
-
-/* Fills @p (already named) from the profile object @v. */
-int cfg_parse_profile(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p,
-		      json_t *hostset);
-/* Fills p->cred from @v ("credential"); may append a secret source to @c (api-key
- * "file" only: callers without a reserved slot refuse api-key first). */
-int cfg_parse_credential(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
-/* Appends the top-level "secrets" object @v to c->secrets (room is reserved). */
-int cfg_parse_secrets(const struct cfg_ctx *ctx, json_t *v, struct config *c);
-/* Checks what needs all profiles: every keyvault "via" names a token profile, and no
- * keyvault secret's token (via or inline "credential") needs that secret itself. */
-int cfg_check_secrets(const struct cfg_ctx *ctx, const struct config *c);
