@@ -33,7 +33,21 @@ const struct profile *profiles_find(const struct agent *a, const char *name)
 
 /* Host patterns are unique across profiles (config load and `add` check
  * that), so the best score names one profile whatever the file order. */
-const struct profile *profiles_match(const struct agent *a, const struct url_target *t)
+/* @t as if it went to the port @pat covers: for "right host, wrong port" hints. */
+static struct url_target on_pattern_port(const struct url_target *t, const struct host_pattern *pat)
+{
+	struct url_target on_port = *t;
+
+	on_port.default_port = pat->port == 0;
+	if (pat->port)
+		on_port.port = pat->port;
+	return on_port;
+}
+
+/* The profile whose host pattern covers @t most specifically, and that pattern;
+ * with @any_port, each pattern is scored as if @t went to its port. */
+static const struct profile *best_match(const struct agent *a, const struct url_target *t,
+					bool any_port, const struct host_pattern **ret_pattern)
 {
 	const struct profile *best = NULL;
 	int best_score = -1;
@@ -43,44 +57,36 @@ const struct profile *profiles_match(const struct agent *a, const struct url_tar
 		const struct profile *p = profiles_at(a, i);
 
 		for (size_t h = 0; h < p->n_hosts; h++) {
-			int score = host_pattern_score(&p->hosts[h], t);
+			const struct host_pattern *pat = &p->hosts[h];
+			struct url_target moved;
+			int score;
+
+			/* A copy only for the hint: the release path scores @t itself. */
+			if (any_port)
+				moved = on_pattern_port(t, pat);
+			score = host_pattern_score(pat, any_port ? &moved : t);
 
 			if (score > best_score) {
 				best_score = score;
 				best = p;
+				*ret_pattern = pat;
 			}
 		}
 	}
 	return best;
 }
 
+const struct profile *profiles_match(const struct agent *a, const struct url_target *t)
+{
+	const struct host_pattern *pat;
+
+	return best_match(a, t, false, &pat);
+}
+
 const struct profile *profiles_match_any_port(const struct agent *a, const struct url_target *t,
 					      const struct host_pattern **ret_pattern)
 {
-	const struct profile *best = NULL;
-	int best_score = -1;
-	size_t n = profiles_count(a);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct profile *p = profiles_at(a, i);
-
-		for (size_t h = 0; h < p->n_hosts; h++) {
-			/* @t as if it went to the port this pattern covers. */
-			struct url_target on_port = *t;
-			int score;
-
-			on_port.default_port = p->hosts[h].port == 0;
-			if (p->hosts[h].port)
-				on_port.port = p->hosts[h].port;
-			score = host_pattern_score(&p->hosts[h], &on_port);
-			if (score > best_score) {
-				best_score = score;
-				best = p;
-				*ret_pattern = &p->hosts[h];
-			}
-		}
-	}
-	return best;
+	return best_match(a, t, true, ret_pattern);
 }
 
 const struct profile *profiles_with_pattern(const struct agent *a, const struct host_pattern *pat)
