@@ -2,20 +2,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "refusal_log.h"
 
 #define USEC_PER_SEC 1000000ULL
-
-static uint64_t now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
 
 void refusal_log_init(struct agent *a)
 {
@@ -42,7 +34,7 @@ static int on_interval_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	(void)s;
 	(void)usec;
-	summarize(userdata, now_monotonic(), false);
+	summarize(userdata, clock_now(), false);
 	return 0;
 }
 
@@ -56,7 +48,7 @@ static void arm_summary(struct agent *a)
 	if (!when || !a->event)
 		return;
 	if (!a->refusals_timer)
-		r = sd_event_add_time(a->event, &a->refusals_timer, CLOCK_MONOTONIC, when, 0,
+		r = sd_event_add_time(a->event, &a->refusals_timer, CLOCK_BOOTTIME, when, 0,
 				      on_interval_end, a);
 	else
 		r = sd_event_source_set_time(a->refusals_timer, when);
@@ -68,7 +60,7 @@ static void arm_summary(struct agent *a)
 
 void refusal_log_warn(struct agent *a, const char *fmt, ...)
 {
-	uint64_t now = now_monotonic();
+	uint64_t now = clock_now();
 	char line[LOG_MAX_LINE];
 	va_list ap;
 
@@ -85,6 +77,6 @@ void refusal_log_warn(struct agent *a, const char *fmt, ...)
 
 void refusal_log_done(struct agent *a)
 {
-	summarize(a, now_monotonic(), true);
+	summarize(a, clock_now(), true);
 	a->refusals_timer = sd_event_source_disable_unref(a->refusals_timer);
 }

@@ -12,7 +12,7 @@
 #include "agent.h"
 
 #define REFUSAL_LOG_BURST         10               /* lines per interval */
-#define REFUSAL_LOG_INTERVAL_USEC (5ULL * 1000000) /* CLOCK_MONOTONIC */
+#define REFUSAL_LOG_INTERVAL_USEC (5ULL * 1000000) /* of clock_now() */
 
 /* Sets the limit up; before the first refusal_log_warn(). */
 void refusal_log_init(struct agent *a);
