@@ -183,6 +183,9 @@ static int split_name(const char *text, struct host_pattern *p, char *err, size_
  * (cover one path, carry a credential), so the message says what to write.
  * url_target_parse() reads it, so the host is the one every URL parser reads.
  */
+static int target_parse(const char *url, struct url_target *ret, struct url_authority *ret_a,
+			char *err, size_t errlen);
+
 static int pattern_from_url(const char *url, struct host_pattern *ret, char *err, size_t errlen)
 {
 	struct host_pattern p = { .port = 0 };
@@ -191,8 +194,7 @@ static int pattern_from_url(const char *url, struct host_pattern *ret, char *err
 	struct url_target t;
 	const char *rest;
 
-	if (url_target_parse(url, &t, why, sizeof(why)) < 0 ||
-	    url_authority_split(url, &a, why, sizeof(why)) < 0)
+	if (target_parse(url, &t, &a, why, sizeof(why)) < 0)
 		return errmsg(err, errlen, -EINVAL,
 			      "expected a host name, got a URL: write just the host (and :PORT), "
 			      "without \"https://\" (%s)",
@@ -387,7 +389,9 @@ static int target_as_written(const struct url_target *t, const struct url_author
 	return 0;
 }
 
-int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen)
+/* url_target_parse(), also handing back the authority as written. */
+static int target_parse(const char *url, struct url_target *ret, struct url_authority *ret_a,
+			char *err, size_t errlen)
 {
 	struct url_target t = { .port = 0 };
 	struct url_authority a;
@@ -422,7 +426,15 @@ int url_target_parse(const char *url, struct url_target *ret, char *err, size_t 
 	if (r < 0)
 		return r;
 	*ret = t;
+	*ret_a = a;
 	return 0;
+}
+
+int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen)
+{
+	struct url_authority a;
+
+	return target_parse(url, ret, &a, err, errlen);
 }
 
 int host_pattern_score(const struct host_pattern *p, const struct url_target *t)
