@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "http.h"
 #include "keyvault.h"
 #include "log.h"
@@ -21,7 +22,6 @@
 #define KEYVAULT_SCOPE       "https://vault.azure.net/.default"
 #define KEYVAULT_API_VERSION "7.4"
 #define KEYVAULT_MAX_ERROR   512
-#define USEC_PER_SEC         1000000ULL
 
 static const char prefix[] = "Authorization: Bearer ";
 

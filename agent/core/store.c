@@ -15,8 +15,6 @@
 #include "store.h"
 #include "store_file.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 typedef char store_name[PROTO_MAX_NAME + 1];
 
 struct store {

@@ -14,8 +14,6 @@
 #include "keyvault.h"
 #include "store.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 /* Adds @value to @obj under @key, taking the reference; false on failure. */
 static bool put(json_t *obj, const char *key, json_t *value)
 {

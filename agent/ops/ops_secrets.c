@@ -14,8 +14,6 @@
 #include "secrets.h"
 #include "store.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 /* Checks that `add NAME --host HOST` fits the configuration.  Returns a
  * status and a message. */
 static int check_added_host(struct agent *a, const char *name, const struct host_pattern *host,

@@ -24,8 +24,6 @@
 #include "ops_store.h"
 #include "store.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 enum step {
 	STEP_UNLOCK,     /* open the locked store */
 	STEP_LOCK,       /* check the passphrase, then lock */

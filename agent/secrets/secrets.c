@@ -7,10 +7,9 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "log.h"
 #include "secrets.h"
-
-#define USEC_PER_SEC 1000000ULL
 
 /*
  * Values stay PROT_NONE except while secret_reveal() is in force (and until

@@ -7,8 +7,6 @@
 #include "log.h"
 #include "refusal_log.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 void refusal_log_init(struct agent *a)
 {
 	a->refusals =

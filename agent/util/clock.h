@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#define USEC_PER_SEC 1000000ULL
+
 /* Now on CLOCK_BOOTTIME, in microseconds: lifetimes keep running while the
  * machine sleeps, as ssh-agent's do.  Never fails. */
 uint64_t clock_now(void);
