@@ -59,8 +59,13 @@ int store_file_read(const char *path, uint8_t **ret_buf, size_t *ret_len, char *
 		snprintf(err, errlen, "cannot open: %s", strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
-	    (uint64_t)st.st_size > STORE_MAX_FILE) {
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot stat: %s", strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || (uint64_t)st.st_size > STORE_MAX_FILE) {
 		snprintf(err, errlen, "%s",
 			 !S_ISREG(st.st_mode) ? "not a regular file"
 			 : st.st_size == 0    ? "empty file"
