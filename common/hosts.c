@@ -353,18 +353,18 @@ out:
 }
 
 /* The port as written, or the scheme's default: -1 when it is not a port. */
-static long written_port(const struct url_authority *a, bool https)
+static int written_port(const struct url_authority *a, bool https)
 {
-	long v = 0;
+	char digits[HOSTS_MAX_PORT_DIGITS + 2], why[HOSTS_MAX_ERROR];
+	int port;
 
 	if (a->port_len == 0)
 		return https ? HOSTS_HTTPS_PORT : HOSTS_HTTP_PORT;
-	for (size_t i = 0; i < a->port_len; i++) {
-		v = v * 10 + (a->port[i] - '0');
-		if (v > HOSTS_MAX_PORT)
-			return -1;
-	}
-	return v;
+	if (a->port_len >= sizeof(digits))
+		return -1;
+	memcpy(digits, a->port, a->port_len);
+	digits[a->port_len] = '\0';
+	return parse_port(digits, &port, why, sizeof(why)) < 0 ? -1 : port;
 }
 
 /* Refuses a URL whose host or port libcurl reads other than it is written:

@@ -265,14 +265,11 @@ static bool exe_unchanged(struct peer *peer)
 
 static bool exe_allowed(struct peer *peer, const struct allow *allow)
 {
-	const char *exe;
-
+	/* peer_allowed() has seen the process alive since exe[] was read. */
 	if (!exe_unchanged(peer))
 		return false;
-	exe = peer_exe(peer);
-
 	for (size_t i = 0; i < allow->n_exe; i++)
-		if (strcmp(allow->exe[i], exe) == 0)
+		if (strcmp(allow->exe[i], peer->exe) == 0)
 			return true;
 	return false;
 }
