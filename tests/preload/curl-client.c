@@ -258,6 +258,7 @@ struct task {
 	int id;
 	int count;
 	int result;
+	pthread_barrier_t *handles_made; /* NULL, or waited on once the handle exists */
 };
 
 static void *task_main(void *arg)
@@ -268,6 +269,8 @@ static void *task_main(void *arg)
 	CURL *h = new_handle(t->url, hdrs);
 	int i;
 
+	if (t->handles_made)
+		pthread_barrier_wait(t->handles_made);
 	for (i = 0; i < t->count; i++) {
 		snprintf(label, sizeof(label), "thread %d #%d", t->id, i);
 		t->result |= run(h, label);
@@ -277,12 +280,14 @@ static void *task_main(void *arg)
 	return NULL;
 }
 
-static int start_tasks(struct task *tasks, pthread_t *tids, int n, const char *url, int count)
+static int start_tasks(struct task *tasks, pthread_t *tids, int n, const char *url, int count,
+		       pthread_barrier_t *handles_made)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		tasks[i] = (struct task){ .url = url, .id = i, .count = count };
+		tasks[i] = (struct task){ .url = url, .id = i, .count = count,
+					  .handles_made = handles_made };
 		if (pthread_create(&tids[i], NULL, task_main, &tasks[i]) != 0)
 			return -1;
 	}
@@ -312,7 +317,7 @@ static int cmd_threads(int argc, char **argv)
 	count = argc == 3 ? (int)strtol(argv[2], NULL, 10) : DEFAULT_PER_TASK;
 	if (n < 1 || n > MAX_THREADS || count < 1)
 		return 2;
-	if (start_tasks(tasks, tids, n, argv[1], count) < 0)
+	if (start_tasks(tasks, tids, n, argv[1], count, NULL) < 0)
 		return 1;
 	return join_tasks(tasks, tids, n);
 }
@@ -350,11 +355,33 @@ static int wait_child(pid_t pid)
 	return code != 0;
 }
 
-/* Threads doing transfers while the main thread forks. */
+/*
+ * Forks with say()'s lock held by the forking thread, so the child never
+ * inherits it locked by a thread it does not have.
+ */
+static pid_t fork_holding_output(void)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&out_lock);
+	fflush(stdout);
+	pid = fork();
+	pthread_mutex_unlock(&out_lock);
+	return pid;
+}
+
+/*
+ * Threads doing transfers while the main thread forks.  The threads have
+ * made their handles before the fork: curl_easy_init() takes libcurl's
+ * global spinlock, which a child would spin on forever had a thread held
+ * it at the fork.  What the test is about, the hook's state and libcurl's
+ * transfers in flight, stays concurrent with the fork.
+ */
 static int cmd_fork(int argc, char **argv)
 {
 	struct task tasks[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
+	pthread_barrier_t handles_made;
 	struct curl_slist *hdrs = app_headers();
 	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : DEFAULT_THREADS, r;
 	CURL *h;
@@ -364,10 +391,11 @@ static int cmd_fork(int argc, char **argv)
 		return 2;
 	h = new_handle(argv[0], hdrs);
 	r = run(h, "parent-before");
-	if (start_tasks(tasks, tids, n, argv[0], DEFAULT_PER_TASK) < 0)
+	pthread_barrier_init(&handles_made, NULL, (unsigned)n + 1);
+	if (start_tasks(tasks, tids, n, argv[0], DEFAULT_PER_TASK, &handles_made) < 0)
 		return 1;
-	fflush(stdout);
-	pid = fork();
+	pthread_barrier_wait(&handles_made);
+	pid = fork_holding_output();
 	if (pid == 0)
 		_exit(child_transfers(h, argv[0]));
 	r |= pid < 0;
@@ -375,6 +403,7 @@ static int cmd_fork(int argc, char **argv)
 	r |= join_tasks(tasks, tids, n);
 	if (pid > 0)
 		r |= wait_child(pid);
+	pthread_barrier_destroy(&handles_made);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	return r;
