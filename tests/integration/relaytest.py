@@ -78,6 +78,7 @@ def api_requests(fake, path_suffix):
 
 
 def sha12(value):
+    """The fake's fingerprint of a header value (first 12 hex digits of its SHA-256)."""
     if isinstance(value, str):
         value = value.encode()
     return hashlib.sha256(value).hexdigest()[:12]
@@ -139,12 +140,32 @@ sys.stdin.readline()
 """
 
 
+KEY_VARS = ("AZURE_OPENAI_API_KEY", "OPENAI_API_KEY")
+
+
+def key_shape(value):
+    """What a key variable holds, safe to print: None, "<placeholder>" or a fingerprint."""
+    if value is None:
+        return None
+    if PLACEHOLDER_RE.fullmatch(value):
+        return "<placeholder>"
+    return "fp:" + sha12(value)
+
+
 class Holder:
+    """The running holder.  @vars is its report with the key variables replaced by
+    key_shape() (print only that); @raw_key the raw AZURE_OPENAI_API_KEY (never print
+    it: it may be the real key); @placeholder the raw value only when it has the
+    placeholder's shape."""
+
     def __init__(self, child, report):
         self.child = child
-        self.report = report
+        self.raw_key = report["AZURE_OPENAI_API_KEY"]
+        self.vars = {k: key_shape(v) if k in KEY_VARS else v for k, v in report.items()}
+        self.same_key_vars = report["AZURE_OPENAI_API_KEY"] == report["OPENAI_API_KEY"]
         self.endpoint = report["AZURE_OPENAI_ENDPOINT"]
-        self.placeholder = report["AZURE_OPENAI_API_KEY"]
+        self.placeholder = self.raw_key if self.vars["AZURE_OPENAI_API_KEY"] == "<placeholder>" \
+            else None
         self.exec_pid = child.proc.pid
         self.child_pid = report["pid"]
         m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", self.endpoint or "")
@@ -171,8 +192,8 @@ def start_holder(ctx, exec_child, *opts, env=None, expect_relay=True):
     assert line == "ready", f"holder said {line!r}; stderr:\n{c.stderr()}"
     report = json.loads(path.read_text())
     h = Holder(c, report)
-    if expect_relay and h.port is None:
-        fail(f"AZURE_OPENAI_ENDPOINT is not a relay on 127.0.0.1: {h.endpoint!r}")
+    if expect_relay and (h.port is None or h.placeholder is None):
+        fail(f"not a relay's environment: {h.vars}")
     return h
 
 

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: MIT
+"""aoai-exec's relay when things go wrong: an upstream that is unreachable,
+resets, answers garbage, cuts a body short or hangs; a client that goes away
+mid-stream; a connection from another uid; a TLS upstream whose certificate
+is or is not trusted.  Each time the relay answers an Azure-shaped 502, or
+cuts the client's response off visibly, and keeps serving."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from aoaitest import PYTHON, fail, start_fake, stop_fake
+from relaytest import (CHAT_PATH, IO_TIMEOUT, api_requests, azure_error, chat_body, events,
+                       relay_scene, request, sha12, sse_events, start_holder,  # noqa: F401
+                       start_relay_fake, wait_event)
+from tlsca import make_ca
+
+NOBODY = 65534
+DEPLOYMENTS = "/openai/deployments?api-version=2022-12-01"
+
+
+def expect_502(h, path, what):
+    status, _, body = request(h, "GET", path)
+    if status != 502:
+        fail(f"{what}: expected 502, got {status} {body[:300]!r}")
+    azure_error(body, what)
+
+
+def still_serves(h, fake):
+    status, _, body = request(h, "GET", DEPLOYMENTS)
+    assert status == 200, f"the relay stopped serving: {status} {body[:300]!r}"
+
+
+def test_upstream_unreachable(ctx, relay_scene, exec_child):
+    h = start_holder(ctx, exec_child)
+    stop_fake(relay_scene.fake)  # nothing listens on its port now
+    expect_502(h, DEPLOYMENTS, "upstream unreachable")
+    h.finish()
+
+
+@pytest.mark.parametrize("route", ["reset", "garbage"])
+def test_upstream_fails_before_answering(ctx, relay_scene, exec_child, route):
+    h = start_holder(ctx, exec_child)
+    expect_502(h, f"/fake/{route}", f"upstream {route}")
+    wait_event(relay_scene.fake, route)
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+@pytest.mark.parametrize("mode", ["length", "chunked"])
+def test_upstream_resets_mid_body(ctx, relay_scene, exec_child, mode):
+    """The client must see the response cut off, never a complete-looking 200."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn()
+    try:
+        c.request("GET", f"/fake/cut?mode={mode}&bytes=200000", headers=h.auth())
+        r = c.getresponse()
+        assert r.status == 200
+        try:
+            data = r.read()
+        except (http.client.IncompleteRead, ConnectionError):
+            pass  # cut off, as it must be
+        else:
+            fail(f"{mode}: the relay ended a cut upstream body cleanly ({len(data)} bytes, "
+                 f"framing {r.getheader('Transfer-Encoding') or r.getheader('Content-Length')})")
+    finally:
+        c.close()
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+def test_upstream_hangs(ctx, relay_scene, exec_child):
+    """The client's timeout fires; the relay then drops the upstream transfer, and serves
+    the next request."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn(timeout=2)
+    try:
+        c.request("GET", "/fake/hang", headers=h.auth())
+        with pytest.raises((TimeoutError, socket.timeout)):
+            c.getresponse()
+        wait_event(relay_scene.fake, "hang")
+    finally:
+        c.close()
+    wait_event(relay_scene.fake, "peer-closed", "/fake/hang", timeout=10)
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+def test_client_disconnects_mid_stream(ctx, relay_scene, exec_child):
+    h = start_holder(ctx, exec_child)
+    c = h.conn()
+    try:
+        c.request("GET", "/fake/drip?interval=0.05", headers=h.auth())
+        r = c.getresponse()
+        it = sse_events(r)
+        assert [json.loads(next(it)) for _ in range(2)] == [{"n": 0}, {"n": 1}]
+        assert events(relay_scene.fake, "peer-closed") == []
+    finally:
+        c.close()
+    (ev,) = wait_event(relay_scene.fake, "peer-closed", "/fake/drip", timeout=5)
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+# As uid NOBODY: connects to argv[1], sends a request with the placeholder read
+# from stdin, prints what came back: "closed" (EOF or reset, no byte) or "data".
+OTHER_UID = r"""
+import os, socket, sys
+assert os.getuid() == 65534 and os.geteuid() == 65534
+port, placeholder = int(sys.argv[1]), sys.stdin.readline().strip()
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    s.sendall(("GET /openai/deployments?api-version=2022-12-01 HTTP/1.1\r\n"
+               f"Host: 127.0.0.1:{port}\r\napi-key: {placeholder}\r\n\r\n").encode())
+    data = s.recv(4096)
+except (ConnectionResetError, BrokenPipeError):
+    data = b""
+except socket.timeout:
+    data = None
+print("closed" if data == b"" else "timeout" if data is None else "data", flush=True)
+"""
+
+
+def test_other_uid_refused(ctx, relay_scene, exec_child):
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run a client as uid 65534")
+    h = start_holder(ctx, exec_child)
+    r = subprocess.run([PYTHON, "-c", OTHER_UID, str(h.port)], input=h.placeholder + "\n",
+                       capture_output=True, text=True, timeout=30, cwd="/",
+                       env={"PATH": "/usr/bin:/bin"}, user=NOBODY, group=NOBODY,
+                       extra_groups=[])
+    assert r.stdout.strip() == "closed", f"uid {NOBODY}: {r.stdout!r} {r.stderr[-500:]}"
+    assert relay_scene.fake.requests() == [], "another uid's request reached the upstream"
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+# --- TLS upstream ---------------------------------------------------------------------
+
+@pytest.fixture
+def tls_scene(ctx, start_agent):
+    ca = make_ca(ctx)
+    fake = start_fake(ctx, name="tls", extra=["--tls-cert", ca.server_cert,
+                                              "--tls-key", ca.server_key])
+    hostport = f"localhost:{fake.port}"
+    cfg = {"profiles": {"t": {"hosts": [hostport],
+                              "credential": {"type": "api-key", "file": str(fake.key_file)}}}}
+    start_agent(config=ctx.write_config(cfg))
+    yield fake, ca, f"https://{hostport}/"
+    stop_fake(fake)
+
+
+def test_tls_upstream_verified(ctx, tls_scene, exec_child):
+    """CURL_CA_BUNDLE names the CA: 200; without it the certificate is untrusted: 502."""
+    fake, ca, endpoint = tls_scene
+    h = start_holder(ctx, exec_child, "-p", "t",
+                     env=ctx.env(AZURE_OPENAI_ENDPOINT=endpoint, CURL_CA_BUNDLE=ca.ca_cert))
+    status, _, body = request(h, "GET", DEPLOYMENTS)
+    assert status == 200, (status, body[:300])
+    (seen,) = api_requests(fake, "/openai/deployments")
+    assert seen["header_fps"] == {"api-key": [sha12(fake.key)]}, seen
+    h.finish()
+    h = start_holder(ctx, exec_child, "-p", "t", env=ctx.env(AZURE_OPENAI_ENDPOINT=endpoint))
+    expect_502(h, DEPLOYMENTS, "untrusted certificate")
+    assert len(api_requests(fake, "/openai/deployments")) == 1, "sent over an untrusted TLS"
+    h.finish()
