@@ -213,7 +213,7 @@ int identity_start(struct agent_link *agent, const char *profile, struct identit
 	id->owner = getuid();
 	id->config.agent = agent;
 	snprintf(id->config.profile, sizeof(id->config.profile), "%s", profile);
-	r = identity_secret_new(id->config.header);
+	r = loopback_secret_new(id->config.header);
 	if (r < 0)
 		goto fail;
 	r = head_deadline_new(IDENTITY_MAX_CONNECTIONS, IDENTITY_HEAD_DEADLINE_SEC * 1000,

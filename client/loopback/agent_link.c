@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent connection the identity endpoint's threads share, one request
- * at a time.  It is the connection aoai-exec made at start, before it
+ * The agent connection a local endpoint's threads share (the identity
+ * endpoint's, the relay's), one request at a time.  It is the connection aoai-exec made at start, before it
  * became non-dumpable (main.c): the agent read aoai-exec's executable when
  * it accepted it, and a profile whose allow.exe lists aoai-exec admits it
  * on that connection even when the agent runs as an ordinary user, who can
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec.h"
+#include "agent_link.h"
 
 struct agent_link {
 	pthread_mutex_t lock;   /* held across a whole request/reply exchange */
