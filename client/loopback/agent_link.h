@@ -21,3 +21,6 @@ struct agent_link *agent_link_free(struct agent_link *l);
  */
 int agent_link_get_token(struct agent_link *l, const char *profile, const char *scope,
 			 struct aoai_token **ret_token, char *msg, size_t len);
+/* aoai_get_headers() on the shared connection, as agent_link_get_token(). */
+int agent_link_get_headers(struct agent_link *l, const char *url, struct aoai_headers **ret_headers,
+			   char *msg, size_t len);
