@@ -11,6 +11,7 @@
  *   preload.c      where the hook is, and LD_PRELOAD
  *   identity.c     the local managed-identity endpoint (libmicrohttpd)
  *   identity_http.c    one request to it
+ *   relay_env.c    the relay (client/relay/) and the variables that point at it
  *   supervise.c    run the child, forward signals, reap, exit like a shell
  */
 #pragma once
@@ -29,7 +30,10 @@
 
 struct exec_options {
 	const char *profile; /* -p, or NULL */
-	bool no_env;         /* no secret in the environment */
+	bool no_env;         /* no credential in the environment: no relay either */
+	bool no_relay;       /* an api-key profile: no relay, no key */
+	bool key_in_env;     /* an api-key profile: the key itself in the environment */
+	bool relay;          /* a token profile: the relay too */
 	bool no_preload;
 	bool no_identity;
 	char **command; /* NULL-terminated, at least one word */
@@ -107,6 +111,16 @@ const char *identity_url(const struct identity *id);
 const char *identity_header(const struct identity *id);
 /* Stops the listener (connections in flight are finished) and wipes.  Accepts NULL. */
 struct identity *identity_stop(struct identity *id);
+
+/*
+ * Starts the relay for @p (forwarding to the origin of p->endpoint) and
+ * points the child at it: AZURE_OPENAI_ENDPOINT and OPENAI_BASE_URL, and
+ * the placeholder in AZURE_OPENAI_API_KEY and OPENAI_API_KEY.  Returns 0,
+ * or prints why not and returns the exit code.
+ */
+struct relay;
+int relay_env_start(struct agent_link *agent, const struct profile *p, struct env *e,
+		    struct relay **ret);
 
 /*
  * Blocks the signals the supervisor forwards, so that they wait for it
