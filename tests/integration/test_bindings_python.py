@@ -5,25 +5,26 @@ CLI, the SDK shapes (token_provider, httpx AgentAuth) through the fake Azure
 OpenAI endpoint, reconnecting to a restarted agent, broken agents, and a
 pip install from the tree."""
 
+import asyncio
 import hashlib
 import json
 import os
 import shutil
 import socket
 import struct
-import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from aoaitest import (CHAT_BODY, CMD_TIMEOUT, PYTHON, TESTS_DIR, api_key_profile, assert_absent,
-                      describe, expect_rc, fail, run, start_fake, stop_fake)
+                      describe, expect_rc, fail, run, stop_fake)
 from identity import start_fake_aoai_jwt
 
 BINDING = os.path.join(os.path.dirname(TESTS_DIR), "bindings", "python")
-if BINDING not in os.sys.path:
-    os.sys.path.insert(0, BINDING)
+if BINDING not in sys.path:
+    sys.path.insert(0, BINDING)
 import aoai_agent  # noqa: E402
 
 try:
@@ -279,6 +280,30 @@ def test_httpx_auth_api_key(fake_keyed, fake_aoai, client):
     assert e.kind == "no_match" and len(fake_aoai.requests()) == sent
 
 
+def test_httpx_is_optional(ctx):
+    script = ("import sys\n"
+              "import aoai_agent\n"
+              "print('httpx' in sys.modules)\n"
+              "sys.modules['httpx'] = None  # as if not installed\n"
+              "try:\n from aoai_agent import AgentAuth\n"
+              "except ImportError as e:\n print(e)\n")
+    r = expect_rc(run([PYTHON, "-c", script], ctx.env(PYTHONPATH=BINDING)), 0, "no httpx")
+    if r.stdout.splitlines()[:1] != ["False"] or "AgentAuth needs httpx" not in r.stdout:
+        fail(f"importing aoai_agent imports httpx, or AgentAuth without it:\n{describe(r)}")
+
+
+def test_httpx_async_client(fake_keyed, fake_aoai, client):
+    needs_httpx()
+
+    async def post():
+        async with httpx.AsyncClient(auth=aoai_agent.AgentAuth(client), timeout=10) as hc:
+            return await hc.post(fake_aoai.chat_url, content=CHAT_BODY,
+                                 headers={"Content-Type": "application/json"})
+
+    r = asyncio.run(post())
+    assert r.status_code == 200, r.text
+
+
 def test_httpx_auth_exists_actions(ctx, start_agent, aoai, fake_aoai, client):
     needs_httpx()
     cfg = ctx.write_config({"profiles": {"gw": api_key_profile(fake_aoai.hostport, headers={
@@ -356,6 +381,29 @@ def test_threads_share_a_client(keyed, client):
     for t in threads:
         t.join(CMD_TIMEOUT)
     assert not any(t.is_alive() for t in threads) and not bad, len(bad)
+
+
+def test_forked_child_gets_its_own_connection(keyed, client):
+    """A child must not use its parent's connection (their replies would cross)."""
+    _, key, _ = keyed
+    assert client.headers(URL) == {"api-key": key}
+    parents = client._sock
+    assert parents is not None, "the client keeps its connection"
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = client.headers(URL) == {"api-key": key}
+            os.write(wfd, json.dumps([ok, client._sock is not parents]).encode())
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert json.loads(got or b"null") == [True, True], got
+    # The parent's connection is the same, and still works.
+    assert client.headers(URL) == {"api-key": key} and client._sock is parents
 
 
 class BrokenAgent:

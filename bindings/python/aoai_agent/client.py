@@ -109,7 +109,7 @@ class Token:
 class Client:
     """One connection to the agent at @path (default: found from the
     environment at each connect, as PROTOCOL.md says), with @timeout seconds
-    for each request (connect, send and the whole reply)."""
+    for each request (connect, send and the whole reply; None: no limit)."""
 
     def __init__(self, path=None, timeout=DEFAULT_TIMEOUT):
         self._path = os.fspath(path) if path is not None else None
@@ -181,7 +181,7 @@ class Client:
             path = self._path if self._path is not None else wire.socket_path()
             self._sock = wire.connect(path, self.timeout)
             self._pid = os.getpid()
-        deadline = time.monotonic() + self.timeout
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
             wire.send(self._sock, frame, deadline)
             return wire.recv(self._sock, deadline)

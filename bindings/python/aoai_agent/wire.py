@@ -79,6 +79,9 @@ def send(sock, frame, deadline):
 
 
 def _settimeout(sock, deadline):
+    if deadline is None:  # no timeout
+        sock.settimeout(None)
+        return
     left = deadline - time.monotonic()
     if left <= 0:
         raise socket.timeout("timed out")
