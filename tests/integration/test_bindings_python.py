@@ -9,7 +9,9 @@ import asyncio
 import hashlib
 import json
 import os
+import select
 import shutil
+import signal
 import socket
 import struct
 import sys
@@ -360,6 +362,12 @@ def test_reconnects_after_agent_restart(ctx, keyed, start_agent, client, aoai):
     agent, key = restart(agent)
     if client.headers(URL) != {"api-key": key}:
         fail("no headers from the agent restarted a second time")
+    # A request that changes something is not sent twice: the caller decides.
+    agent, key = restart(agent)
+    e = expect_raises(aoai_agent.ProtocolError, client.call, "remove", name="contoso")
+    assert "closed the connection" in str(e), repr(e)
+    if client.headers(URL) != {"api-key": key}:
+        fail("the secret was removed by a request reported as failed")
     # No agent at all: the request fails, saying so.
     agent.stop()
     e = expect_raises(aoai_agent.NoAgentError, client.headers, URL)
@@ -384,23 +392,30 @@ def test_threads_share_a_client(keyed, client):
 
 
 def test_forked_child_gets_its_own_connection(keyed, client):
-    """A child must not use its parent's connection (their replies would cross)."""
+    """A child must not use its parent's connection (their replies would
+    cross), nor wait for a lock a parent's thread held at fork()."""
     _, key, _ = keyed
     assert client.headers(URL) == {"api-key": key}
     parents = client._sock
     assert parents is not None, "the client keeps its connection"
     rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ok = client.headers(URL) == {"api-key": key}
-            os.write(wfd, json.dumps([ok, client._sock is not parents]).encode())
-        finally:
-            os._exit(0)
+    with client._lock:  # as if another thread were in the middle of a request
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ok = client.headers(URL) == {"api-key": key}
+                os.write(wfd, json.dumps([ok, client._sock is not parents]).encode())
+            finally:
+                os._exit(0)
     os.close(wfd)
-    with os.fdopen(rfd, "rb") as f:
-        got = f.read()
-    os.waitpid(pid, 0)
+    try:
+        if not select.select([rfd], [], [], CMD_TIMEOUT)[0]:
+            os.kill(pid, signal.SIGKILL)
+            fail("the forked child got no headers: it waits for its parent's lock")
+        got = os.read(rfd, 4096)
+    finally:
+        os.close(rfd)
+        os.waitpid(pid, 0)
     assert json.loads(got or b"null") == [True, True], got
     # The parent's connection is the same, and still works.
     assert client.headers(URL) == {"api-key": key} and client._sock is parents

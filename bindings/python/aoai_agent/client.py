@@ -3,10 +3,10 @@
 
 A Client keeps one connection and serialises requests on it with a lock, so
 threads may share one.  When a connection it had already used turns out to
-be closed (the agent restarted, or dropped it), the request is sent once
-more on a new connection; every request this module sends only reads the
-agent's state, so sending it twice is harmless.  A process that forks gets a
-fresh connection in the child rather than sharing the parent's.
+be closed (the agent restarted, or dropped it), a request that only reads
+the agent's state (REPEATABLE_OPS) is sent once more on a new connection.
+A process that forks gets a fresh connection (and lock) in the child rather
+than sharing the parent's.
 """
 
 import os
@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import weakref
 
 from . import wire
 from .errors import InvalidArgumentError, ProtocolError, from_reply
@@ -26,6 +27,8 @@ EXISTS_ACTIONS = ("override", "skip", "append")
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 _SCOPE_RE = re.compile(r"[!-~]{1,%d}\Z" % MAX_SCOPE)
 _BAD_HEADER_CHARS = re.compile(r"[\r\n\0]")
+# Sending one of these twice is harmless: they change nothing in the agent.
+REPEATABLE_OPS = frozenset(("headers", "token", "list", "status", "jwks"))
 
 
 class Header:
@@ -117,6 +120,7 @@ class Client:
         self._lock = threading.Lock()
         self._sock = None
         self._pid = None
+        _clients.add(self)
 
     def __repr__(self):
         return f"Client(path={self._path!r}, timeout={self.timeout!r})"
@@ -147,7 +151,7 @@ class Client:
         request = {"v": wire.PROTO_VERSION, "op": op}
         request.update({k: v for k, v in fields.items() if v is not None})
         frame = wire.encode(request)
-        reply = self._exchange(frame)
+        reply = self._exchange(frame, op in REPEATABLE_OPS)
         if reply["ok"]:
             return reply
         kind, message = reply.get("error"), reply.get("message")
@@ -155,9 +159,9 @@ class Client:
             raise ProtocolError("the agent sent an error reply without error and message")
         raise from_reply(kind, message)
 
-    def _exchange(self, frame):
+    def _exchange(self, frame, repeatable):
         with self._lock:
-            reused = self._sock is not None and self._pid == os.getpid()
+            reused = repeatable and self._sock is not None and self._pid == os.getpid()
             try:
                 return self._once(frame)
             except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -264,10 +268,23 @@ def _header(h):
     return Header(name, value, action)
 
 
-# --- the default client -------------------------------------------------------
+# --- the default client, and forks ----------------------------------------------
 
 _default = None
 _default_lock = threading.Lock()
+_clients = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    # A lock held by another thread of the parent at fork() would stay held
+    # forever in the child; the connection is replaced at its next request.
+    global _default_lock
+    _default_lock = threading.Lock()
+    for c in list(_clients):
+        c._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def default_client():
