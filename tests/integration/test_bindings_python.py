@@ -187,6 +187,29 @@ def test_token_provider(mi_agent, client, identity):
     assert r.status_code == 200, r.text
 
 
+def test_azure_core_credential(mi_agent, client):
+    """AgentCredential in azure-core's bearer-token policy, as Azure SDK clients use it."""
+    from azure.core.pipeline import Pipeline
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+    from azure.core.pipeline.transport import HttpRequest, RequestsTransport
+
+    _, fake = mi_agent
+    cred = aoai_agent.AgentCredential(client=client)
+    tok, expires_on = cred.get_token(aoai_agent.DEFAULT_SCOPE)
+    if tok != client.token().token or expires_on != client.token().expires_on:
+        fail("AgentCredential.get_token() is not the agent's token")
+    expect_raises(aoai_agent.InvalidArgumentError, cred.get_token, "a", "b")
+    policy = BearerTokenCredentialPolicy(cred, aoai_agent.DEFAULT_SCOPE)
+    with Pipeline(transport=RequestsTransport(), policies=[policy]) as pipeline:
+        req = HttpRequest("POST", fake.chat_url, data=CHAT_BODY,
+                          headers={"Content-Type": "application/json"})
+        # The fake listens on loopback without TLS.
+        resp = pipeline.run(req, enforce_https=False).http_response
+    assert resp.status_code == 200, resp.text()
+    last = fake.requests()[-1]
+    assert (last["auth"], last["bearer_src"]) == ("jwt", "imds"), last
+
+
 def test_token_errors(keyed, client, aoai):
     # keyed's agent has api-key profiles only.
     e = expect_raises(aoai_agent.NoMatchError, client.token)

@@ -8,25 +8,27 @@ access token; the keys stay in the agent.
     aoai_agent.headers("https://contoso.openai.azure.com/openai/...")  # -> dict
     aoai_agent.token().token                                           # bearer token
     openai.AzureOpenAI(..., azure_ad_token_provider=aoai_agent.token_provider())
+    SomeAzureClient(..., credential=aoai_agent.AgentCredential())     # azure-core
     httpx.Client(auth=aoai_agent.AgentAuth())                          # needs httpx
 
 Errors are AoaiError (with .kind and .exit_code, as the aoai CLI's), and
 NoAgentError when no agent is running.
 """
 
-from .auth import token_provider
+import threading as _threading
+
+from .auth import AgentCredential, token_provider
 from .client import (DEFAULT_SCOPE, DEFAULT_TIMEOUT, AgentHeaders, Client, Header, Token,
                      agent_headers, default_client, headers, list_profiles, token)
 from .errors import (AoaiError, DeniedError, InvalidArgumentError, LockedError, NoAgentError,
                      NoMatchError, ProtocolError, UnavailableError)
 from .wire import socket_path
-import threading as _threading
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AgentAuth", "AgentHeaders", "AoaiError", "Client", "DEFAULT_SCOPE", "DEFAULT_TIMEOUT",
-    "DeniedError", "Header", "InvalidArgumentError", "LockedError", "NoAgentError",
+    "AgentAuth", "AgentCredential", "AgentHeaders", "AoaiError", "Client", "DEFAULT_SCOPE",
+    "DEFAULT_TIMEOUT", "DeniedError", "Header", "InvalidArgumentError", "LockedError", "NoAgentError",
     "NoMatchError", "ProtocolError", "Token", "UnavailableError", "agent_headers",
     "default_client", "headers", "list_profiles", "socket_path", "token", "token_provider",
 ]

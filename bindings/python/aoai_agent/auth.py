@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The shapes SDKs take: a bearer-token provider for the openai SDK, and an
-httpx authentication class.
+"""The shapes SDKs take: a bearer-token provider for the openai SDK, a
+credential for the Azure SDK (azure-core), and an httpx authentication class.
 
 httpx is not a dependency: AgentAuth is made the first time it is asked for
 (`from aoai_agent import AgentAuth`), and that raises ImportError when httpx
@@ -8,6 +8,7 @@ is not installed.
 """
 
 from .client import DEFAULT_SCOPE, default_client
+from .errors import InvalidArgumentError
 
 
 def token_provider(profile=None, scope=DEFAULT_SCOPE, client=None):
@@ -20,6 +21,37 @@ def token_provider(profile=None, scope=DEFAULT_SCOPE, client=None):
         return (client or default_client()).token(profile, scope).token
 
     return provide
+
+
+class AgentCredential:
+    """A credential as azure-core takes one (TokenCredential): get_token(scope)
+    returns a Token of the token profile @profile (default: the agent's only
+    one), which has azure-core AccessToken's .token and .expires_on and unpacks
+    as one.  The agent gives a token for one scope, without extra claims; a
+    tenant_id is left to the profile."""
+
+    def __init__(self, profile=None, client=None):
+        self._profile = profile
+        self._client = client
+
+    def __repr__(self):
+        return f"AgentCredential(profile={self._profile!r})"
+
+    def get_token(self, *scopes, claims=None, tenant_id=None, **kwargs):
+        if len(scopes) != 1:
+            raise InvalidArgumentError("the agent gives a token for exactly one scope")
+        if claims:
+            raise InvalidArgumentError("the agent cannot ask for a token with extra claims")
+        return (self._client or default_client()).token(self._profile, scopes[0])
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
 
 
 def make_httpx_auth():

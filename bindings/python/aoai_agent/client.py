@@ -100,6 +100,10 @@ class Token:
     def access_token(self):
         return self.token
 
+    def __iter__(self):
+        # token, expires_on = t: as azure-core's AccessToken unpacks.
+        return iter((self.token, self.expires_on))
+
     def expires_in(self, now=None):
         """Seconds left until expiry (negative once expired)."""
         return self.expires_on - int(time.time() if now is None else now)
