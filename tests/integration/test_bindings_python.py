@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -269,6 +270,43 @@ def test_no_agent(ctx):
               "except aoai_agent.NoAgentError as e:\n print(e.exit_code, e)\n")
     r = expect_rc(run([PYTHON, "-c", script], dict(env, PYTHONPATH=BINDING)), 0, "no socket")
     assert r.stdout.startswith("3 no agent socket: ") and "aoai-agent" in r.stdout, r.stdout
+
+
+# Binds as root, then listens as uid 65534, and answers any request with a
+# valid reply: only the client's check of the listener's uid refuses it.
+FOREIGN_AGENT = r"""
+import json, os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+os.setgid(65534)
+os.setuid(65534)
+s.listen(1)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    n = struct.unpack(">I", c.recv(4, socket.MSG_WAITALL))[0]
+    c.recv(n, socket.MSG_WAITALL)
+    reply = json.dumps({"v": 1, "ok": True, "profile": "x", "headers": []}).encode()
+    c.sendall(struct.pack(">I", len(reply)) + reply)
+    c.close()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="listens as uid 65534: needs root")
+def test_agent_of_another_user_is_not_used(ctx):
+    path = ctx.path("foreign.sock")
+    p = subprocess.Popen([PYTHON, "-c", FOREIGN_AGENT, str(path)], stdout=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, env=ctx.base_env())
+    try:
+        if not select.select([p.stdout], [], [], CMD_TIMEOUT)[0] \
+                or p.stdout.readline() != b"ready\n":
+            fail("the stand-in agent of uid 65534 did not start")
+        e = expect_raises(aoai_agent.NoAgentError, aoai_agent.Client(path).headers, URL)
+        assert e.exit_code == 3 and "runs as another user" in str(e), repr(e)
+    finally:
+        p.kill()
+        p.wait(CMD_TIMEOUT)
+        p.stdout.close()
 
 
 # --- httpx ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ PROTO_MAX_FRAME = 256 * 1024
 SOCK_ENV = "AOAI_AUTH_SOCK"
 SOCK_UNDER_RUNTIME = "aoai/agent.sock"
 _LEN = struct.Struct(">I")
+_UCRED = struct.Struct("=iII")  # struct ucred: pid, uid, gid
 
 
 def socket_path():
@@ -40,7 +41,8 @@ def socket_path():
 
 def connect(path, timeout):
     """A socket connected to the agent at @path (close-on-exec, as Python makes
-    every socket).  Raises NoAgentError saying why and what to do."""
+    every socket), which must run as our user or root.  Raises NoAgentError
+    saying why and what to do."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
@@ -51,7 +53,19 @@ def connect(path, timeout):
     except OSError as e:
         sock.close()
         raise NoAgentError(_connect_message(path, e)) from None
+    if not _peer_trusted(sock):
+        # Whoever listens there could read our URLs and hand back its own headers.
+        sock.close()
+        raise NoAgentError(f"the agent at {path} runs as another user: not using it")
     return sock
+
+
+def _peer_trusted(sock):
+    """True when the process listening at the other end is us or root, as the
+    C clients require (SO_PEERCRED gives its uid as of listen())."""
+    cred = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    _pid, uid, _gid = _UCRED.unpack(cred)
+    return uid == os.getuid() or uid == 0
 
 
 def _connect_message(path, e):
