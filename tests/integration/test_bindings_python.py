@@ -50,6 +50,13 @@ def needs_httpx():
                     pytrace=False)
 
 
+def expect_headers(client, want):
+    """Fails unless client.headers(URL) is @want (never printing a value bare)."""
+    got = client.headers(URL)
+    if got != want:
+        fail(f"expected headers {want}, got {got}")
+
+
 def expect_raises(cls, fn, *args, **kw):
     """Calls fn; returns the exception, which must be a @cls."""
     try:
@@ -162,7 +169,8 @@ def test_token(mi_agent, client, identity, aoai):
     assert tok.profile == "mi" and tok.source == "imds" and tok.token_type == "Bearer", repr(tok)
     assert tok.scope == aoai_agent.DEFAULT_SCOPE, repr(tok)
     assert tok.expires_on > before + 60 and 0 < tok.expires_in() <= 3600 * 24, repr(tok)
-    assert tok.token and tok.access_token == tok.token
+    if not tok.token or tok.access_token != tok.token:
+        fail("the Token has no token, or access_token is another")
     assert_absent(tok.token, repr(tok), "the Token's repr")
     r = expect_rc(aoai("token", "mi"), 0, "aoai token")
     if r.stdout != tok.token + "\n":
@@ -176,7 +184,8 @@ def test_token(mi_agent, client, identity, aoai):
 def test_token_provider(mi_agent, client, identity):
     provide = aoai_agent.token_provider(client=client)
     first = provide()
-    assert isinstance(first, str) and first
+    if not isinstance(first, str) or not first:
+        fail(f"token_provider() returned a {type(first).__name__}, not a token")
     if provide() != first or aoai_agent.token_provider("mi", client=client)() != first:
         fail("token_provider does not hand out the agent's cached token")
     # Used as openai does: "Authorization: Bearer <provider()>".
@@ -415,7 +424,7 @@ def test_reconnects_after_agent_restart(ctx, keyed, start_agent, client, aoai):
         expect_rc(aoai("add", "contoso", input=k + "\n"), 0, "aoai add")
         return new, k
 
-    assert client.headers(URL) == {"api-key": key}
+    expect_headers(client, {"api-key": key})
     # The kept connection is to an agent that restarted since: sent once more.
     agent, key = restart(agent)
     if client.headers(URL) != {"api-key": key}:
@@ -456,7 +465,7 @@ def test_forked_child_gets_its_own_connection(keyed, client):
     """A child must not use its parent's connection (their replies would
     cross), nor wait for a lock a parent's thread held at fork()."""
     _, key, _ = keyed
-    assert client.headers(URL) == {"api-key": key}
+    expect_headers(client, {"api-key": key})
     parents = client._sock
     assert parents is not None, "the client keeps its connection"
     rfd, wfd = os.pipe()
@@ -479,7 +488,8 @@ def test_forked_child_gets_its_own_connection(keyed, client):
         os.waitpid(pid, 0)
     assert json.loads(got or b"null") == [True, True], got
     # The parent's connection is the same, and still works.
-    assert client.headers(URL) == {"api-key": key} and client._sock is parents
+    expect_headers(client, {"api-key": key})
+    assert client._sock is parents
 
 
 class BrokenAgent:
