@@ -10,6 +10,7 @@
 //   token [PROFILE]               a token of PROFILE (default: the only one)
 //   parallel N URL...             N headers() calls at once, cycling through the URLs;
 //                                 then the agent's count of connections
+//   sequence URL...               headers() for each URL, one after the other
 //   restart URL                   headers, then again after a line on stdin
 //   chat ENDPOINT PROFILE         AzureOpenAI with azureADTokenProvider: one chat
 //   fetch URL                     POST URL with plain fetch, then with aoaiFetch
@@ -103,6 +104,12 @@ const modes = {
     // Asked on the same kept connection: the agent counts it, and only it.
     const status = await aoai.getDefaultClient().request({ op: "status" });
     out({ results, connections: status.connections });
+  },
+
+  async sequence(...urls) {
+    const results = [];
+    for (const url of urls) results.push(await headersOf(url));
+    out({ results });
   },
 
   async restart(url) {
