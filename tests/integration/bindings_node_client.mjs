@@ -14,6 +14,7 @@
 //   restart URL                   headers, then again after a line on stdin
 //   chat ENDPOINT PROFILE         AzureOpenAI with azureADTokenProvider: one chat
 //   fetch URL                     POST URL with plain fetch, then with aoaiFetch
+//   send METHOD URL [BODY]        aoaiFetch(URL): status, final URL and body
 //   sdkfetch ENDPOINT             AzureOpenAI with fetch: aoaiFetch and a wrong apiKey
 //   list                          the profiles' names and credentials
 
@@ -141,6 +142,11 @@ const modes = {
     const body = await wrapped.json();
     out({ plain: plain.status, wrapped: wrapped.status,
           content: body.choices ? body.choices[0].message.content : null });
+  },
+
+  async send(method, url, body) {
+    const res = await aoai.aoaiFetch(url, { method, body, headers: { "x-app": "mine" } });
+    out({ status: res.status, url: res.url, body: await res.text() });
   },
 
   async sdkfetch(endpoint) {

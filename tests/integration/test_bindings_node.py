@@ -390,3 +390,87 @@ def test_npm_pack_and_install(ctx, node, two_keys):
     assert json.loads(r.stdout) == {"names": ["api-key"], "isClass": "function", "code": 7}, \
         describe(r)
     assert_absent(keys["a"], r.stdout, "the script's output")
+
+
+# --- redirects: the agent's headers go only where the agent says ------------------
+
+class Recorder:
+    """An HTTP server on 127.0.0.1 answering from @routes {path: (status, location)}
+    (else 200 with the path), recording each request's method, path, body and the
+    fingerprint of its api-key header."""
+
+    def __init__(self, routes=None):
+        import http.server
+        seen = self.seen = []
+        self.routes = routes if routes is not None else {}
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode() if n else ""
+                key = self.headers.get_all("api-key") or []
+                seen.append({"method": self.command, "path": self.path, "body": body,
+                             "api-key": [fp(k) for k in key], "x-app": self.headers["x-app"]})
+                status, location = recorder.routes.get(self.path, (200, None))
+                out = f"{self.command} {self.path} {body}".encode()
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def redirect_scene(ctx, start_agent):
+    inside, outside = Recorder(), Recorder()
+    key = ctx.secret()
+    inside.routes.update({
+        "/away": (307, f"{outside.base}/landed"),
+        "/see-other": (303, "/final"),
+        "/moved": (308, "/final"),
+    })
+    cfg = {"profiles": {"in": {"hosts": [f"127.0.0.1:{inside.port}"], "credential": {
+        "type": "api-key", "file": str(ctx.write_file("in.key", key))}}}}
+    start_agent(config=ctx.write_config(cfg))
+    yield inside, outside, key
+    inside.close()
+    outside.close()
+
+
+def test_fetch_redirect_leaves_headers_behind(ctx, node, redirect_scene):
+    inside, outside, key = redirect_scene
+    got = drive(ctx, node, "send", "POST", f"{inside.base}/away", "payload")
+    assert got == {"status": 200, "url": f"{outside.base}/landed",
+                   "body": "POST /landed payload"}, got
+    assert inside.seen == [{"method": "POST", "path": "/away", "body": "payload",
+                            "api-key": [fp(key)], "x-app": "mine"}], inside.seen
+    # The request's own headers follow the redirect; the agent's do not.
+    assert outside.seen == [{"method": "POST", "path": "/landed", "body": "payload",
+                             "api-key": [], "x-app": "mine"}], outside.seen
+
+
+def test_fetch_redirect_within_the_host(ctx, node, redirect_scene):
+    inside, _, key = redirect_scene
+    got = drive(ctx, node, "send", "POST", f"{inside.base}/see-other", "payload")
+    assert (got["status"], got["body"]) == (200, "GET /final "), got
+    got = drive(ctx, node, "send", "PUT", f"{inside.base}/moved", "again")
+    assert (got["status"], got["body"]) == (200, "PUT /final again"), got
+    assert [(e["method"], e["path"], e["api-key"]) for e in inside.seen] == [
+        ("POST", "/see-other", [fp(key)]), ("GET", "/final", [fp(key)]),
+        ("PUT", "/moved", [fp(key)]), ("PUT", "/final", [fp(key)])], inside.seen
