@@ -18,6 +18,9 @@ const CONNECT_TIMEOUT_MS = 5000;
 // The agent bounds its own wait for a token source (a client "sets no timeout of
 // its own"); this only catches an agent that stopped answering altogether.
 const REPLY_TIMEOUT_MS = 120000;
+// Requests sent again on a fresh connection when the first one closed before
+// their reply: those that change nothing in the agent.
+const RESENDABLE = new Set(["headers", "token", "list", "status", "jwks"]);
 const MAX_REDIRECTS = 20;
 const START_HINT =
   'start one with eval "$(aoai-agent)", or use the systemd agent with eval "$(aoai env)"';
@@ -66,13 +69,21 @@ export function socketPath(env = process.env) {
   return null;
 }
 
+// strerror()'s words for what connect() meets, as the C clients print them.
+const ERRNO_TEXT = {
+  ENOENT: "No such file or directory",
+  ECONNREFUSED: "Connection refused",
+  EACCES: "Permission denied",
+  ENOTDIR: "Not a directory",
+  ENOTSOCK: "Socket operation on non-socket",
+};
+
 function noAgent(path, err) {
   const hints = {
     ENOENT: `: ${START_HINT}`,
     ECONNREFUSED: ` (a stale socket: its agent has stopped): ${START_HINT}`,
   };
-  const why = err.code === "ENOENT" ? "No such file or directory"
-    : err.code === "ECONNREFUSED" ? "Connection refused" : err.code || err.message;
+  const why = ERRNO_TEXT[err.code] || err.code || err.message;
   return new AoaiError("no_agent", `cannot reach the agent at ${path}: ${why}${hints[err.code] || ""}`);
 }
 
@@ -163,7 +174,6 @@ export class AgentClient {
   #connectTimeout;
   #replyTimeout;
   #sock = null;
-  #reader = null;
   #pending = []; // written, awaiting a reply, oldest first
   #timer = null;
 
@@ -186,7 +196,7 @@ export class AgentClient {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.#send({ frame, resolve, reject, retried: false });
+      this.#send({ frame, resolve, reject, resend: RESENDABLE.has(request.op) });
     });
   }
 
@@ -243,7 +253,6 @@ export class AgentClient {
       this.#fail(sock, new AoaiError("io", "the agent closed the connection"), connected);
     });
     this.#sock = sock;
-    this.#reader = reader;
     return sock;
   }
 
@@ -289,7 +298,7 @@ export class AgentClient {
   }
 
   // The connection @sock is unusable: forget it; its pending requests are sent
-  // once more (when @retry and not retried yet) or fail with @err.
+  // once more (when @retry and the request may be resent) or fail with @err.
   #fail(sock, err, retry) {
     if (sock !== this.#sock) return;
     this.#drop(err, retry);
@@ -299,14 +308,13 @@ export class AgentClient {
     const sock = this.#sock;
     const pending = this.#pending;
     this.#sock = null;
-    this.#reader = null;
     this.#pending = [];
     clearTimeout(this.#timer);
     this.#timer = null;
     sock?.destroy();
     for (const entry of pending) {
-      if (retry && !entry.retried) {
-        entry.retried = true;
+      if (retry && entry.resend) {
+        entry.resend = false;
         this.#send(entry);
       } else {
         entry.frame.fill(0);

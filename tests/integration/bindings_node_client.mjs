@@ -7,6 +7,7 @@
 //
 //   headers URL                   the headers for URL
 //   error URL                     the error headers(URL) rejects with
+//   timeout MS URL                headers(URL) by a client waiting MS ms for replies
 //   token [PROFILE]               a token of PROFILE (default: the only one)
 //   parallel N URL...             N headers() calls at once, cycling through the URLs;
 //                                 then the agent's count of connections
@@ -82,6 +83,16 @@ const modes = {
   async error(url) {
     try {
       await aoai.headers(url);
+      out({ error: null });
+    } catch (e) {
+      out(errorReport(e));
+    }
+  },
+
+  async timeout(ms, url) {
+    const client = new aoai.AgentClient({ replyTimeout: Number(ms) });
+    try {
+      await client.headers(url);
       out({ error: null });
     } catch (e) {
       out(errorReport(e));

@@ -302,6 +302,18 @@ def test_no_endless_resend(ctx, node, scripted):
     assert agent.connections == 2, agent.connections
 
 
+def test_reply_timeout(ctx, node, scripted):
+    def script(i, conn):
+        read_frame(conn)
+        read_frame(conn)  # never answers; returns when the client gives up and closes
+
+    agent = scripted(script)
+    got = drive(ctx, node, "timeout", "300", "https://x/", env=ctx.env(sock=agent.sock.getsockname()))
+    assert (got["kind"], got["exitCode"]) == ("io", 1), got
+    assert got["message"] == "no reply from the agent within 300 ms", got
+    assert agent.connections == 1, agent.connections  # a timeout is not sent again
+
+
 @pytest.mark.parametrize("reply,message", [
     (struct.pack(">I", 0x7FFFFFFF), "invalid length 2147483647"),
     (struct.pack(">I", 0), "invalid length 0"),
