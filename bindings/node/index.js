@@ -84,7 +84,8 @@ function noAgent(path, err) {
     ECONNREFUSED: ` (a stale socket: its agent has stopped): ${START_HINT}`,
   };
   const why = ERRNO_TEXT[err.code] || err.code || err.message;
-  return new AoaiError("no_agent", `cannot reach the agent at ${path}: ${why}${hints[err.code] || ""}`);
+  const hint = hints[err.code] || "";
+  return new AoaiError("no_agent", `cannot reach the agent at ${path}: ${why}${hint}`);
 }
 
 // The agent refuses peers of another uid; Node cannot read SO_PEERCRED, so the
@@ -122,7 +123,8 @@ class FrameReader {
   }
 
   #take(n) {
-    const all = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#size);
+    const all = this.#chunks.length === 1 ? this.#chunks[0]
+      : Buffer.concat(this.#chunks, this.#size);
     const out = all.subarray(0, n);
     const rest = all.subarray(n);
     this.#chunks = rest.length ? [rest] : [];
@@ -160,7 +162,8 @@ function decodeReply(payload) {
 
 function replyError(reply) {
   const kind = typeof reply.error === "string" && reply.error ? reply.error : "internal";
-  const message = typeof reply.message === "string" ? reply.message : `the agent refused the request (${kind})`;
+  const message = typeof reply.message === "string" ? reply.message
+    : `the agent refused the request (${kind})`;
   return new AoaiError(kind, message);
 }
 
@@ -235,7 +238,9 @@ export class AgentClient {
     const reader = new FrameReader();
     let connected = false;
     const connectTimer = setTimeout(() => {
-      this.#fail(sock, new AoaiError("io", `no connection to the agent at ${path} within ${this.#connectTimeout} ms`), false);
+      const ms = this.#connectTimeout;
+      this.#fail(sock, new AoaiError("io", `no connection to the agent at ${path} within ${ms} ms`),
+        false);
     }, this.#connectTimeout);
     connectTimer.unref();
     sock.once("connect", () => {
@@ -245,7 +250,8 @@ export class AgentClient {
     sock.on("data", (chunk) => this.#onData(sock, reader, chunk));
     sock.on("error", (err) => {
       clearTimeout(connectTimer);
-      this.#fail(sock, connected ? new AoaiError("io", `the connection to the agent broke: ${err.code || err.message}`)
+      const why = err.code || err.message;
+      this.#fail(sock, connected ? new AoaiError("io", `the connection to the agent broke: ${why}`)
         : noAgent(path, err), connected);
     });
     sock.on("close", () => {
@@ -292,7 +298,8 @@ export class AgentClient {
     }
     const sock = this.#sock;
     this.#timer = setTimeout(() => {
-      this.#fail(sock, new AoaiError("io", `no reply from the agent within ${this.#replyTimeout} ms`), false);
+      const ms = this.#replyTimeout;
+      this.#fail(sock, new AoaiError("io", `no reply from the agent within ${ms} ms`), false);
     }, this.#replyTimeout);
     this.#timer.unref();
   }
@@ -356,7 +363,7 @@ export class AgentClient {
     if (scope !== undefined && scope !== null) req.scope = scope;
     const r = await this.request(req);
     if (typeof r.access_token !== "string" || !Number.isInteger(r.expires_on)) {
-      throw new AoaiError("protocol", "the agent sent a token reply without access_token or expires_on");
+      throw new AoaiError("protocol", "the agent sent a token reply without its token or expiry");
     }
     return {
       token: r.access_token,
@@ -432,7 +439,9 @@ async function agentHeadersFor(client, url) {
   try {
     return (await client.headerList(url)).headers;
   } catch (err) {
-    if (err instanceof AoaiError && (err.kind === "no_match" || err.kind === "insecure_url")) return null;
+    const unmatched = err instanceof AoaiError &&
+      (err.kind === "no_match" || err.kind === "insecure_url");
+    if (unmatched) return null;
     throw err;
   }
 }
@@ -446,7 +455,9 @@ function replayable(body) {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function makeFetch(client, baseFetch) {
-  if (typeof baseFetch !== "function") throw new TypeError("createFetch: baseFetch is not a function");
+  if (typeof baseFetch !== "function") {
+    throw new TypeError("createFetch: baseFetch is not a function");
+  }
   // Redirects are followed here, each hop asking the agent afresh, so the
   // agent's headers never follow a Location to a host they are not for.
   return async function aoaiFetch(input, init = {}) {

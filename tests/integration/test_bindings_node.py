@@ -9,11 +9,9 @@ The driver prints fingerprints of header values and tokens, never the values."""
 
 import hashlib
 import json
-import os
 import shutil
 import socket
 import struct
-import subprocess
 import tarfile
 import threading
 import time
@@ -66,9 +64,10 @@ def two_keys(ctx, start_agent):
                                    "file": str(ctx.write_file(f"{n}.key", k + "\n"))}}
                 for n, k in keys.items()}
     profiles["nokey"] = api_key_profile("nokey.example.com")
+    # Nothing listens on port 1: the identity endpoint is down.
+    imds = "http://127.0.0.1:1/metadata/identity/oauth2/token"
     profiles["vm"] = {"hosts": ["vm.example.com"],
-                      "credential": {"type": "managed-identity",
-                                     "endpoint": "http://127.0.0.1:1/metadata/identity/oauth2/token"}}
+                      "credential": {"type": "managed-identity", "endpoint": imds}}
     agent = start_agent(config=ctx.write_config({"profiles": profiles}))
     return agent, keys
 
@@ -308,7 +307,8 @@ def test_reply_timeout(ctx, node, scripted):
         read_frame(conn)  # never answers; returns when the client gives up and closes
 
     agent = scripted(script)
-    got = drive(ctx, node, "timeout", "300", "https://x/", env=ctx.env(sock=agent.sock.getsockname()))
+    got = drive(ctx, node, "timeout", "300", "https://x/",
+                env=ctx.env(sock=agent.sock.getsockname()))
     assert (got["kind"], got["exitCode"]) == ("io", 1), got
     assert got["message"] == "no reply from the agent within 300 ms", got
     assert agent.connections == 1, agent.connections  # a timeout is not sent again
