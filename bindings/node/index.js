@@ -453,6 +453,8 @@ function replayable(body) {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CROSS_ORIGIN_DROP = ["authorization", "cookie", "proxy-authorization"];
+const BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type"];
 
 function makeFetch(client, baseFetch) {
   if (typeof baseFetch !== "function") {
@@ -460,10 +462,11 @@ function makeFetch(client, baseFetch) {
   }
   // Redirects are followed here, each hop asking the agent afresh, so the
   // agent's headers never follow a Location to a host they are not for.
-  return async function aoaiFetch(input, init = {}) {
+  return async function aoaiFetch(input, init) {
+    init ??= {};
     const isRequest = typeof Request !== "undefined" && input instanceof Request;
     let url = inputUrl(input);
-    const own = init.headers ?? (isRequest ? input.headers : undefined);
+    const own = new Headers(init.headers ?? (isRequest ? input.headers : undefined));
     const mode = init.redirect ?? (isRequest ? input.redirect : "follow");
     // A Request's body is a stream: it goes out once, so a 307/308 ends here.
     const streamed = isRequest && input.body !== null && init.body === undefined;
@@ -479,11 +482,15 @@ function makeFetch(client, baseFetch) {
       const method = (req.method ?? "GET").toUpperCase();
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
         req = { ...req, method: method === "HEAD" ? "HEAD" : "GET", body: undefined };
+        BODY_HEADERS.forEach((n) => own.delete(n));
       } else if (streamed || !replayable(req.body)) {
         return res;
       }
       await res.body?.cancel();
-      url = new URL(location, url).href;
+      const next = new URL(location, url);
+      // As fetch itself does: the program's credentials stay with their origin.
+      if (next.origin !== new URL(url).origin) CROSS_ORIGIN_DROP.forEach((n) => own.delete(n));
+      url = next.href;
     }
   };
 }

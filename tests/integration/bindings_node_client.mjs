@@ -156,7 +156,9 @@ const modes = {
   },
 
   async send(method, url, body) {
-    const res = await aoai.aoaiFetch(url, { method, body, headers: { "x-app": "mine" } });
+    const res = await aoai.aoaiFetch(url, {
+      method, body, headers: { "x-app": "mine", authorization: "Bearer mine" },
+    });
     out({ status: res.status, url: res.url, body: await res.text() });
   },
 

@@ -423,7 +423,8 @@ class Recorder:
                 body = self.rfile.read(n).decode() if n else ""
                 key = self.headers.get_all("api-key") or []
                 seen.append({"method": self.command, "path": self.path, "body": body,
-                             "api-key": [fp(k) for k in key], "x-app": self.headers["x-app"]})
+                             "api-key": [fp(k) for k in key], "x-app": self.headers["x-app"],
+                             "authorization": self.headers["authorization"]})
                 status, location = recorder.routes.get(self.path, (200, None))
                 out = f"{self.command} {self.path} {body}".encode()
                 self.send_response(status)
@@ -471,10 +472,13 @@ def test_fetch_redirect_leaves_headers_behind(ctx, node, redirect_scene):
     assert got == {"status": 200, "url": f"{outside.base}/landed",
                    "body": "POST /landed payload"}, got
     assert inside.seen == [{"method": "POST", "path": "/away", "body": "payload",
-                            "api-key": [fp(key)], "x-app": "mine"}], inside.seen
-    # The request's own headers follow the redirect; the agent's do not.
+                            "api-key": [fp(key)], "x-app": "mine",
+                            "authorization": "Bearer mine"}], inside.seen
+    # The request's own headers follow the redirect, but for its credentials (as
+    # fetch does across origins); the agent's do not.
     assert outside.seen == [{"method": "POST", "path": "/landed", "body": "payload",
-                             "api-key": [], "x-app": "mine"}], outside.seen
+                             "api-key": [], "x-app": "mine", "authorization": None}], \
+        outside.seen
 
 
 def test_fetch_redirect_within_the_host(ctx, node, redirect_scene):
@@ -486,3 +490,5 @@ def test_fetch_redirect_within_the_host(ctx, node, redirect_scene):
     assert [(e["method"], e["path"], e["api-key"]) for e in inside.seen] == [
         ("POST", "/see-other", [fp(key)]), ("GET", "/final", [fp(key)]),
         ("PUT", "/moved", [fp(key)]), ("PUT", "/final", [fp(key)])], inside.seen
+    # Within the origin the program's own credentials go along.
+    assert {e["authorization"] for e in inside.seen} == {"Bearer mine"}, inside.seen
