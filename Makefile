@@ -55,7 +55,7 @@ include protocol/protocol.mk common/common.mk
 include $(foreach d,util config secrets sources tokens core server ops main,agent/$(d)/$(d).mk)
 # `aoai check` is a program of its own, which `aoai` runs: it needs libcrypto,
 # libxml2 and libcurl, and linking those into the CLI would slow every start.
-include $(foreach d,libaoai shared cli check preload exec,client/$(d)/$(d).mk)
+include $(foreach d,libaoai shared cli check preload loopback relay exec,client/$(d)/$(d).mk)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
@@ -91,7 +91,7 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # The load generator of tests/integration/test_load.py (libaoai, pthreads).
 LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
@@ -232,8 +232,10 @@ $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
-		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) -lpthread
-$(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient/shared $(MHD_CFLAGS)
+		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) $(CURL_LIBS) -lpthread
+$(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback -Iclient/relay $(MHD_CFLAGS)
+$(OBJ)/client/loopback/%.o: BASE_CFLAGS += -Iclient/shared $(MHD_CFLAGS)
+$(OBJ)/client/relay/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback $(MHD_CFLAGS)
 
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@mkdir -p $(@D)
@@ -261,13 +263,13 @@ $(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check -Iclient/shared 
 
 # The tests of aoai-exec's parts that need neither libaoai nor libmicrohttpd.
 EXEC_UNIT_BIN := $(BUILD)/tests/test-loopback-peer $(BUILD)/tests/test-head-deadline
-$(BUILD)/tests/test-loopback-peer: $(OBJ)/client/exec/loopback_peer.o
-$(BUILD)/tests/test-head-deadline: $(OBJ)/client/exec/head_deadline.o
+$(BUILD)/tests/test-loopback-peer: $(OBJ)/client/loopback/loopback_peer.o
+$(BUILD)/tests/test-head-deadline: $(OBJ)/client/loopback/head_deadline.o
 $(EXEC_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lpthread
-$(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS += -Iclient/exec
+$(patsubst $(BUILD)/tests/%,$(OBJ)/tests/unit/%.o,$(EXEC_UNIT_BIN)): BASE_CFLAGS += -Iclient/loopback
 
 # The agent's rooms (file names are unique, so their order does not matter).
 $(OBJ)/tests/unit/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS) -Wno-missing-prototypes

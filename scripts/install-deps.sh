@@ -8,7 +8,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libsodium-dev
 libjansson-dev libsystemd-dev libmicrohttpd-dev libxml2-dev"
 TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh csh fish python3-azure python3-cryptography
-python3-requests python3-httpx openssl git python3-pycurl valgrind"
+python3-requests openssl git python3-pycurl valgrind python3-httpx python3-pip"
 # make fuzz (clang's libFuzzer) and make bench (ssh-agent as a baseline, perf for profiles).
 EXTRA_PKGS="clang-14 libclang-rt-14-dev openssh-client procps"
 

@@ -4,9 +4,9 @@
  *
  * The steps: refuse to nest; reach the agent; pick the profile; build the
  * child's environment (credentials of other origins out, the endpoint, the
- * API key unless --no-env, the hook, AOAI_EXEC); then, for a token profile,
- * serve the identity endpoint while supervising the child, else become the
- * command.
+ * hook, AOAI_EXEC); then serve the relay (an api-key profile, unless told
+ * otherwise) and, for a token profile, the identity endpoint while
+ * supervising the child; with neither, become the command.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 
 #include "exec.h"
+#include "relay.h"
 
 #define NEST_VAR     "AOAI_EXEC"
 #define ENDPOINT_VAR "AZURE_OPENAI_ENDPOINT"
@@ -95,7 +96,10 @@ static struct env *build_env(struct aoai_conn *conn, const struct exec_options *
 		exec_error(CLI_EXIT_ERROR, "out of memory");
 		return env_free(e);
 	}
-	if (!p->token && !o->no_env) {
+	if (!p->token && o->key_in_env) {
+		exec_warn("--key-in-env: the API key of profile \"%s\" is in %s, readable by "
+			  "every process of yours and inherited by all of COMMAND's children",
+			  p->name, APIKEY_VAR);
 		*ret_code = set_api_key(conn, p, e);
 		if (*ret_code != 0)
 			return env_free(e);
@@ -106,49 +110,81 @@ static struct env *build_env(struct aoai_conn *conn, const struct exec_options *
 	return e;
 }
 
-/* The endpoint, its agent connection @agent, and the child: started and
+/* What runs beside the child. */
+struct serving {
+	bool identity, relay;
+};
+
+/* The endpoints, their agent connection @agent, and the child: started and
  * stopped together. */
-static int serve_with(struct agent_link *agent, const struct profile *p, struct env *e,
-		      char **command)
+static int serve_with(struct agent_link *agent, const struct profile *p, struct serving want,
+		      struct env *e, char **command)
 {
 	struct identity *id = NULL;
+	struct relay *relay = NULL;
 	int r;
 
-	r = supervise_prepare(); /* before the endpoint's threads exist */
+	r = supervise_prepare(); /* before the endpoints' threads exist */
 	if (r < 0) {
 		errno = -r;
 		return exec_error(CLI_EXIT_ERROR, "cannot set up signal handling: %m");
 	}
-	r = identity_start(agent, p->name, &id);
-	if (r < 0) {
-		errno = -r;
-		return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
+	if (want.relay) {
+		r = relay_env_start(agent, p, e, &relay);
+		if (r != 0)
+			return r;
 	}
-	if (env_set(e, "IDENTITY_ENDPOINT", identity_url(id)) < 0 ||
-	    env_set(e, "IDENTITY_HEADER", identity_header(id)) < 0) {
-		identity_stop(id);
-		return exec_error(CLI_EXIT_ERROR, "out of memory");
+	if (want.identity) {
+		r = identity_start(agent, p->name, &id);
+		if (r < 0) {
+			relay_stop(relay);
+			errno = -r;
+			return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
+		}
+		if (env_set(e, "IDENTITY_ENDPOINT", identity_url(id)) < 0 ||
+		    env_set(e, "IDENTITY_HEADER", identity_header(id)) < 0) {
+			identity_stop(id);
+			relay_stop(relay);
+			return exec_error(CLI_EXIT_ERROR, "out of memory");
+		}
 	}
 	r = supervise_run(command, env_array(e));
-	identity_stop(id); /* its threads are gone: @agent is ours again */
+	identity_stop(id); /* their threads are gone: @agent is ours again */
+	relay_stop(relay);
 	return r;
 }
 
-/* A token profile: the endpoint lives exactly as long as the child, and
- * asks the agent over @conn (taken), the connection made at start. */
+/* The endpoints live exactly as long as the child, and ask the agent over
+ * @conn (taken), the connection made at start. */
 static int serve_and_run(struct aoai_conn *conn, const char *socket_path, const struct profile *p,
-			 struct env *e, char **command)
+			 struct serving want, struct env *e, char **command)
 {
 	struct agent_link *agent = NULL;
 	int r = agent_link_new(conn, socket_path, &agent);
 
 	if (r < 0) {
 		errno = -r;
-		return exec_error(CLI_EXIT_ERROR, "cannot start the identity endpoint: %m");
+		return exec_error(CLI_EXIT_ERROR, "cannot reach the agent: %m");
 	}
-	r = serve_with(agent, p, e, command);
+	r = serve_with(agent, p, want, e, command);
 	agent_link_free(agent);
 	return r;
+}
+
+/* Which endpoints @o and @p call for. */
+static struct serving serving_for(const struct exec_options *o, const struct profile *p)
+{
+	struct serving want = { .identity = p->token && !o->no_identity };
+	bool relay = p->token ? o->relay : !o->no_relay && !o->key_in_env;
+
+	want.relay = relay && !o->no_env;
+	if (want.relay && !p->endpoint) {
+		exec_warn("profile \"%s\" has wildcard hosts only: set %s to one of them to get "
+			  "the relay",
+			  p->name, ENDPOINT_VAR);
+		want.relay = false;
+	}
+	return want;
 }
 
 /*
@@ -168,6 +204,7 @@ static int run(const struct exec_options *o, const char *socket_path)
 {
 	struct profile p = { 0 };
 	struct aoai_conn *conn = NULL;
+	struct serving want;
 	struct env *e;
 	int r;
 
@@ -177,8 +214,9 @@ static int run(const struct exec_options *o, const char *socket_path)
 	r = profile_select(conn, o->profile, &p);
 	harden();
 	e = r == 0 ? build_env(conn, o, &p, &r) : NULL;
-	if (e && p.token && !o->no_identity) {
-		r = serve_and_run(conn, socket_path, &p, e, o->command);
+	want = e ? serving_for(o, &p) : (struct serving){ 0 };
+	if (e && (want.identity || want.relay)) {
+		r = serve_and_run(conn, socket_path, &p, want, e, o->command);
 		conn = NULL;
 	} else if (e) {
 		conn = aoai_close(conn);

@@ -10,10 +10,8 @@
  *   environment.c  the child's environment: conflicting variables out, ours in
  *   preload.c      where the hook is, and LD_PRELOAD
  *   identity.c     the local managed-identity endpoint (libmicrohttpd)
- *   agent_link.c   the one agent connection its threads share
- *   identity_secret.c  its per-run header value and the constant-time compare
- *   loopback_peer.c    the uid that owns a loopback TCP client (NETLINK_SOCK_DIAG)
- *   head_deadline.c    the watchdog that ends connections slow to send a request head
+ *   identity_http.c    one request to it
+ *   relay_env.c    the relay (client/relay/) and the variables that point at it
  *   supervise.c    run the child, forward signals, reap, exit like a shell
  */
 #pragma once
@@ -22,6 +20,7 @@
 #include <stddef.h>
 
 #include "aoai.h"
+#include "agent_link.h"
 #include "cli.h" /* CLI_EXIT_*: aoai-exec's own failures use aoai's exit codes */
 
 #define EXEC_PROG            "aoai-exec"
@@ -31,7 +30,10 @@
 
 struct exec_options {
 	const char *profile; /* -p, or NULL */
-	bool no_env;         /* no secret in the environment */
+	bool no_env;         /* no credential in the environment: no relay either */
+	bool no_relay;       /* an api-key profile: no relay, no key */
+	bool key_in_env;     /* an api-key profile: the key itself in the environment */
+	bool relay;          /* a token profile: the relay too */
 	bool no_preload;
 	bool no_identity;
 	char **command; /* NULL-terminated, at least one word */
@@ -95,29 +97,6 @@ int preload_find(char *buf, size_t len);
 /* Puts @path first in the child's LD_PRELOAD.  Returns 0 or -ENOMEM / -EINVAL. */
 int preload_prepend(struct env *e, const char *path);
 
-/* The identity endpoint's per-run header: 256 random bits as 64 hex digits. */
-#define IDENTITY_SECRET_HEX 64
-int identity_secret_new(char buf[IDENTITY_SECRET_HEX + 1]);
-/* Whether @given (@given_len bytes) equals @secret, in time independent of both. */
-bool identity_secret_equal(const char *given, size_t given_len, const char *secret);
-
-/*
- * The agent connection made at start, shared by the identity endpoint's
- * threads one request at a time, reconnected to @socket_path when the agent
- * has restarted (see agent_link.c for why it is kept).  Takes @conn, also
- * on failure.  Returns 0 or -errno.
- */
-struct agent_link;
-int agent_link_new(struct aoai_conn *conn, const char *socket_path, struct agent_link **ret);
-/* Closes the connection.  Accepts NULL; returns NULL. */
-struct agent_link *agent_link_free(struct agent_link *l);
-/*
- * aoai_get_token() on the shared connection.  Returns 0, or an AOAI_E_*
- * code with the reason (the agent's message, if any) in @msg (@len bytes).
- */
-int agent_link_get_token(struct agent_link *l, const char *profile, const char *scope,
-			 struct aoai_token **ret_token, char *msg, size_t len);
-
 /*
  * The local managed-identity endpoint (App Service protocol, 2019-08-01) for
  * the token profile @profile, on 127.0.0.1 at a random port, served by
@@ -132,6 +111,16 @@ const char *identity_url(const struct identity *id);
 const char *identity_header(const struct identity *id);
 /* Stops the listener (connections in flight are finished) and wipes.  Accepts NULL. */
 struct identity *identity_stop(struct identity *id);
+
+/*
+ * Starts the relay for @p (forwarding to the origin of p->endpoint) and
+ * points the child at it: AZURE_OPENAI_ENDPOINT and OPENAI_BASE_URL, and
+ * the placeholder in AZURE_OPENAI_API_KEY and OPENAI_API_KEY.  Returns 0,
+ * or prints why not and returns the exit code.
+ */
+struct relay;
+int relay_env_start(struct agent_link *agent, const struct profile *p, struct env *e,
+		    struct relay **ret);
 
 /*
  * Blocks the signals the supervisor forwards, so that they wait for it

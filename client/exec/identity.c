@@ -25,9 +25,9 @@
  *
  * Any local user can connect to 127.0.0.1, and 32 idle connections would
  * starve the owner's SDK; so a connection is admitted only from a socket of
- * our own uid or root's (loopback_peer.c asks the kernel), decided right at
- * accept, and one that has not delivered its request head within
- * IDENTITY_HEAD_DEADLINE_SEC is shut down (head_deadline.c) however it drips.
+ * our own uid or root's (loopback_listen.c), and one that has not delivered
+ * its request head within IDENTITY_HEAD_DEADLINE_SEC is shut down
+ * (head_deadline.c) however it drips.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -42,17 +42,11 @@
 #include "exec.h"
 #include "head_deadline.h"
 #include "identity_http.h"
-#include "loopback_peer.h"
+#include "loopback_listen.h"
 
 #define IDENTITY_MAX_CONNECTIONS 32
 #define IDENTITY_TIMEOUT_SEC     30
 #define IDENTITY_MEMORY_LIMIT    (32 * 1024) /* request line + headers, per connection */
-/*
- * Deep enough for a burst of another user's connections, each refused within
- * microseconds of its accept: a full queue would drop the owner's SYN, and
- * the owner's connect would wait a second for its retransmission.
- */
-#define IDENTITY_BACKLOG 256
 /*
  * From accept (or the end of the previous response) to a complete request
  * head.  An SDK writes its head in one go right after connecting; 5 s is
@@ -65,71 +59,11 @@
 struct identity {
 	struct MHD_Daemon *daemon;
 	int fd;
-	struct sockaddr_in local; /* the listener's address: where every client connects to */
-	uid_t owner;              /* ours; root is admitted too, as the agent's socket admits it */
-	bool warned_unknown;      /* only the listening thread touches these two */
-	bool warned_foreign;
+	struct loopback_admit admit;
 	struct head_deadline *deadline;
 	struct identity_config config;
 	char url[64];
 };
-
-/* A listening TCP socket on 127.0.0.1 at a port the kernel picks.  fd or -errno. */
-static int listen_loopback(struct sockaddr_in *ret_addr)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd, r;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, IDENTITY_BACKLOG) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	*ret_addr = sa;
-	return fd;
-}
-
-/*
- * The accept policy.  libmicrohttpd calls it on its listening thread right
- * after accept(), before the connection is counted against
- * IDENTITY_MAX_CONNECTIONS and before a byte is read (new_connection_prepare_
- * in daemon.c), and closes a refused socket at once: another user's
- * connections never take a slot.  Not knowing who connected refuses too.
- */
-static enum MHD_Result admit_peer(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-	struct identity *id = cls;
-	uid_t uid;
-	int r;
-
-	r = loopback_peer_uid(addr, addrlen, (const struct sockaddr *)&id->local, sizeof(id->local),
-			      &uid);
-	if (r < 0) {
-		/* -ENOENT: the client closed before we asked, nothing to report. */
-		if (r != -ENOENT && !id->warned_unknown) {
-			id->warned_unknown = true;
-			errno = -r;
-			exec_warn("identity endpoint: cannot tell who connected (%m); refusing "
-				  "such connections");
-		}
-		return MHD_NO;
-	}
-	if (uid == id->owner || uid == 0)
-		return MHD_YES;
-	if (!id->warned_foreign) {
-		id->warned_foreign = true;
-		exec_warn("identity endpoint: refusing connections from uid %u (only uid %u and "
-			  "root are served)",
-			  (unsigned)uid, (unsigned)id->owner);
-	}
-	return MHD_NO;
-}
 
 /*
  * Each admitted connection's head deadline runs from here.  libmicrohttpd
@@ -192,14 +126,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 
 static struct MHD_Daemon *start_daemon(struct identity *id)
 {
-	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_ITC,
-				0, admit_peer, id, serve, id, MHD_OPTION_LISTEN_SOCKET, id->fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDENTITY_MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDENTITY_TIMEOUT_SEC,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IDENTITY_MEMORY_LIMIT,
-				MHD_OPTION_NOTIFY_CONNECTION, watch_connection, id,
-				MHD_OPTION_NOTIFY_COMPLETED, request_done, id, MHD_OPTION_END);
+	return MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0,
+	    loopback_admit, &id->admit, serve, id, MHD_OPTION_LISTEN_SOCKET, id->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDENTITY_MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDENTITY_TIMEOUT_SEC,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IDENTITY_MEMORY_LIMIT,
+	    MHD_OPTION_NOTIFY_CONNECTION, watch_connection, id, MHD_OPTION_NOTIFY_COMPLETED,
+	    request_done, id, MHD_OPTION_END);
 }
 
 int identity_start(struct agent_link *agent, const char *profile, struct identity **ret)
@@ -210,20 +144,24 @@ int identity_start(struct agent_link *agent, const char *profile, struct identit
 
 	if (!id)
 		return -ENOMEM;
-	id->owner = getuid();
 	id->config.agent = agent;
 	snprintf(id->config.profile, sizeof(id->config.profile), "%s", profile);
-	r = identity_secret_new(id->config.header);
+	r = loopback_secret_new(id->config.header);
 	if (r < 0)
 		goto fail;
 	r = head_deadline_new(IDENTITY_MAX_CONNECTIONS, IDENTITY_HEAD_DEADLINE_SEC * 1000,
 			      &id->deadline);
 	if (r < 0)
 		goto fail;
-	id->fd = r = listen_loopback(&id->local);
+	id->fd = r = loopback_listen();
 	if (r < 0)
 		goto fail;
-	port = ntohs(id->local.sin_port);
+	r = loopback_admit_init(&id->admit, id->fd, "identity endpoint", exec_warn);
+	if (r < 0) {
+		close(id->fd);
+		goto fail;
+	}
+	port = ntohs(id->admit.local.sin_port);
 	snprintf(id->config.host, sizeof(id->config.host), "127.0.0.1:%u", port);
 	snprintf(id->url, sizeof(id->url), "http://127.0.0.1:%u%s", port, IDENTITY_PATH);
 	id->daemon = start_daemon(id);

@@ -118,7 +118,7 @@ static unsigned check_caller(struct MHD_Connection *c, const struct identity_con
 		return MHD_HTTP_FORBIDDEN;
 	}
 	if (lookup(c, MHD_HEADER_KIND, HEADER_IDENTITY, &given) != 1 ||
-	    !identity_secret_equal(given, strlen(given), cfg->header)) {
+	    !loopback_secret_equal(given, strlen(given), cfg->header)) {
 		*ret_message = "missing or wrong " HEADER_IDENTITY " header";
 		return MHD_HTTP_UNAUTHORIZED;
 	}

@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include "exec.h"
+#include "loopback_secret.h"
 
 #define IDENTITY_PATH        "/msi/token"
 #define IDENTITY_API_VERSION "2019-08-01"
@@ -16,7 +17,7 @@
 struct identity_config {
 	struct agent_link *agent; /* shared by the threads: it locks itself */
 	char profile[65];
-	char header[IDENTITY_SECRET_HEX + 1]; /* X-IDENTITY-HEADER */
+	char header[LOOPBACK_SECRET_HEX + 1]; /* X-IDENTITY-HEADER */
 	char host[32];                        /* "127.0.0.1:PORT", the only Host accepted */
 };
 

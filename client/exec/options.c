@@ -11,11 +11,15 @@
 #include "proto.h"
 
 static const char usage_text[] =
-    "Usage: aoai-exec [-p PROFILE] [--no-env] [--no-preload] [--no-identity] [--] COMMAND [ARGS]\n"
+    "Usage: aoai-exec [-p PROFILE] [--no-relay | --key-in-env | --relay] [--no-env]\n"
+    "                 [--no-preload] [--no-identity] [--] COMMAND [ARGS]\n"
     "\n"
     "Runs COMMAND with the credentials of an aoai-agent profile wired in:\n"
-    "  - AZURE_OPENAI_ENDPOINT, and for an api-key profile AZURE_OPENAI_API_KEY\n"
-    "    (the variables the openai SDKs read);\n"
+    "  - for an api-key profile, a relay on 127.0.0.1 for as long as COMMAND runs:\n"
+    "    AZURE_OPENAI_ENDPOINT and OPENAI_BASE_URL point at it, and\n"
+    "    AZURE_OPENAI_API_KEY and OPENAI_API_KEY hold a placeholder that only the\n"
+    "    relay accepts; it forwards each request to the profile's host with the\n"
+    "    real key, which COMMAND never sees;\n"
     "  - the libcurl hook libaoai-preload.so first in LD_PRELOAD;\n"
     "  - for a token profile, a managed-identity endpoint on 127.0.0.1 for as\n"
     "    long as COMMAND runs (IDENTITY_ENDPOINT, IDENTITY_HEADER: App Service,\n"
@@ -29,15 +33,16 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -p, --profile PROFILE  the profile to use\n"
-    "      --no-env           put no secret in the environment (no AZURE_OPENAI_API_KEY);\n"
-    "                         the hook and the identity endpoint still work\n"
+    "      --no-relay         no relay: AZURE_OPENAI_ENDPOINT is the profile's host,\n"
+    "                         and no key is set (the hook still adds it)\n"
+    "      --key-in-env       the old way: the API key itself in AZURE_OPENAI_API_KEY,\n"
+    "                         no relay (warns: every process of yours can read it)\n"
+    "      --relay            a token profile: the relay too (its placeholder as the key)\n"
+    "      --no-env           no credential of any kind in the environment: no relay\n"
     "      --no-preload       leave LD_PRELOAD alone\n"
     "      --no-identity      no managed-identity endpoint\n"
     "  -h, --help             show this help\n"
     "  -V, --version          print the version\n"
-    "\n"
-    "Environment variables are readable by every process of the same user\n"
-    "(/proc/PID/environ): prefer --no-env with the hook or the identity endpoint.\n"
     "\n"
     "Exit status: COMMAND's, or 128+N when it died of signal N; 126 when it\n"
     "cannot be run, 127 when it is not found.  Before COMMAND runs, aoai's codes:\n"
@@ -54,6 +59,9 @@ int options_parse(int argc, char *argv[], struct exec_options *o)
 	static const struct option options[] = {
 		{ "profile", required_argument, NULL, 'p' },
 		{ "no-env", no_argument, NULL, 'E' },
+		{ "no-relay", no_argument, NULL, 'R' },
+		{ "key-in-env", no_argument, NULL, 'K' },
+		{ "relay", no_argument, NULL, 'r' },
 		{ "no-preload", no_argument, NULL, 'P' },
 		{ "no-identity", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -69,6 +77,15 @@ int options_parse(int argc, char *argv[], struct exec_options *o)
 			break;
 		case 'E':
 			o->no_env = true;
+			break;
+		case 'R':
+			o->no_relay = true;
+			break;
+		case 'K':
+			o->key_in_env = true;
+			break;
+		case 'r':
+			o->relay = true;
 			break;
 		case 'P':
 			o->no_preload = true;
@@ -88,6 +105,8 @@ int options_parse(int argc, char *argv[], struct exec_options *o)
 	}
 	if (optind >= argc)
 		return exec_usage_error("missing COMMAND");
+	if (o->no_relay + o->key_in_env + o->relay > 1)
+		return exec_usage_error("--no-relay, --key-in-env and --relay exclude each other");
 	if (o->profile && !proto_name_valid(o->profile))
 		return exec_usage_error("invalid profile name '%s': use 1-64 of A-Z a-z 0-9 . _ -",
 					o->profile);

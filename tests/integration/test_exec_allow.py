@@ -78,18 +78,20 @@ def start(nb, start_agent, cfg):
 
 
 def test_api_key_environment(ctx, nobody, start_agent):
-    """The environment path (--key-in-env; the relay is the default): aoai-exec,
-    listed, gets the key for its child; `aoai`, not listed, is refused."""
+    """The environment path (--key-in-env): aoai-exec, listed, gets the key
+    for its child; `aoai`, not listed, is refused."""
     start(nobody, start_agent, {"profiles": {"k": {
         "hosts": ["k.example"], "credential": {"type": "api-key"},
         "allow": {"exe": [nobody.exec_exe]}}}})
     k = ctx.secret()
     expect_rc(nobody.run(nobody.bin / "aoai", "add", "k", input=k + "\n"), 0, "add")
-    r = expect_rc(nobody.run(nobody.bin / "aoai-exec", "-p", "k", "--key-in-env", "--", PYTHON, "-c", ENV_PROBE,
+    r = expect_rc(nobody.run(nobody.bin / "aoai-exec", "-p", "k", "--key-in-env", "--",
+                             PYTHON, "-c", ENV_PROBE,
                              "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
                   0, "aoai-exec with a profile that lists it")
     got = json.loads(r.stdout.strip().splitlines()[-1])["vars"]
     assert got.get("AZURE_OPENAI_API_KEY") == fp(k), describe(r)
+    assert "--key-in-env" in r.stderr, describe(r)
     r = expect_rc(nobody.run(nobody.bin / "aoai", "headers", "https://k.example/"), 7,
                   "aoai is not listed")
     assert f'profile "k" does not allow {nobody.aoai_exe}' in r.stderr, describe(r)

@@ -286,8 +286,9 @@ static int start_tasks(struct task *tasks, pthread_t *tids, int n, const char *u
 	int i;
 
 	for (i = 0; i < n; i++) {
-		tasks[i] = (struct task){ .url = url, .id = i, .count = count,
-					  .handles_made = handles_made };
+		tasks[i] = (struct task){
+			.url = url, .id = i, .count = count, .handles_made = handles_made
+		};
 		if (pthread_create(&tids[i], NULL, task_main, &tasks[i]) != 0)
 			return -1;
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent connection the identity endpoint's threads share, one request
- * at a time.  It is the connection aoai-exec made at start, before it
+ * The agent connection a local endpoint's threads share (the identity
+ * endpoint's, the relay's), one request at a time.  It is the connection aoai-exec made at start, before it
  * became non-dumpable (main.c): the agent read aoai-exec's executable when
  * it accepted it, and a profile whose allow.exe lists aoai-exec admits it
  * on that connection even when the agent runs as an ordinary user, who can
@@ -10,7 +10,7 @@
  * one works.
  *
  * When the agent has gone away (restarted), a request reconnects once and
- * is retried: a token request changes nothing, so asking twice is safe.
+ * is retried: a token or headers request changes nothing, so asking twice is safe.
  * A profile with allow.exe then refuses (an agent of an ordinary user
  * reads "?"), and the message says why.
  */
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec.h"
+#include "agent_link.h"
 
 struct agent_link {
 	pthread_mutex_t lock;   /* held across a whole request/reply exchange */
@@ -90,20 +90,62 @@ static void describe_failure(const struct agent_link *l, int err, char *msg, siz
 		snprintf(msg, len, "%s", why);
 }
 
-int agent_link_get_token(struct agent_link *l, const char *profile, const char *scope,
-			 struct aoai_token **ret_token, char *msg, size_t len)
+/* One request on the shared connection; @ask is idempotent, so a broken
+ * connection is replaced and @ask repeated once. */
+static int ask_agent(struct agent_link *l, int (*ask)(struct aoai_conn *conn, void *arg), void *arg,
+		     char *msg, size_t len)
 {
 	int r;
 
 	pthread_mutex_lock(&l->lock);
-	r = l->conn ? aoai_get_token(l->conn, profile, scope, ret_token) : AOAI_E_IO;
+	r = l->conn ? ask(l->conn, arg) : AOAI_E_IO;
 	if (r == AOAI_E_IO) {
 		r = reconnect(l);
 		if (r == 0)
-			r = aoai_get_token(l->conn, profile, scope, ret_token);
+			r = ask(l->conn, arg);
 	}
 	if (r < 0)
 		describe_failure(l, r, msg, len);
 	pthread_mutex_unlock(&l->lock);
 	return r;
+}
+
+struct token_ask {
+	const char *profile, *scope;
+	struct aoai_token **ret;
+};
+
+static int ask_token(struct aoai_conn *conn, void *arg)
+{
+	struct token_ask *a = arg;
+
+	return aoai_get_token(conn, a->profile, a->scope, a->ret);
+}
+
+int agent_link_get_token(struct agent_link *l, const char *profile, const char *scope,
+			 struct aoai_token **ret_token, char *msg, size_t len)
+{
+	struct token_ask a = { profile, scope, ret_token };
+
+	return ask_agent(l, ask_token, &a, msg, len);
+}
+
+struct headers_ask {
+	const char *url;
+	struct aoai_headers **ret;
+};
+
+static int ask_headers(struct aoai_conn *conn, void *arg)
+{
+	struct headers_ask *a = arg;
+
+	return aoai_get_headers(conn, a->url, a->ret);
+}
+
+int agent_link_get_headers(struct agent_link *l, const char *url, struct aoai_headers **ret_headers,
+			   char *msg, size_t len)
+{
+	struct headers_ask a = { url, ret_headers };
+
+	return ask_agent(l, ask_headers, &a, msg, len);
 }
