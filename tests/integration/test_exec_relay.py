@@ -113,8 +113,10 @@ def test_node_openai_sdk(ctx, relay_scene, aoai_exec, node_modules, mode):  # no
     assert got["status"] == 200 and "fake Azure OpenAI" in got["content"], got
     if mode.endswith("-stream"):
         assert got["chunks"] >= 5, got
-    path = V1_CHAT_PATH if mode.startswith("openai") else "/deployments/gpt-4o/chat/completions"
-    (seen,) = api_requests(relay_scene.fake, path)
+    # AzureOpenAI takes OPENAI_BASE_URL (the v1 API) as its base when it is set, and asks
+    # for /openai/v1/deployments/D/...: Azure serves that at /openai/deployments/D/...
+    path = V1_CHAT_PATH if mode.startswith("openai") else "/openai/deployments/gpt-4o/chat/completions"
+    (seen,) = [e for e in relay_scene.fake.requests() if e["path"] == path]
     assert seen["header_fps"] == {"api-key": [sha12(relay_scene.key)]}, seen
     env_text = (out / "child.environ").read_text(errors="replace")
     placeholder = PLACEHOLDER_RE.search(env_text)

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: MIT
+"""aoai-exec's relay as an HTTP intermediary: what it passes on unchanged
+(method, path, query, end-to-end headers), what it drops (hop-by-hop
+headers), HEAD, pipelined requests, curl's `Expect: 100-continue` uploads,
+and a client that stops reading a big body (the relay must stop reading
+the upstream rather than buffer it)."""
+
+import hashlib
+import json
+import os
+import socket
+import time
+
+from aoaitest import CURL, describe, expect_rc, fail
+from relaytest import (IO_TIMEOUT, MB, api_requests, relay_scene, request, sha12,  # noqa: F401
+                       start_holder, status_of, vm_kb)
+
+BIG = 20 * MB
+RSS_LIMIT_KB = 40 * 1024
+PAUSE = 1.0  # seconds a slow client stops reading: the scenario, not a synchronisation
+
+
+def test_request_forwarded_unchanged(ctx, relay_scene, exec_child):
+    h = start_holder(ctx, exec_child)
+    target = "/echo/x?a=1&b=%2F%20c+d&empty="
+    status, _, body = request(h, "PATCH", target, b'{"k": 1}', {
+        "X-App": "app-value", "User-Agent": "relay-test/1", "Content-Type": "application/json",
+        "Keep-Alive": "timeout=5", "TE": "trailers", "Proxy-Authorization": "Basic eDp5",
+        "Connection": "keep-alive, X-Conn-Listed", "X-Conn-Listed": "hop"})
+    assert status == 200, (status, body[:300])
+    (seen,) = api_requests(relay_scene.fake, "/echo/x")
+    assert seen["method"] == "PATCH" and seen["query"] == "a=1&b=%2F%20c+d&empty=", seen
+    names = seen["headers"]
+    assert seen["header_fps"]["x-app"] == [sha12("app-value")], seen
+    assert seen["header_fps"]["api-key"] == [sha12(relay_scene.key)], seen
+    assert "user-agent" in names and "content-type" in names, names
+    hop = sorted({"keep-alive", "te", "proxy-authorization", "x-conn-listed"} & set(names))
+    assert not hop, f"hop-by-hop headers went upstream: {hop}"
+    echoed = {e["name"].lower(): e["fp"] for e in json.loads(body)["headers"]}
+    assert echoed.get("user-agent") == sha12("relay-test/1"), echoed
+    h.finish()
+
+
+def test_path_sent_as_is(ctx, relay_scene, exec_child):
+    """Dot segments and doubled slashes are the upstream's to interpret, not the relay's."""
+    h = start_holder(ctx, exec_child)
+    for target in ("/echo/a/../b", "/echo//c", "/echo/%2e%2e/d"):
+        status, _, _ = request(h, "GET", target)
+        assert status == 200, (target, status)
+    got = [e["path"] for e in relay_scene.fake.requests()]
+    assert got == ["/echo/a/../b", "/echo//c", "/echo/%2e%2e/d"], got
+    h.finish()
+
+
+def test_head(ctx, relay_scene, exec_child):
+    h = start_holder(ctx, exec_child)
+    path = "/echo/head"  # the same headers each time: the same length of body
+    c = h.conn()
+    try:
+        c.request("GET", path, headers=h.auth())
+        r = c.getresponse()
+        get_len = len(r.read())
+        c.request("HEAD", path, headers=h.auth())
+        r = c.getresponse()
+        assert r.status == 200 and r.read() == b""
+        assert int(r.getheader("Content-Length")) == get_len, r.getheaders()
+        c.request("GET", path, headers=h.auth())  # the connection is still in step
+        r = c.getresponse()
+        assert r.status == 200 and len(r.read()) == get_len
+    finally:
+        c.close()
+    h.finish()
+
+
+def test_pipelined_requests(ctx, relay_scene, exec_child):
+    h = start_holder(ctx, exec_child)
+    one = (f"GET /echo/p{{}} HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+           f"api-key: {h.placeholder}\r\n\r\n")
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=IO_TIMEOUT)
+    try:
+        s.sendall((one.format(1) + one.format(2)).encode())
+        f = s.makefile("rb")
+        statuses = []
+        for _ in range(2):
+            line = f.readline()
+            statuses.append(status_of(line))
+            length = None
+            while True:
+                hl = f.readline()
+                if hl in (b"\r\n", b""):
+                    break
+                if hl.lower().startswith(b"content-length:"):
+                    length = int(hl.split(b":")[1])
+            assert length is not None, "no Content-Length"
+            f.read(length)
+    finally:
+        s.close()
+    assert statuses == [200, 200], statuses
+    assert [e["path"] for e in relay_scene.fake.requests()] == ["/echo/p1", "/echo/p2"]
+    h.finish()
+
+
+def test_curl_big_upload(ctx, relay_scene, aoai_exec):
+    """curl sends `Expect: 100-continue` before a big body; the upload arrives whole."""
+    data = hashlib.sha256(b"curl").digest() * (BIG // 32)
+    path = ctx.path("big.bin")
+    path.write_bytes(data)
+    script = ('exec "$1" -q -sS --max-time 60 -H "api-key: $AZURE_OPENAI_API_KEY" '
+              '--data-binary @"$2" "${AZURE_OPENAI_ENDPOINT}fake/upload"')
+    r = expect_rc(aoai_exec("--no-preload", "--", "/bin/sh", "-c", script, "sh", CURL, path,
+                            timeout=90), 0, "curl upload")
+    try:
+        got = json.loads(r.stdout)
+    except ValueError:
+        fail(f"curl's upload got no JSON answer:\n{describe(r)}")
+    assert got == {"sha256": hashlib.sha256(data).hexdigest(), "length": BIG,
+                   "chunked": False}, got
+
+
+def test_slow_reader_bounded(ctx, relay_scene, exec_child):
+    """A client that stops reading a 20 MB download: aoai-exec must not buffer the rest."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn(timeout=60)
+    try:
+        c.request("GET", f"/fake/download?bytes={BIG}&mode=length", headers=h.auth())
+        r = c.getresponse()
+        digest = hashlib.sha256()
+        first = r.read(MB)
+        digest.update(first)
+        time.sleep(PAUSE)  # the slow client; the relay has to hold the upstream back
+        hwm_paused = vm_kb(h.exec_pid, "VmHWM")
+        n = len(first)
+        while True:
+            b = r.read(1 << 16)
+            if not b:
+                break
+            digest.update(b)
+            n += len(b)
+    finally:
+        c.close()
+    assert n == BIG and digest.hexdigest() == r.getheader("X-Fake-Sha256"), n
+    hwm = vm_kb(h.exec_pid, "VmHWM")
+    assert hwm < RSS_LIMIT_KB, \
+        f"aoai-exec peaked at {hwm} kB ({hwm_paused} kB while the client paused)"
+    h.finish()
+
+
+def test_placeholder_is_per_run_secret_of_the_child(ctx, relay_scene, exec_child):
+    """The placeholder is not written anywhere aoai-exec's argv or the fake can see."""
+    h = start_holder(ctx, exec_child)
+    status, _, _ = request(h, "GET", "/echo/ph")
+    assert status == 200
+    with open(relay_scene.fake.log) as f:
+        log = f.read()
+    if h.placeholder in log or sha12(h.placeholder) in log:
+        fail("the placeholder (or its fingerprint) reached the upstream")
+    if h.placeholder.encode() in open(f"/proc/{h.exec_pid}/cmdline", "rb").read():
+        fail("the placeholder is in aoai-exec's argv")
+    assert os.path.exists(f"/proc/{h.child_pid}")
+    h.finish()
