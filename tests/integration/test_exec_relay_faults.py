@@ -8,6 +8,7 @@ cuts the client's response off visibly, and keeps serving."""
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 
@@ -164,7 +165,78 @@ def test_tls_upstream_verified(ctx, tls_scene, exec_child):
     (seen,) = api_requests(fake, "/openai/deployments")
     assert seen["header_fps"] == {"api-key": [sha12(fake.key)]}, seen
     h.finish()
+    # SSL_CERT_FILE when CURL_CA_BUNDLE is not set, as the curl tool does.
+    h = start_holder(ctx, exec_child, "-p", "t",
+                     env=ctx.env(AZURE_OPENAI_ENDPOINT=endpoint, SSL_CERT_FILE=ca.ca_cert))
+    status, _, body = request(h, "GET", DEPLOYMENTS)
+    assert status == 200, (status, body[:300])
+    h.finish()
     h = start_holder(ctx, exec_child, "-p", "t", env=ctx.env(AZURE_OPENAI_ENDPOINT=endpoint))
     expect_502(h, DEPLOYMENTS, "untrusted certificate")
-    assert len(api_requests(fake, "/openai/deployments")) == 1, "sent over an untrusted TLS"
+    assert len(api_requests(fake, "/openai/deployments")) == 2, "sent over an untrusted TLS"
     h.finish()
+
+
+def test_agent_gone(ctx, relay_scene, exec_child):
+    """The agent stops: a request gets a prompt Azure-shaped 5xx, not a hang, and not the
+    upstream without its key."""
+    h = start_holder(ctx, exec_child)
+    still_serves(h, relay_scene.fake)
+    relay_scene.agent.stop()
+    status, _, body = request(h, "GET", DEPLOYMENTS, timeout=10)
+    if not 500 <= status <= 599:
+        fail(f"agent gone: expected a 5xx, got {status} {body[:300]!r}")
+    azure_error(body, "agent gone")
+    assert len(api_requests(relay_scene.fake, "/openai/deployments")) == 1, \
+        "a request went upstream without the agent's header"
+    h.finish()
+
+
+def test_relay_gone_after_child_exits(ctx, relay_scene, exec_child):
+    """A grandchild outliving the child finds the relay closed."""
+    script = ('sleep 30 </dev/null >/dev/null 2>&1 & echo $!; '
+              'echo "$AZURE_OPENAI_ENDPOINT"; read line')
+    c = exec_child("--", "/bin/sh", "-c", script)
+    grandchild = int(c.line())
+    endpoint = c.line()
+    try:
+        port = int(endpoint.rsplit(":", 1)[1].strip("/"))
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # open now
+        c.send("\n")
+        assert c.wait() == 0, c.stderr()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            fail("the relay still accepts connections after the child exited")
+        except ConnectionRefusedError:
+            pass
+    finally:
+        os.kill(grandchild, 9)
+
+
+SIGNAL_CHILD = r"""
+import os, signal, sys, time
+def on(sig, frame):
+    os.write(1, f"got {signal.Signals(sig).name}\n".encode())
+    if sig == signal.SIGTERM:
+        sys.exit(3)
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, on)
+print("ready", flush=True)
+deadline = time.monotonic() + 15
+while time.monotonic() < deadline:
+    time.sleep(0.05)
+sys.exit(9)
+"""
+
+
+def test_signals_forwarded(ctx, relay_scene, exec_child):
+    """aoai-exec now stays to relay: it passes signals on and exits as the child did."""
+    c = exec_child("--", PYTHON, "-c", SIGNAL_CHILD)
+    assert c.line() == "ready"
+    for sig in (signal.SIGHUP, signal.SIGINT):
+        c.proc.send_signal(sig)
+        assert c.line() == f"got {sig.name}", c.stderr()
+    c.proc.send_signal(signal.SIGTERM)
+    assert c.line() == "got SIGTERM", c.stderr()
+    rc = c.wait()
+    assert rc == 3, f"aoai-exec exited {rc}; stderr:\n{c.stderr()}"
