@@ -13,7 +13,8 @@ Reads a JSON spec on stdin (so no key is ever in argv):
   latency     one connection, N timed GETs of PATH after W untimed ones: samples_ns
   ttfb        the same, but each sample ends at the first byte of the body
   throughput  C threads, one connection each, GETs for S seconds: requests, seconds
-  upload      C threads at once, each POSTing SIZE bytes (Content-Length) to PATH
+  upload      C threads at once, each POSTing SIZE bytes (Content-Length) to PATH,
+              whose JSON answer must say {"length": SIZE} (fake_aoai's /fake/upload)
 
 Every response must be 200 (counted in "statuses").  Prints one JSON object;
 "parent_hwm_kb" is the VmHWM of the parent process (aoai-exec, when run under it).
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 
 IO_TIMEOUT = 60.0
 BLOCK = 64 * 1024
+KEEP = 4096  # bytes of a response body kept (the upload's JSON answer)
 
 
 class Conn:
@@ -38,6 +40,7 @@ class Conn:
         self.host = f"{host}:{port}"
         self.extra = head_extra
         self.buf = b""
+        self.body = b""
 
     def _fill(self):
         b = self.sock.recv(BLOCK)
@@ -52,11 +55,13 @@ class Conn:
         return line
 
     def _take(self, n):
-        """Consumes @n body bytes; returns whether any were already there (first byte)."""
+        """Consumes @n body bytes, keeping the first KEEP of a response in self.body."""
         while n > 0:
             if not self.buf:
                 self._fill()
             k = min(n, len(self.buf))
+            if len(self.body) < KEEP:
+                self.body += self.buf[:min(k, KEEP - len(self.body))]
             self.buf = self.buf[k:]
             n -= k
 
@@ -69,6 +74,7 @@ class Conn:
     def response(self, first_byte=None):
         """Reads one response; calls @first_byte() when the first body byte is in.
         Returns the status."""
+        self.body = b""
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
@@ -180,6 +186,8 @@ def upload(spec):
                 c.sock.sendall(block[:n])
                 left -= n
             s = c.response()
+            if s == 200 and json.loads(c.body).get("length") != size:
+                raise ValueError(f"the upstream got {c.body[:200]!r}, not {size} bytes")
             with lock:
                 count(statuses, s)
         except Exception as e:  # reported in the output
