@@ -17,9 +17,10 @@ Routes (authenticated like the API, except /fake/gate):
   POST|PUT /fake/upload          reads the body (Content-Length or chunked,
                                  any size, never held whole); answers JSON
                                  {"sha256", "length", "chunked"}
-  GET /fake/download?bytes=N[&mode=length|chunked]
+  GET /fake/download?bytes=N[&mode=length|chunked|close]
                                  N deterministic bytes (fake_aoai_relay.pattern),
-                                 their SHA-256 in X-Fake-Sha256
+                                 their SHA-256 in X-Fake-Sha256; mode=close: no
+                                 length, the body ends with the connection
   /fake/status?code=N[&retry_after=S]
                                  answers N with Azure's JSON error body
                                  (and Retry-After: S)
@@ -27,16 +28,18 @@ Routes (authenticated like the API, except /fake/gate):
                                  for the client to close (event "peer-closed")
   /fake/reset                    closes with a TCP reset, answering nothing
   /fake/garbage                  answers bytes that are not HTTP, then closes
-  /fake/cut?mode=length|chunked&bytes=N
-                                 a 200 promising 2N bytes (or chunked), N bytes
-                                 of body, then a TCP reset
+  /fake/cut?mode=length|chunked|close&bytes=N
+                                 a 200 promising 2N bytes (or chunked, or ended
+                                 by the close), N bytes of body, then a TCP reset
   /fake/drip[?interval=S]        an endless SSE stream, one event every S
                                  seconds (default 0.05), until the client goes
                                  away (event "peer-closed" with the count sent)
 
 --events FILE appends one JSON line per such happening: {"event": KIND,
 "target": PATH, "time": T, ...}, kinds "gate-wait", "gate-open",
-"peer-closed", "hang", "reset", "garbage", "cut".
+"peer-closed", "hang", "reset", "garbage", "cut", "upload-start" (an upload's
+head is in), "upload" (its body read whole: length), "upload-cut" (its body
+ended early: length so far).
 """
 
 import hashlib
@@ -74,6 +77,19 @@ def pattern(n):
         n -= len(b)
         i += 1
         yield b
+
+
+FRAMINGS = ("length", "chunked", "close")
+
+
+def framing(mode, n):
+    """The headers that frame a body of @n bytes: Content-Length, chunked, or neither
+    (the body ends when the connection closes, as HTTP/1.0 servers do)."""
+    if mode == "length":
+        return [("Content-Length", str(n))]
+    if mode == "chunked":
+        return [("Transfer-Encoding", "chunked")]
+    return [("Connection", "close")]
 
 
 class BodyError(ValueError):
@@ -222,15 +238,22 @@ class RelayRoutes:
 
     def _fake_upload(self, query, auth):
         h, n = hashlib.sha256(), 0
+        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        self._event("upload-start", chunked=chunked,
+                    content_length=self.headers.get("Content-Length"))
         try:
             for b in self._body_chunks():
                 h.update(b)
                 n += len(b)
-        except BodyError as e:
+        except (BodyError, OSError) as e:
+            self._event("upload-cut", length=n, chunked=chunked, why=str(e))
             self.close_connection = True
-            self._error(400, "BadRequest", str(e), auth)
+            try:
+                self._error(400, "BadRequest", str(e), auth)
+            except OSError:
+                pass
             return
-        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        self._event("upload", length=n, chunked=chunked)
         self._send(200, {"sha256": h.hexdigest(), "length": n, "chunked": chunked}, auth)
 
     def _fake_download(self, query, auth):
@@ -240,15 +263,14 @@ class RelayRoutes:
         except ValueError:
             n = -1
         mode = query.get("mode", ["length"])[0]
-        if not 0 <= n <= MAX_DOWNLOAD or mode not in ("length", "chunked"):
-            self._error(400, "BadRequest", "give bytes=N and mode=length|chunked", auth)
+        if not 0 <= n <= MAX_DOWNLOAD or mode not in FRAMINGS:
+            self._error(400, "BadRequest", "give bytes=N and mode=length|chunked|close", auth)
             return
         h = hashlib.sha256()
         for b in pattern(n):
             h.update(b)
         headers = [("Content-Type", "application/octet-stream"), ("X-Fake-Sha256", h.hexdigest())]
-        headers.append(("Transfer-Encoding", "chunked") if mode == "chunked"
-                       else ("Content-Length", str(n)))
+        headers += framing(mode, n)
         self._head(200, headers, auth)
         for b in pattern(n):
             if mode == "chunked":
@@ -257,6 +279,8 @@ class RelayRoutes:
                 self.wfile.write(b)
         if mode == "chunked":
             self._chunk(b"")
+        if mode == "close":
+            self.close_connection = True
 
     def _fake_status(self, query, auth):
         self._drain_body()
@@ -305,12 +329,10 @@ class RelayRoutes:
             n = int(query.get("bytes", ["1000"])[0])
         except ValueError:
             n = -1
-        if mode not in ("length", "chunked") or not 1 <= n <= MAX_DOWNLOAD // 2:
-            self._error(400, "BadRequest", "give mode=length|chunked and bytes=N", auth)
+        if mode not in FRAMINGS or not 1 <= n <= MAX_DOWNLOAD // 2:
+            self._error(400, "BadRequest", "give mode=length|chunked|close and bytes=N", auth)
             return
-        headers = [("Content-Type", "application/octet-stream")]
-        headers.append(("Transfer-Encoding", "chunked") if mode == "chunked"
-                       else ("Content-Length", str(2 * n)))
+        headers = [("Content-Type", "application/octet-stream")] + framing(mode, 2 * n)
         self._head(200, headers, auth)
         body = b"".join(pattern(n))
         if mode == "chunked":

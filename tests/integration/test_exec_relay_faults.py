@@ -52,7 +52,7 @@ def test_upstream_fails_before_answering(ctx, relay_scene, exec_child, route):
     h.finish()
 
 
-@pytest.mark.parametrize("mode", ["length", "chunked"])
+@pytest.mark.parametrize("mode", ["length", "chunked", "close"])
 def test_upstream_resets_mid_body(ctx, relay_scene, exec_child, mode):
     """The client must see the response cut off, never a complete-looking 200."""
     h = start_holder(ctx, exec_child)
@@ -103,6 +103,29 @@ def test_client_disconnects_mid_stream(ctx, relay_scene, exec_child):
     finally:
         c.close()
     (ev,) = wait_event(relay_scene.fake, "peer-closed", "/fake/drip", timeout=5)
+    still_serves(h, relay_scene.fake)
+    h.finish()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_client_cuts_upload_short(ctx, relay_scene, exec_child, chunked):
+    """A client that goes away mid-upload: the upstream sees its body end early (the relay
+    closes), never a complete one."""
+    h = start_holder(ctx, exec_child)
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=IO_TIMEOUT)
+    try:
+        framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {4 << 20}"
+        s.sendall((f"POST /fake/upload HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+                   f"api-key: {h.placeholder}\r\n{framing}\r\n\r\n").encode())
+        block = (b"10000\r\n" + b"c" * 0x10000 + b"\r\n") if chunked else b"c" * 0x10000
+        for _ in range(16):  # 1 MB of the 4 MB (or of the unending chunked body)
+            s.sendall(block)
+        wait_event(relay_scene.fake, "upload-start")
+    finally:
+        s.close()
+    (ev,) = wait_event(relay_scene.fake, "upload-cut", timeout=10)
+    assert ev["length"] <= 1 << 20, ev
+    assert events(relay_scene.fake, "upload") == [], "the upstream got a complete-looking body"
     still_serves(h, relay_scene.fake)
     h.finish()
 

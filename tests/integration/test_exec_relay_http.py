@@ -8,16 +8,18 @@ the upstream rather than buffer it)."""
 import hashlib
 import json
 import os
+import select
 import socket
 import time
 
 from aoaitest import CURL, describe, expect_rc, fail
-from relaytest import (IO_TIMEOUT, MB, api_requests, relay_scene, request, sha12,  # noqa: F401
-                       start_holder, status_of, vm_kb)
+from relaytest import (IO_TIMEOUT, MB, api_requests, events, relay_scene,  # noqa: F401
+                       request, sha12, start_holder, status_of, vm_kb)
 
 BIG = 20 * MB
 RSS_LIMIT_KB = 40 * 1024
 PAUSE = 1.0  # seconds a slow client stops reading: the scenario, not a synchronisation
+ANSWER_TIMEOUT = 5.0  # seconds for an answer the relay can give at once
 
 
 def test_request_forwarded_unchanged(ctx, relay_scene, exec_child):
@@ -158,3 +160,62 @@ def test_placeholder_is_per_run_secret_of_the_child(ctx, relay_scene, exec_child
         fail("the placeholder is in aoai-exec's argv")
     assert os.path.exists(f"/proc/{h.child_pid}")
     h.finish()
+
+
+def test_close_delimited_download(ctx, relay_scene, exec_child):
+    """An upstream body that ends with its connection (no length, not chunked) arrives
+    whole, and the client can tell where it ends."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn(timeout=60)
+    try:
+        c.request("GET", f"/fake/download?bytes={4 * MB}&mode=close", headers=h.auth())
+        r = c.getresponse()
+        data = r.read()
+    finally:
+        c.close()
+    assert r.status == 200 and len(data) == 4 * MB, (r.status, len(data))
+    assert hashlib.sha256(data).hexdigest() == r.getheader("X-Fake-Sha256")
+    h.finish()
+
+
+def test_content_length_with_chunked_refused_or_chunked(ctx, relay_scene, exec_child):
+    """Both framings at once (a request-smuggling shape): refused with 400, or the body
+    read as chunked, as RFC 9112 says, and sent upstream with one framing: never the
+    client's Content-Length beside a body of another length."""
+    h = start_holder(ctx, exec_child)
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=IO_TIMEOUT)
+    try:
+        s.sendall((f"POST /fake/upload HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+                   f"api-key: {h.placeholder}\r\nContent-Length: 40\r\n"
+                   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                   "5\r\nhello\r\n0\r\n\r\n").encode())
+        raw = read_until_close(s, ANSWER_TIMEOUT)
+    finally:
+        s.close()
+    upstream = [(e["headers"], e["status"]) for e in relay_scene.fake.requests()]
+    if raw is None:
+        fail(f"no answer within {ANSWER_TIMEOUT:.0f}s; the upstream saw "
+             f"{events(relay_scene.fake)} with headers {upstream}")
+    status = status_of(raw)
+    if status == 200:
+        got = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+        assert got["length"] == 5 and got["sha256"] == hashlib.sha256(b"hello").hexdigest(), got
+    elif status != 400:
+        fail(f"Content-Length with chunked: got {raw[:300]!r}")
+    h.finish()
+
+
+def read_until_close(s, timeout):
+    """All @s sends until it closes, or None if it is still open after @timeout s."""
+    buf, deadline = b"", time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            return None
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk

@@ -9,6 +9,7 @@ import sys
 import http.client
 import json
 import select
+import socket
 import threading
 
 import pytest
@@ -103,7 +104,7 @@ def test_upload(fake, chunked):
     c.close()
 
 
-@pytest.mark.parametrize("mode", ["length", "chunked"])
+@pytest.mark.parametrize("mode", ["length", "chunked", "close"])
 def test_download(fake, mode):
     size = 2 * 1024 * 1024 + 5
     c = conn(fake)
@@ -121,6 +122,7 @@ def test_download(fake, mode):
     assert r.status == 200 and n == size
     assert r.getheader("X-Fake-Sha256") == h.hexdigest()
     assert (r.getheader("Transfer-Encoding") == "chunked") == (mode == "chunked")
+    assert (r.getheader("Content-Length") is None) == (mode != "length")
 
 
 def test_status_and_retry_after(fake):
@@ -148,7 +150,7 @@ def test_faults(fake):
         c.getresponse()
     c.close()
     # cut: a body shorter than promised, both framings
-    for mode in ("length", "chunked"):
+    for mode in ("length", "chunked", "close"):
         c = conn(fake)
         c.request("GET", f"/fake/cut?mode={mode}&bytes=5000", headers=key(fake))
         r = c.getresponse()
@@ -156,7 +158,20 @@ def test_faults(fake):
         with pytest.raises((http.client.IncompleteRead, ConnectionError)):
             r.read()
         c.close()
-    assert len(events(fake, "cut")) == 2
+    assert len(events(fake, "cut")) == 3
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_upload_cut_short_is_recorded(fake, chunked):
+    s = socket.create_connection(("127.0.0.1", fake.port), timeout=IO_TIMEOUT)
+    framing = "Transfer-Encoding: chunked" if chunked else "Content-Length: 100000"
+    s.sendall((f"POST /fake/upload HTTP/1.1\r\nHost: x\r\napi-key: {fake.key}\r\n"
+               f"{framing}\r\n\r\n").encode() + (b"400\r\n" if chunked else b"")
+              + b"z" * 1024)
+    s.close()
+    (ev,) = wait_event(fake, "upload-cut")
+    assert ev["length"] == 1024 and ev["chunked"] == chunked, ev
+    assert events(fake, "upload") == []
 
 
 def test_hang_sees_the_client_close(fake):
