@@ -23,7 +23,8 @@ Routes (authenticated like the API, except /fake/gate):
                                  length, the body ends with the connection
   /fake/status?code=N[&retry_after=S]
                                  answers N with Azure's JSON error body
-                                 (and Retry-After: S)
+                                 (and Retry-After: S); 204 and 304 without a
+                                 body or a length
   /fake/hang                     reads the request, answers nothing, and waits
                                  for the client to close (event "peer-closed")
   /fake/reset                    closes with a TCP reset, answering nothing
@@ -290,6 +291,9 @@ class RelayRoutes:
             code = 0
         if not 200 <= code <= 599:
             self._error(400, "BadRequest", "give code=200..599", auth)
+            return
+        if code in (204, 304):  # no body, no length: as servers answer these
+            self._head(code, [("ETag", '"fake"')], auth)
             return
         extra = []
         if "retry_after" in query:

@@ -6,6 +6,7 @@ and a client that stops reading a big body (the relay must stop reading
 the upstream rather than buffer it)."""
 
 import hashlib
+import http.client
 import json
 import os
 import select
@@ -69,6 +70,29 @@ def test_head(ctx, relay_scene, exec_child):
         c.request("GET", path, headers=h.auth())  # the connection is still in step
         r = c.getresponse()
         assert r.status == 200 and len(r.read()) == get_len
+    finally:
+        c.close()
+    h.finish()
+
+
+def test_bodiless_statuses(ctx, relay_scene, exec_child):
+    """204 and 304 carry no body: the relay must not add one (not even a last chunk), so
+    the next response on the connection is read in step."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn()
+    try:
+        for code in (204, 304, 204):
+            c.request("GET", f"/fake/status?code={code}", headers=h.auth())
+            r = c.getresponse()
+            assert r.status == code and r.read() == b"" and r.getheader("ETag") == '"fake"'
+            if r.getheader("Transfer-Encoding") is not None:
+                fail(f"a {code} came with Transfer-Encoding (so a body): {r.getheaders()}")
+            c.request("GET", "/echo/after", headers=h.auth())
+            try:
+                r = c.getresponse()
+            except http.client.HTTPException as e:
+                fail(f"after a {code}, the next response is out of step: {e!r}")
+            assert r.status == 200 and json.loads(r.read())["headers"], code
     finally:
         c.close()
     h.finish()
