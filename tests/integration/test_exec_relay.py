@@ -399,12 +399,18 @@ def test_host_and_forwarding_rules(ctx, relay_scene, exec_child):
         "foreign Host": (get("evil.example"), (400, 421)),
         "foreign port": (get(f"127.0.0.1:{h.port + 1 if h.port < 65535 else 1}"), (400, 421)),
         "upstream's Host": (get(relay_scene.fake.hostport), (400, 421)),
+        "no port": (get("127.0.0.1"), (400, 421)),
         "Forwarded": (get(f"127.0.0.1:{h.port}", "Forwarded: for=192.0.2.1\r\n"), (400,)),
         "X-Forwarded-For": (get(f"127.0.0.1:{h.port}", "X-Forwarded-For: 192.0.2.1\r\n"), (400,)),
     }
+    absolute = raw_exchange(h.port, (
+        f"GET http://{relay_scene.fake.hostport}{path} HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+        f"api-key: {h.placeholder}\r\nConnection: close\r\n\r\n").encode())
+    refused["absolute-form target"] = (absolute, (400,))
     for what, (raw, codes) in refused.items():
         if status_of(raw) not in codes:
             fail(f"{what}: expected {codes}, got {raw[:300]!r}")
+        azure_error(raw.split(b"\r\n\r\n", 1)[1], what)
     assert len(api_requests(relay_scene.fake, "/openai/deployments")) == 2, \
         relay_scene.fake.requests()
     h.finish()

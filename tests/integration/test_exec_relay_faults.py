@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from aoaitest import PYTHON, fail, start_fake, stop_fake
+from aoaitest import PYTHON, expect_rc, fail, start_fake, stop_fake
 from relaytest import (CHAT_PATH, IO_TIMEOUT, api_requests, azure_error, chat_body, events,
                        relay_scene, request, sha12, sse_events, start_holder,  # noqa: F401
                        start_relay_fake, wait_event)
@@ -212,6 +212,21 @@ def test_agent_gone(ctx, relay_scene, exec_child):
     azure_error(body, "agent gone")
     assert len(api_requests(relay_scene.fake, "/openai/deployments")) == 1, \
         "a request went upstream without the agent's header"
+    h.finish()
+
+
+def test_agent_locked(ctx, relay_scene, exec_child, aoai):
+    """`aoai lock`: 503 with Azure's error shape, nothing upstream; `aoai unlock`: served."""
+    h = start_holder(ctx, exec_child)
+    pw = ctx.secret(8)
+    expect_rc(aoai("lock", input=pw + "\n"), 0, "lock")
+    status, _, body = request(h, "GET", DEPLOYMENTS)
+    if status != 503:
+        fail(f"locked agent: expected 503, got {status} {body[:300]!r}")
+    azure_error(body, "locked agent")
+    assert api_requests(relay_scene.fake, "/openai/deployments") == [], "sent upstream while locked"
+    expect_rc(aoai("unlock", input=pw + "\n"), 0, "unlock")
+    still_serves(h, relay_scene.fake)
     h.finish()
 
 

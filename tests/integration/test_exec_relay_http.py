@@ -243,3 +243,14 @@ def read_until_close(s, timeout):
         if not chunk:
             return buf
         buf += chunk
+
+
+def test_curl_http2_upgrade_ignored(ctx, relay_scene, aoai_exec):
+    """`curl --http2` on http:// asks to upgrade to h2c; a server may ignore that and answer
+    in HTTP/1.1 (RFC 9110, 7.8), and only WebSocket is refused."""
+    script = ('exec "$1" -q -sS --http2 --max-time 10 -o /dev/null -w "%{http_code}" '
+              '-H "api-key: $AZURE_OPENAI_API_KEY" "${AZURE_OPENAI_ENDPOINT}echo/h2c"')
+    r = expect_rc(aoai_exec("--no-preload", "--", "/bin/sh", "-c", script, "sh", CURL), 0,
+                  "curl --http2")
+    if r.stdout != "200":
+        fail(f"curl --http2 through the relay got {r.stdout}, not 200:\n{describe(r)}")
