@@ -25,6 +25,9 @@ Routes (authenticated like the API, except /fake/gate):
                                  answers N with Azure's JSON error body
                                  (and Retry-After: S); 204 and 304 without a
                                  body or a length
+  /fake/gzip                     a gzip-encoded JSON body (Content-Encoding: gzip,
+                                 its SHA-256 in X-Fake-Sha256), two Set-Cookie and
+                                 two X-Multi header lines
   /fake/hang                     reads the request, answers nothing, and waits
                                  for the client to close (event "peer-closed")
   /fake/reset                    closes with a TCP reset, answering nothing
@@ -43,6 +46,7 @@ head is in), "upload" (its body read whole: length), "upload-cut" (its body
 ended early: length so far).
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -60,6 +64,7 @@ MAX_DOWNLOAD = 1 << 30      # bytes of one download
 MAX_DRIP = 100000           # events of one drip
 BLOCK = 64 * 1024           # bytes read or written at a time
 MAX_CHUNK_LINE = 1024       # bytes of a chunk-size line
+GZIP_BODY = gzip.compress(b'{"gzip": "' + b"z" * 4000 + b'"}', mtime=0)
 GARBAGE = b"SSH-2.0-OpenSSH_9.2\r\nthis is not HTTP at all\r\n\r\n"
 STREAM_WORDS = ("Hello!", " This", " answer", " streams", " from", " the", " fake",
                 " Azure", " OpenAI", " endpoint.")
@@ -101,7 +106,7 @@ class RelayRoutes:
     """Mixed into fake_aoai's Handler (self.server: gates, gates_lock, events_path)."""
 
     RELAY_ROUTES = ("/fake/upload", "/fake/download", "/fake/status", "/fake/hang",
-                    "/fake/reset", "/fake/garbage", "/fake/cut", "/fake/drip")
+                    "/fake/reset", "/fake/garbage", "/fake/cut", "/fake/drip", "/fake/gzip")
 
     # --- plumbing -----------------------------------------------------
 
@@ -303,6 +308,15 @@ class RelayRoutes:
                     "have exceeded call rate limit. Please retry after 7 seconds."}
         self._send(code, {"error": {"code": str(code), "message": msg.get(code, "scripted")}},
                    auth, extra)
+
+    def _fake_gzip(self, query, auth):
+        self._drain_body()
+        body = GZIP_BODY
+        self._head(200, [("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
+                         ("Content-Length", str(len(body))), ("Set-Cookie", "a=1; Path=/"),
+                         ("Set-Cookie", "b=2; Path=/"), ("X-Multi", "one"), ("X-Multi", "two"),
+                         ("X-Fake-Sha256", hashlib.sha256(body).hexdigest())], auth)
+        self.wfile.write(body)
 
     def _fake_hang(self, query, auth):
         self._drain_body()

@@ -98,6 +98,27 @@ def test_bodiless_statuses(ctx, relay_scene, exec_child):
     h.finish()
 
 
+def test_encoded_body_and_repeated_headers(ctx, relay_scene, exec_child):
+    """A gzip body is passed on as sent (not decoded), repeated header lines all arrive."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn()
+    try:
+        c.request("GET", "/fake/gzip", headers={**h.auth(), "Accept-Encoding": "gzip"})
+        r = c.getresponse()
+        body = r.read()
+        headers = r.getheaders()
+    finally:
+        c.close()
+    assert r.status == 200 and r.getheader("Content-Encoding") == "gzip", headers
+    assert hashlib.sha256(body).hexdigest() == r.getheader("X-Fake-Sha256"), len(body)
+    cookies = [v for k, v in headers if k.lower() == "set-cookie"]
+    multi = [v for k, v in headers if k.lower() == "x-multi"]
+    assert cookies == ["a=1; Path=/", "b=2; Path=/"] and multi == ["one", "two"], headers
+    (seen,) = api_requests(relay_scene.fake, "/fake/gzip")
+    assert "accept-encoding" in seen["headers"], seen
+    h.finish()
+
+
 def test_pipelined_requests(ctx, relay_scene, exec_child):
     h = start_holder(ctx, exec_child)
     one = (f"GET /echo/p{{}} HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"

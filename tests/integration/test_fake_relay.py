@@ -3,6 +3,7 @@
 (tests/fakes/fake_aoai_relay.py), spoken to directly: the relay's tests rely
 on them behaving as described."""
 
+import gzip
 import hashlib
 import os
 import sys
@@ -219,3 +220,15 @@ def test_many_gated_streams(fake):
     for t in threads:
         t.join(30)
     assert results == ["[DONE]"] * n
+
+
+def test_gzip_and_repeated_headers(fake):
+    c = conn(fake)
+    c.request("GET", "/fake/gzip", headers=key(fake))
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200 and r.getheader("Content-Encoding") == "gzip"
+    assert hashlib.sha256(body).hexdigest() == r.getheader("X-Fake-Sha256")
+    assert json.loads(gzip.decompress(body))["gzip"].startswith("zzz")
+    assert [v for k, v in r.getheaders() if k == "Set-Cookie"] == ["a=1; Path=/", "b=2; Path=/"]
