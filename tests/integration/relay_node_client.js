@@ -43,7 +43,8 @@ async function main() {
     console.log(JSON.stringify({ status: 200, ...r }));
     return 0;
   } catch (e) {
-    console.log(JSON.stringify({ status: e.status || 0, error: String(e.message || e).slice(0, 500) }));
+    const error = String(e.message || e).slice(0, 500);
+    console.log(JSON.stringify({ status: e.status || 0, error }));
     return 1;
   }
 }

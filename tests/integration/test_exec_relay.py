@@ -18,9 +18,10 @@ import pytest
 import aoaitest
 from aoaitest import CURL, PYTHON, assert_absent, describe, expect_rc, fail
 from exectest import CONFLICTING
-from relaytest import (CHAT_PATH, MB, PLACEHOLDER_RE, V1_CHAT_PATH, api_requests, azure_error,
-                       chat_body, open_gate, raw_exchange, relay_scene, request, sha12,  # noqa: F401
-                       sse_events, start_holder, status_of, vm_kb, wait_event)
+from relaytest import (CHAT_PATH, MB, PLACEHOLDER_RE, V1_CHAT_PATH,  # noqa: F401
+                       api_requests, azure_error, chat_body, open_gate, raw_exchange,
+                       relay_scene, request, sha12, sse_events, start_holder, status_of, vm_kb,
+                       wait_event)
 from test_exec_sdk import node_modules  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,7 +117,8 @@ def test_node_openai_sdk(ctx, relay_scene, aoai_exec, node_modules, mode):  # no
         assert got["chunks"] >= 5, got
     # AzureOpenAI takes OPENAI_BASE_URL (the v1 API) as its base when it is set, and asks
     # for /openai/v1/deployments/D/...: Azure serves that at /openai/deployments/D/...
-    path = V1_CHAT_PATH if mode.startswith("openai") else "/openai/deployments/gpt-4o/chat/completions"
+    path = V1_CHAT_PATH if mode.startswith("openai") else \
+        "/openai/deployments/gpt-4o/chat/completions"
     (seen,) = [e for e in relay_scene.fake.requests() if e["path"] == path]
     assert seen["header_fps"] == {"api-key": [sha12(relay_scene.key)]}, seen
     env_text = (out / "child.environ").read_text(errors="replace")
@@ -143,7 +145,8 @@ def test_python_clients(ctx, relay_scene, aoai_exec, lib):
 
 def test_curl_through_relay_only(ctx, relay_scene, aoai_exec):
     """curl with the placeholder from the environment, no LD_PRELOAD hook."""
-    script = ('exec "$1" -q -sS --max-time 10 -w "%{http_code}" -H "api-key: $AZURE_OPENAI_API_KEY" '
+    script = ('exec "$1" -q -sS --max-time 10 -w "%{http_code}" '
+              '-H "api-key: $AZURE_OPENAI_API_KEY" '
               '-H "Content-Type: application/json" -d "$2" "${AZURE_OPENAI_ENDPOINT}$3"')
     r = expect_rc(aoai_exec("--no-preload", "--", "/bin/sh", "-c", script, "sh", CURL,
                             chat_body().decode(), CHAT_PATH.lstrip("/")), 0, "curl")
