@@ -93,6 +93,33 @@ def chat_body(stream=False, model=None):
     return json.dumps(body).encode()
 
 
+def sanitized(build):
+    """Whether aoai-exec is an AddressSanitizer build (`make asan`): its shadow memory and
+    quarantine make RSS say nothing about the relay's buffers."""
+    with open(build.root / "bin" / "aoai-exec", "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def check_peak_rss(build, pid, limit_kb, what, base_kb=None, growth_kb=None):
+    """Fails when process @pid's VmHWM reached @limit_kb, or grew by @growth_kb or more
+    from @base_kb (an earlier VmHWM); not checked under ASan."""
+    if sanitized(build):
+        return
+    hwm = vm_kb(pid, "VmHWM")
+    if hwm >= limit_kb:
+        fail(f"aoai-exec peaked at {hwm} kB (limit {limit_kb} kB) {what}")
+    if base_kb is not None and hwm - base_kb >= growth_kb:
+        fail(f"aoai-exec's peak grew from {base_kb} to {hwm} kB {what}: it holds the body")
+
+
+def warm_hwm(holder):
+    """aoai-exec's VmHWM after one small request through the relay (its working set
+    before a big transfer)."""
+    status, _, _ = request(holder, "GET", "/echo/warm")
+    assert status == 200, status
+    return vm_kb(holder.exec_pid, "VmHWM")
+
+
 def vm_kb(pid, field):
     """A VmHWM/VmRSS-like field of /proc/PID/status, in kB."""
     with open(f"/proc/{pid}/status") as f:
