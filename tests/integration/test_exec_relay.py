@@ -430,7 +430,7 @@ def test_key_in_env(ctx, relay_scene, exec_child):
     if h.vars["AZURE_OPENAI_API_KEY"] != "fp:" + sha12(relay_scene.key):
         fail(f"--key-in-env: AZURE_OPENAI_API_KEY is not the real key: {h.vars}")
     err = h.finish()
-    assert "key-in-env" in err or "warning" in err.lower(), f"no warning on stderr:\n{err}"
+    assert "--key-in-env" in err, f"no warning on stderr:\n{err}"
 
 
 @pytest.mark.parametrize("flag", ["--no-relay", "--no-env"])
@@ -453,4 +453,17 @@ def test_token_profile_keeps_identity_endpoint(ctx, mi_scene, exec_child):
     assert r["IDENTITY_ENDPOINT"] and r["IDENTITY_ENDPOINT"].endswith("/msi/token"), r
     assert r["AZURE_OPENAI_ENDPOINT"] == f"http://{mi_scene.fake.hostport}/", r
     assert r["AZURE_OPENAI_API_KEY"] is None and r["OPENAI_API_KEY"] is None, r
+    h.finish()
+
+
+def test_token_profile_with_relay(ctx, mi_scene, exec_child):
+    """--relay for a token profile: the placeholder in, the agent's bearer token out."""
+    mi_scene.start()
+    h = start_holder(ctx, exec_child, "--relay")
+    status, _, body = request(h, "POST", CHAT_PATH, chat_body(),
+                              {"Content-Type": "application/json"})
+    assert status == 200, (status, body[:300])
+    (seen,) = api_requests(mi_scene.fake, "/chat/completions")
+    assert seen["auth"] == "jwt" and not seen["api_key_present"], seen
+    assert len(seen["header_fps"]["authorization"]) == 1, seen
     h.finish()
