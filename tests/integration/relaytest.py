@@ -195,7 +195,7 @@ class Holder:
             else None
         self.exec_pid = child.proc.pid
         self.child_pid = report["pid"]
-        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", self.endpoint or "")
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/.*", self.endpoint or "")
         self.port = int(m.group(1)) if m else None
         self.base = f"http://127.0.0.1:{self.port}"
 

@@ -76,6 +76,19 @@ def test_environment(ctx, relay_scene, exec_child):
     h2.finish()
 
 
+def test_endpoint_path_kept(ctx, relay_scene, exec_child):
+    """An endpoint with a path (an API gateway's prefix) keeps it on the relay's side,
+    and the relay forwards every path as it comes, so the two compose."""
+    h = start_holder(ctx, exec_child, env=ctx.env(
+        AZURE_OPENAI_ENDPOINT=f"http://{relay_scene.fake.hostport}/gw/aoai/"))
+    assert h.endpoint == f"http://127.0.0.1:{h.port}/gw/aoai/", h.vars
+    status, _, _ = request(h, "GET", "/gw/aoai/openai/deployments?api-version=2022-12-01")
+    assert status == 404  # the fake has no such prefix; what matters is where it went
+    assert [e["path"] for e in relay_scene.fake.requests()] == \
+        ["/gw/aoai/openai/deployments"], relay_scene.fake.requests()
+    h.finish()
+
+
 def test_bearer_placeholder_and_keep_alive(ctx, relay_scene, exec_child):
     """`Authorization: Bearer <placeholder>` works too, and is replaced, not passed on;
     several requests go over one client connection."""

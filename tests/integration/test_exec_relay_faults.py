@@ -215,6 +215,19 @@ def test_agent_gone(ctx, relay_scene, exec_child):
     h.finish()
 
 
+def test_agent_restarted(ctx, relay_scene, exec_child, start_agent):
+    """The agent restarts (same socket): the relay's next request gets the new one's key."""
+    h = start_holder(ctx, exec_child)
+    still_serves(h, relay_scene.fake)
+    relay_scene.agent.stop()
+    start_agent(config=ctx.write_config(relay_scene.config))
+    status, _, body = request(h, "GET", DEPLOYMENTS)
+    if status != 200:
+        fail(f"after the agent restarted: {status} {body[:300]!r}")
+    assert len(api_requests(relay_scene.fake, "/openai/deployments")) == 2
+    h.finish()
+
+
 def test_agent_locked(ctx, relay_scene, exec_child, aoai):
     """`aoai lock`: 503 with Azure's error shape, nothing upstream; `aoai unlock`: served."""
     h = start_holder(ctx, exec_child)
