@@ -17,7 +17,6 @@ fake's relay routes (test_fake_relay.py).
 import hashlib
 import http.client
 import json
-import os
 import re
 import select
 import socket
@@ -272,10 +271,6 @@ def raw_exchange(port, data, timeout=IO_TIMEOUT):
 def status_of(raw):
     m = re.match(rb"HTTP/1\.[01] (\d{3}) ", raw)
     return int(m.group(1)) if m else None
-
-
-def json_body(raw):
-    return json.loads(raw.split(b"\r\n\r\n", 1)[1])
 
 
 def azure_error(body, what):

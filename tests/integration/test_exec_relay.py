@@ -15,13 +15,11 @@ import threading
 
 import pytest
 
-import aoaitest
 from aoaitest import CURL, PYTHON, assert_absent, describe, expect_rc, fail
 from exectest import CONFLICTING
-from relaytest import (CHAT_PATH, MB, PLACEHOLDER_RE, V1_CHAT_PATH,  # noqa: F401
-                       api_requests, azure_error, chat_body, open_gate, raw_exchange,
-                       relay_scene, request, sha12, sse_events, start_holder, status_of,
-                       check_peak_rss, wait_event, warm_hwm)
+from relaytest import (CHAT_PATH, MB, PLACEHOLDER_RE, V1_CHAT_PATH, api_requests, azure_error,
+                       chat_body, check_peak_rss, open_gate, raw_exchange, request, sha12,
+                       sse_events, start_holder, status_of, wait_event, warm_hwm)
 from test_exec_sdk import node_modules  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -329,6 +327,26 @@ def test_wrong_placeholder(ctx, relay_scene, exec_child, aoai_json):
     # The observable works: one good request is one release.
     status, _, _ = request(h, "POST", CHAT_PATH, chat_body())
     assert status == 200 and released(aoai_json) == before + 1
+    h.finish()
+
+
+def test_connection_in_step_after_refusal(ctx, relay_scene, exec_child):
+    """A refused request's body is read past (or the connection closed): the next request
+    on the same client connection is served, not parsed from the leftover body."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn()
+    try:
+        body = b'{"x": "' + b"y" * 100000 + b'"}'
+        c.request("POST", CHAT_PATH, body, {"api-key": "aoai-relay-" + "0" * 64})
+        r = c.getresponse()
+        assert r.status == 401
+        r.read()
+        c.request("GET", "/echo/next", headers=h.auth())  # reconnects if it was closed
+        r = c.getresponse()
+        assert r.status == 200 and json.loads(r.read())["headers"]
+    finally:
+        c.close()
+    assert [e["path"] for e in relay_scene.fake.requests()] == ["/echo/next"]
     h.finish()
 
 

@@ -15,9 +15,8 @@ import subprocess
 import pytest
 
 from aoaitest import PYTHON, expect_rc, fail, start_fake, stop_fake
-from relaytest import (CHAT_PATH, IO_TIMEOUT, api_requests, azure_error, chat_body, events,
-                       relay_scene, request, sha12, sse_events, start_holder,  # noqa: F401
-                       start_relay_fake, wait_event)
+from relaytest import (IO_TIMEOUT, api_requests, azure_error, events, request, sha12,
+                       sse_events, start_holder, wait_event)
 from tlsca import make_ca
 
 NOBODY = 65534

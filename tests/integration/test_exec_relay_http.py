@@ -14,8 +14,8 @@ import socket
 import time
 
 from aoaitest import CURL, describe, expect_rc, fail
-from relaytest import (IO_TIMEOUT, MB, api_requests, events, relay_scene,  # noqa: F401
-                       check_peak_rss, request, sha12, start_holder, status_of, warm_hwm)
+from relaytest import (IO_TIMEOUT, MB, api_requests, check_peak_rss, events, request, sha12,
+                       start_holder, status_of, warm_hwm)
 
 BIG = 20 * MB
 RSS_LIMIT_KB = 40 * 1024
