@@ -359,6 +359,8 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(ENVIRONMENTDDIR)
 	install -m 0644 systemd/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
 	$(call make_unit,systemd/aoai-agent.service.in) > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	install -m 0644 systemd/aoai-relay.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
+	$(call make_unit,systemd/aoai-relay.service.in) > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.service
 	install -m 0644 systemd/aoai-agent.env $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 client/completions/aoai.bash $(DESTDIR)$(BASHCOMPDIR)/aoai
@@ -368,7 +370,7 @@ install: all
 		$(DESTDIR)$(FISHCOMPDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 client/man/aoai-agent.1 client/man/aoai.1 client/man/aoai-exec.1 \
-		client/man/aoai-check.1 $(DESTDIR)$(MANDIR)/man1/
+		client/man/aoai-check.1 client/man/aoai-relay.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 client/man/aoai-agent.json.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
@@ -380,11 +382,13 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.service
 	rm -f $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/aoai $(DESTDIR)$(BASHCOMPDIR)/aoai-exec $(DESTDIR)$(ZSHCOMPDIR)/_aoai
 	rm -f $(DESTDIR)$(FISHCOMPDIR)/aoai.fish $(DESTDIR)$(FISHCOMPDIR)/aoai-exec.fish
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-agent.1 $(DESTDIR)$(MANDIR)/man1/aoai.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man1/aoai-check.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-relay.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
 
 clean:

@@ -6,6 +6,7 @@ placeholder file, `aoai env`, and SIGTERM."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -13,6 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -334,3 +336,53 @@ def test_env_prints_relay_comment(ctx, relay_scene, relays, aoai):
               e.stdout], ctx.env())
     assert sh.stdout.strip() == "unset", describe(sh)
     assert r.stop() == 0, r.stderr()
+
+
+# --- installed units and page -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def unit_settings(path):
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and line[0] not in "#;[" and "=" in line:
+            k, v = line.split("=", 1)
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def test_units_install_verify_uninstall(ctx, build):
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    prefix = ctx.dir / "prefix"
+    make = ["make", "-C", ROOT, "--no-print-directory", f"BUILD={build.root}",
+            f"PREFIX={prefix}"]
+    expect_rc(run([*make, "install"], os.environ.copy(), timeout=120), 0, "make install")
+    units = prefix / "lib" / "systemd" / "user"
+    sock, svc = units / "aoai-relay.socket", units / "aoai-relay.service"
+    page = prefix / "share" / "man" / "man1" / "aoai-relay.1"
+    binary = prefix / "bin" / "aoai-relay"
+    for p in (sock, svc, page, binary):
+        if not p.is_file():
+            fail(f"make install did not install {p}")
+    r = run(["systemd-analyze", "verify", "--user", "--man=no", sock, svc], ctx.env(sock=False),
+            timeout=60)
+    if r.returncode != 0 or r.stderr.strip() or r.stdout.strip():
+        fail(f"systemd-analyze verify complained\n{describe(r)}")
+    assert unit_settings(sock)["ListenStream"] == ["127.0.0.1:8787"]
+    v = unit_settings(svc)
+    assert v["ExecStart"] == [f"{prefix}/bin/aoai-relay"], v
+    assert "aoai-agent.socket" in " ".join(v["After"]) and v["Wants"] == ["aoai-agent.socket"]
+    expect_rc(run([*make, "uninstall"], os.environ.copy(), timeout=60), 0, "make uninstall")
+    for p in (sock, svc, page, binary):
+        assert not p.exists(), f"make uninstall left {p}"
+
+
+def test_man_page():
+    r = run(["man", "--warnings", "-E", "UTF-8", "-l", ROOT / "client" / "man" / "aoai-relay.1"],
+            {"MANWIDTH": "80", "MAN_DISABLE_SECCOMP": "1", "PATH": "/usr/bin:/bin"})
+    expect_rc(r, 0, "man aoai-relay.1")
+    assert not r.stderr.strip(), describe(r)
+    assert "AOAI-RELAY" in r.stdout and "relay.key" in r.stdout, describe(r)
