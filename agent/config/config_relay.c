@@ -18,7 +18,7 @@
 #define RELAY_HOST_MAX 64 /* "localhost" or a dotted quad, with room to spare */
 #define RELAY_PORT_MAX 65535
 
-/* The port of "HOST:PORT" after @colon: 1 to 65535, digits only.  0 if invalid. */
+/* The PORT of "HOST:PORT", @digits: 1 to 65535, digits only.  0 if invalid. */
 static unsigned listen_port(const char *digits)
 {
 	unsigned long v;

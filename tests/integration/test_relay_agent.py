@@ -113,13 +113,11 @@ def relay_scene(ctx, start_agent, fake_aoai):
     return s
 
 
-def post_chat(port, key, host=None):
-    """POSTs a chat request to the relay on @port with api-key @key: (status, body)."""
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{CHAT_PATH}",
+def post_chat(port, key, ip="127.0.0.1"):
+    """POSTs a chat request to the relay on @ip:@port with api-key @key: (status, body)."""
+    req = urllib.request.Request(f"http://{ip}:{port}{CHAT_PATH}",
                                  data=CHAT_BODY.encode(), method="POST",
                                  headers={"Content-Type": "application/json", "api-key": key})
-    if host:
-        req.add_header("Host", host)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read().decode()
@@ -232,6 +230,19 @@ def test_relay_serves_with_stable_placeholder(ctx, relay_scene, relays):
     status, body = post_chat(s.port, key)
     assert status == 200, body
     assert r.stop(signal.SIGINT) == 0, r.stderr()
+
+
+def test_relay_on_another_loopback_address(ctx, start_agent, fake_aoai, relays):
+    """127.x.y.z, not only 127.0.0.1: the relay takes requests for the address it serves."""
+    port = free_port()
+    cfg = relay_config(fake_aoai, port)
+    cfg["profiles"]["k"]["relay"]["listen"] = f"127.0.0.2:{port}"
+    start_agent(config=ctx.write_config(cfg))
+    r = relays()
+    r.wait_line(f'aoai-relay: profile "k": http://127.0.0.2:{port}/')
+    status, body = post_chat(port, read_placeholder(ctx), ip="127.0.0.2")
+    assert status == 200, body
+    assert r.stop() == 0, r.stderr()
 
 
 def test_relay_refuses_a_key_file_others_can_read(ctx, relay_scene, relays):
