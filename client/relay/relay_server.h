@@ -27,7 +27,7 @@ struct relay {
 	char profile[65];
 	char base[1024]; /* the upstream's scheme://authority, no slash */
 	char placeholder[RELAY_PLACEHOLDER_MAX + 1];
-	char host_ip[32];   /* "127.0.0.1:PORT" */
+	char host_ip[32];   /* "127.x.y.z:PORT", the address it listens on */
 	char host_name[32]; /* "localhost:PORT" */
 	char cainfo[4096];  /* CURL_CA_BUNDLE or SSL_CERT_FILE, as curl(1) reads them, or "" */
 	void (*warn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
