@@ -133,8 +133,8 @@ static int set_placeholder(struct relay *r, const char *given)
 	int err;
 
 	if (given) {
-		if (strlen(given) != strlen(RELAY_PLACEHOLDER_PREFIX) + LOOPBACK_SECRET_HEX ||
-		    strncmp(given, RELAY_PLACEHOLDER_PREFIX, strlen(RELAY_PLACEHOLDER_PREFIX)) != 0)
+		if (strlen(given) != strlen(RELAY_KEY_PREFIX) + LOOPBACK_SECRET_HEX ||
+		    strncmp(given, RELAY_KEY_PREFIX, strlen(RELAY_KEY_PREFIX)) != 0)
 			return -EINVAL;
 		snprintf(r->placeholder, sizeof(r->placeholder), "%s", given);
 		return 0;
@@ -142,7 +142,7 @@ static int set_placeholder(struct relay *r, const char *given)
 	err = loopback_secret_new(hex);
 	if (err < 0)
 		return err;
-	snprintf(r->placeholder, sizeof(r->placeholder), "%s%s", RELAY_PLACEHOLDER_PREFIX, hex);
+	snprintf(r->placeholder, sizeof(r->placeholder), "%s%s", RELAY_KEY_PREFIX, hex);
 	explicit_bzero(hex, sizeof(hex));
 	return 0;
 }

@@ -139,9 +139,9 @@ static const char *value_of(const struct client_headers *all, const char *name)
 /* Whether @v is the placeholder, in time independent of its value. */
 static bool is_placeholder(const struct relay *r, const char *v)
 {
-	size_t plen = strlen(RELAY_PLACEHOLDER_PREFIX);
+	size_t plen = strlen(RELAY_KEY_PREFIX);
 
-	if (strncmp(v, RELAY_PLACEHOLDER_PREFIX, plen) != 0)
+	if (strncmp(v, RELAY_KEY_PREFIX, plen) != 0)
 		return false;
 	return loopback_secret_equal(v + plen, strlen(v + plen), r->placeholder + plen);
 }
