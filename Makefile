@@ -55,7 +55,7 @@ include protocol/protocol.mk common/common.mk
 include $(foreach d,util config secrets sources tokens core server ops main,agent/$(d)/$(d).mk)
 # `aoai check` is a program of its own, which `aoai` runs: it needs libcrypto,
 # libxml2 and libcurl, and linking those into the CLI would slow every start.
-include $(foreach d,libaoai shared cli check preload loopback relay exec,client/$(d)/$(d).mk)
+include $(foreach d,libaoai shared cli check preload loopback relay exec relayd,client/$(d)/$(d).mk)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OBJ := $(BUILD)/obj
@@ -93,6 +93,12 @@ LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
 EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
+# aoai-relay: the same relay, for every profile with one, until told to stop.
+RELAYD_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(RELAYD_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) \
+	$(PROTO_LIB)
+RELAYD_BIN := $(BUILD)/bin/aoai-relay
+SYSTEMD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 
@@ -107,7 +113,8 @@ RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
 .PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean \
 	fuzz fuzz-replay bench load valgrind
 all: $(AGENT_BIN) $(CLI_BIN) $(CHECK_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
-	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(LOADGEN)
+	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) \
+	$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(LOADGEN)
 
 help:
 	@echo "make            build everything into $(BUILD)/"
@@ -234,6 +241,13 @@ $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) $(CURL_LIBS) -lpthread
 $(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback -Iclient/relay $(MHD_CFLAGS)
+$(RELAYD_BIN): $(RELAYD_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(RELAYD_OBJ) \
+		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) -lpthread
+$(OBJ)/client/relayd/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback -Iclient/relay \
+	$(MHD_CFLAGS) $(SYSTEMD_CFLAGS)
 $(OBJ)/client/loopback/%.o: BASE_CFLAGS += -Iclient/shared $(MHD_CFLAGS)
 $(OBJ)/client/relay/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback $(MHD_CFLAGS)
 
@@ -334,7 +348,8 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
-	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) \
+		$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBAOAI) $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/aoai
 	install -m 0755 $(CHECK_BIN) $(DESTDIR)$(LIBEXECDIR)/aoai/
@@ -344,6 +359,8 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(ENVIRONMENTDDIR)
 	install -m 0644 systemd/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
 	$(call make_unit,systemd/aoai-agent.service.in) > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	install -m 0644 systemd/aoai-relay.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/
+	$(call make_unit,systemd/aoai-relay.service.in) > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.service
 	install -m 0644 systemd/aoai-agent.env $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 client/completions/aoai.bash $(DESTDIR)$(BASHCOMPDIR)/aoai
@@ -353,22 +370,25 @@ install: all
 		$(DESTDIR)$(FISHCOMPDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 client/man/aoai-agent.1 client/man/aoai.1 client/man/aoai-exec.1 \
-		client/man/aoai-check.1 $(DESTDIR)$(MANDIR)/man1/
+		client/man/aoai-check.1 client/man/aoai-relay.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 client/man/aoai-agent.json.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/aoai-agent $(DESTDIR)$(BINDIR)/aoai $(DESTDIR)$(BINDIR)/aoai-exec
+	rm -f $(DESTDIR)$(BINDIR)/aoai-relay
 	rm -f $(DESTDIR)$(LIBEXECDIR)/aoai/aoai-check
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/aoai 2>/dev/null
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.service
 	rm -f $(DESTDIR)$(ENVIRONMENTDDIR)/50-aoai-agent.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/aoai $(DESTDIR)$(BASHCOMPDIR)/aoai-exec $(DESTDIR)$(ZSHCOMPDIR)/_aoai
 	rm -f $(DESTDIR)$(FISHCOMPDIR)/aoai.fish $(DESTDIR)$(FISHCOMPDIR)/aoai-exec.fish
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-agent.1 $(DESTDIR)$(MANDIR)/man1/aoai.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man1/aoai-check.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-relay.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
 
 clean:

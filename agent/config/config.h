@@ -77,6 +77,7 @@ struct profile {
 	struct header_template *headers; /* never empty: defaults filled in */
 	size_t n_headers;
 	struct allow allow;
+	char *relay_listen; /* "relay.listen", canonical "127.x.y.z:PORT"; NULL: no relay */
 };
 
 enum secret_source_kind {

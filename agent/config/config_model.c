@@ -104,6 +104,7 @@ static void profile_done(struct profile *p)
 	strv_free(p->allow.exe, p->allow.n_exe);
 	strv_free(p->allow.unit, p->allow.n_unit);
 	free(p->allow.uid);
+	free(p->relay_listen);
 }
 
 static void secret_source_done(struct secret_source *s)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One profile of the configuration (aoai-agent.json(5)): "hosts", "scope", "headers"
- * and "allow".  Its "credential" is read by config_credential.c.
+ * and "allow".  Its "credential" is read by config_credential.c, its "relay" by
+ * config_relay.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "config_keys.h"
 #include "config_credential.h"
 #include "config_profile.h"
+#include "config_relay.h"
 #include "template.h"
 
 #define CFG_MAX_HEADER_NAME  128
@@ -366,9 +368,8 @@ static int parse_allow(const struct cfg_ctx *ctx, json_t *allow, struct allow *a
 int cfg_parse_profile(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p,
 		      json_t *hostset)
 {
-	static const char *const keys[] = {
-		"hosts", "credential", "scope", "headers", "allow", NULL
-	};
+	static const char *const keys[] = { "hosts", "credential", "scope", "headers",
+					    "allow", "relay",      NULL };
 	int r;
 
 	if (!json_is_object(v))
@@ -385,5 +386,7 @@ int cfg_parse_profile(const struct cfg_ctx *ctx, json_t *v, struct config *c, st
 		r = parse_headers(ctx, json_object_get(v, "headers"), p);
 	if (r >= 0)
 		r = parse_allow(ctx, json_object_get(v, "allow"), &p->allow);
+	if (r >= 0)
+		r = cfg_parse_relay(ctx, json_object_get(v, "relay"), c, p);
 	return r;
 }

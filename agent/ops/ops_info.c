@@ -65,7 +65,8 @@ static json_t *profile_json(const struct agent *a, const struct profile *p)
 	    put(o, "origin", json_string(profile_is_added(a, p) ? "added" : "config")) &&
 	    put(o, "state", json_string(state)) &&
 	    put(o, "detail", detail ? json_string(detail) : json_null()) &&
-	    (!cred_type_is_token(p->cred.type) || put(o, "token", tokens_describe(a->tokens, p))))
+	    (!cred_type_is_token(p->cred.type) || put(o, "token", tokens_describe(a->tokens, p))) &&
+	    (!p->relay_listen || put(o, "relay", json_string(p->relay_listen))))
 		return o;
 	json_decref(o);
 	return NULL;

@@ -7,7 +7,6 @@
  * scheme's default); else the agent's only profile.  Anything else is an
  * error that lists the candidates.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +15,15 @@
 #include <jansson.h>
 
 #include "exec.h"
+#include "profile_endpoint.h"
 
-#define HOST_MAX        256 /* a host pattern of the config is at most 255 bytes */
 #define SCORE_EXACT     (1 << 20)
 #define ENDPOINT_VAR    "AZURE_OPENAI_ENDPOINT"
 #define CANDIDATES_SHOW 512 /* bytes of "a, b, c" in messages */
 
 /* The host (lower case, IPv6 without brackets) and port of an http(s) URL. */
 struct target {
-	char host[HOST_MAX];
+	char host[ENDPOINT_HOST_MAX];
 	unsigned port;
 	unsigned default_port;
 };
@@ -32,50 +31,6 @@ struct target {
 static const char *field(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
-}
-
-/* "host" or "host:port" (or "[v6]:port") of @s up to @end, into @t.  0 or -1. */
-static int split_hostport(const char *s, size_t n, char *host, unsigned *port)
-{
-	const char *colon = NULL, *h = s;
-	size_t hn = n, i;
-
-	if (n > 0 && s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-		if (!close)
-			return -1;
-		h = s + 1;
-		hn = (size_t)(close - h);
-		if ((size_t)(close + 1 - s) < n)
-			colon = close + 1;
-		if (colon && *colon != ':')
-			return -1;
-	} else {
-		colon = memchr(s, ':', n);
-		if (colon)
-			hn = (size_t)(colon - s);
-	}
-	if (hn == 0 || hn >= HOST_MAX)
-		return -1;
-	for (i = 0; i < hn; i++)
-		host[i] = (char)tolower((unsigned char)h[i]);
-	host[hn] = '\0';
-	*port = 0;
-	if (colon) {
-		char digits[8], *end;
-		size_t dn = n - (size_t)(colon + 1 - s);
-		unsigned long v;
-
-		if (dn == 0 || dn >= sizeof(digits))
-			return -1;
-		memcpy(digits, colon + 1, dn);
-		digits[dn] = '\0';
-		v = strtoul(digits, &end, 10);
-		if (*end || v == 0 || v > 65535)
-			return -1;
-		*port = (unsigned)v;
-	}
-	return 0;
 }
 
 /* Parses an absolute http(s) URL.  0 or -1. */
@@ -95,7 +50,7 @@ static int parse_target(const char *url, struct target *t)
 	end = rest + strcspn(rest, "/?#");
 	if (memchr(rest, '@', (size_t)(end - rest)))
 		return -1; /* userinfo: not an endpoint the SDKs build */
-	if (split_hostport(rest, (size_t)(end - rest), t->host, &t->port) < 0)
+	if (endpoint_split_host(rest, (size_t)(end - rest), t->host, &t->port) < 0)
 		return -1;
 	if (t->port == 0)
 		t->port = t->default_port;
@@ -105,11 +60,11 @@ static int parse_target(const char *url, struct target *t)
 /* How specifically @pattern covers @t: 0 not at all, higher is more specific. */
 static int pattern_score(const char *pattern, const struct target *t)
 {
-	char host[HOST_MAX];
+	char host[ENDPOINT_HOST_MAX];
 	unsigned port;
 	size_t hl, tl;
 
-	if (split_hostport(pattern, strlen(pattern), host, &port) < 0)
+	if (endpoint_split_host(pattern, strlen(pattern), host, &port) < 0)
 		return 0;
 	if ((port ? port : t->default_port) != t->port)
 		return 0;
@@ -186,41 +141,6 @@ static const json_t *by_target(const json_t *profiles, const struct target *t)
 	return best;
 }
 
-static bool is_loopback(const char *host)
-{
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-	       strcmp(host, "::1") == 0;
-}
-
-/*
- * AZURE_OPENAI_ENDPOINT for @profile: its first host that is not a
- * wildcard, https (plain http for a loopback host: the agent allows only
- * that, and it is what local stand-ins serve).  NULL when it has none;
- * -1 when out of memory.
- */
-static int endpoint_of(const json_t *profile, char **ret)
-{
-	const json_t *host;
-	char name[HOST_MAX];
-	unsigned port;
-	size_t i;
-	const char *h;
-
-	*ret = NULL;
-	json_array_foreach(json_object_get(profile, "hosts"), i, host)
-	{
-		h = json_string_value(host);
-		if (!h || strncmp(h, "*.", 2) == 0 || split_hostport(h, strlen(h), name, &port) < 0)
-			continue;
-		if (asprintf(ret, "%s://%s/", is_loopback(name) ? "http" : "https", h) < 0) {
-			*ret = NULL;
-			return -1;
-		}
-		return 0;
-	}
-	return 0;
-}
-
 /* Fills @ret from the chosen @p (the caller's endpoint @given kept when @p covers it). */
 static int fill(const json_t *p, const char *given, struct profile *ret)
 {
@@ -234,7 +154,7 @@ static int fill(const json_t *p, const char *given, struct profile *ret)
 		ret->endpoint = strdup(given);
 		return ret->endpoint ? 0 : exec_error(CLI_EXIT_ERROR, "out of memory");
 	}
-	if (endpoint_of(p, &ret->endpoint) < 0)
+	if (profile_endpoint(p, &ret->endpoint) < 0)
 		return exec_error(CLI_EXIT_ERROR, "out of memory");
 	if (given && !ret->endpoint)
 		exec_warn("%s (%s) is not a host of profile \"%s\": removed", ENDPOINT_VAR, given,

@@ -7,6 +7,7 @@
  * head (head_deadline.c); one more thread drives every upstream transfer
  * with libcurl (relay_upstream.c).  relay_request.c serves each request.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,8 +133,8 @@ static int set_placeholder(struct relay *r, const char *given)
 	int err;
 
 	if (given) {
-		if (strlen(given) != strlen(RELAY_PLACEHOLDER_PREFIX) + LOOPBACK_SECRET_HEX ||
-		    strncmp(given, RELAY_PLACEHOLDER_PREFIX, strlen(RELAY_PLACEHOLDER_PREFIX)) != 0)
+		if (strlen(given) != strlen(RELAY_KEY_PREFIX) + LOOPBACK_SECRET_HEX ||
+		    strncmp(given, RELAY_KEY_PREFIX, strlen(RELAY_KEY_PREFIX)) != 0)
 			return -EINVAL;
 		snprintf(r->placeholder, sizeof(r->placeholder), "%s", given);
 		return 0;
@@ -141,7 +142,7 @@ static int set_placeholder(struct relay *r, const char *given)
 	err = loopback_secret_new(hex);
 	if (err < 0)
 		return err;
-	snprintf(r->placeholder, sizeof(r->placeholder), "%s%s", RELAY_PLACEHOLDER_PREFIX, hex);
+	snprintf(r->placeholder, sizeof(r->placeholder), "%s%s", RELAY_KEY_PREFIX, hex);
 	explicit_bzero(hex, sizeof(hex));
 	return 0;
 }
@@ -168,6 +169,7 @@ static struct relay *relay_free(struct relay *r)
 
 static int listen_on(struct relay *r, int fd)
 {
+	char addr[INET_ADDRSTRLEN];
 	int err;
 
 	r->fd = fd >= 0 ? fd : loopback_listen();
@@ -177,7 +179,10 @@ static int listen_on(struct relay *r, int fd)
 	if (err < 0)
 		return err;
 	r->port = ntohs(r->admit.local.sin_port);
-	snprintf(r->host_ip, sizeof(r->host_ip), "127.0.0.1:%u", r->port);
+	/* Any 127.x.y.z aoai-relay was configured with, not only 127.0.0.1. */
+	if (!inet_ntop(AF_INET, &r->admit.local.sin_addr, addr, sizeof(addr)))
+		return -errno;
+	snprintf(r->host_ip, sizeof(r->host_ip), "%s:%u", addr, r->port);
 	snprintf(r->host_name, sizeof(r->host_name), "localhost:%u", r->port);
 	return 0;
 }

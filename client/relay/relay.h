@@ -11,8 +11,7 @@
 #include <stdbool.h>
 
 #include "agent_link.h"
-
-#define RELAY_PLACEHOLDER_PREFIX "aoai-relay-"
+#include "relay_key.h" /* the placeholder's form: RELAY_KEY_PREFIX and 64 hex digits */
 
 struct relay_config {
 	struct agent_link *agent; /* must outlive the relay; it locks itself */

@@ -139,9 +139,9 @@ static const char *value_of(const struct client_headers *all, const char *name)
 /* Whether @v is the placeholder, in time independent of its value. */
 static bool is_placeholder(const struct relay *r, const char *v)
 {
-	size_t plen = strlen(RELAY_PLACEHOLDER_PREFIX);
+	size_t plen = strlen(RELAY_KEY_PREFIX);
 
-	if (strncmp(v, RELAY_PLACEHOLDER_PREFIX, plen) != 0)
+	if (strncmp(v, RELAY_KEY_PREFIX, plen) != 0)
 		return false;
 	return loopback_secret_equal(v + plen, strlen(v + plen), r->placeholder + plen);
 }
@@ -191,7 +191,9 @@ static enum MHD_Result check_request(const struct relay *r, struct MHD_Connectio
 		return send_error(c, q, 401, "401",
 				  "Access denied: send the placeholder key aoai-exec put in "
 				  "AZURE_OPENAI_API_KEY (as api-key or Authorization: Bearer)");
-	if (value_of(all, "Upgrade"))
+	/* Any other upgrade (h2c) is declined by answering in HTTP/1.1, as RFC 9110
+	 * section 7.8 allows: Upgrade is hop-by-hop, and goes no further. */
+	if (value_of(all, "Upgrade") && strcasestr(value_of(all, "Upgrade"), "websocket"))
 		return send_error(c, q, 501, "NotImplemented",
 				  "the relay does not relay protocol upgrades (WebSocket, the "
 				  "Realtime API); use the libcurl hook or a token profile");
@@ -316,8 +318,10 @@ static bool request_body(const struct client_headers *all, const char *method, l
 	const char *cl = value_of(all, "Content-Length");
 	const char *te = value_of(all, "Transfer-Encoding");
 
-	*len = cl ? strtoll(cl, NULL, 10) : te ? -1 : 0;
-	/* libmicrohttpd has checked both; a body-less POST still says "Content-Length: 0". */
+	/* Transfer-Encoding wins over Content-Length (RFC 9112 section 6.3), as in
+	 * libmicrohttpd, which hands us the body de-chunked; a body-less POST still
+	 * says "Content-Length: 0". */
+	*len = te ? -1 : cl ? strtoll(cl, NULL, 10) : 0;
 	return cl || te || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	       strcmp(method, "PATCH") == 0;
 }
@@ -450,12 +454,19 @@ static enum MHD_Result respond(struct relay *r, struct MHD_Connection *c, struct
 	if (!x->head_done)
 		return send_error(c, q, 502, "BadGateway", "the relay got no answer from %s: %s",
 				  r->base, x->error[0] ? x->error : curl_easy_strerror(x->result));
-	resp = MHD_create_response_from_callback(x->length >= 0 ? (uint64_t)x->length
-								: MHD_SIZE_UNKNOWN,
-						 RELAY_BODY_BLOCK, read_body, x, release_body);
+	if (x->status == 204 || x->status == 304) {
+		/* No body, and no framing for one: libmicrohttpd would frame an unknown size
+		 * as chunked.  (libcurl has read the nothing there was.) */
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_callback(
+		    x->length >= 0 ? (uint64_t)x->length : MHD_SIZE_UNKNOWN, RELAY_BODY_BLOCK,
+		    read_body, x, release_body);
+		if (resp)
+			xfer_ref(x);
+	}
 	if (!resp)
 		return MHD_NO;
-	xfer_ref(x);
 	for (l = x->head; l; l = l->next) {
 		colon = strchr(l->data, ':');
 		*colon = '\0';

@@ -13,8 +13,6 @@
 #include "relay.h"
 #include "relay_upstream.h"
 
-#define RELAY_PLACEHOLDER_MAX 128
-
 struct relay {
 	struct MHD_Daemon *daemon;
 	int fd;
@@ -26,8 +24,8 @@ struct relay {
 	bool plain_http; /* the upstream is a loopback host over http */
 	char profile[65];
 	char base[1024]; /* the upstream's scheme://authority, no slash */
-	char placeholder[RELAY_PLACEHOLDER_MAX + 1];
-	char host_ip[32];   /* "127.0.0.1:PORT" */
+	char placeholder[RELAY_KEY_LEN + 1];
+	char host_ip[32];   /* "127.x.y.z:PORT", the address it listens on */
 	char host_name[32]; /* "localhost:PORT" */
 	char cainfo[4096];  /* CURL_CA_BUNDLE or SSL_CERT_FILE, as curl(1) reads them, or "" */
 	void (*warn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

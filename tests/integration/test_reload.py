@@ -66,7 +66,7 @@ BROKEN = [
     ("unknown key", {"profiles": {"bad": {"hosts": ["b.example"],
                                           "credential": {"type": "api-key"},
                                           "colour": "blue"}}},
-     ["bad", "colour", "(valid: hosts, credential, scope, headers, allow)"]),
+     ["bad", "colour", "(valid: hosts, credential, scope, headers, allow, relay)"]),
     ("wrong type", {"profiles": {"bad": {"hosts": "b.example",
                                          "credential": {"type": "api-key"}}}},
      ["bad", "hosts"]),

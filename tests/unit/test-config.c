@@ -489,7 +489,7 @@ struct bad {
 
 static const struct bad bad_profiles[] = {
 	{ HOSTS API_KEY ", 'hostz': []", "hostz",
-	  "unknown key (valid: hosts, credential, scope, headers, allow)" },
+	  "unknown key (valid: hosts, credential, scope, headers, allow, relay)" },
 	{ API_KEY, "hosts", "is required" },
 	{ "'hosts': 'a.test', " API_KEY, "hosts", "must be an array" },
 	{ "'hosts': [], " API_KEY, "hosts", "must not be empty" },
