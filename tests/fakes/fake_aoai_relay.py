@@ -28,6 +28,9 @@ Routes (authenticated like the API, except /fake/gate):
   /fake/gzip                     a gzip-encoded JSON body (Content-Encoding: gzip,
                                  its SHA-256 in X-Fake-Sha256), two Set-Cookie and
                                  two X-Multi header lines
+  /fake/both                     a response with Content-Length: 40 and a 5-byte
+                                 chunked body ("hello")
+  /fake/hints                    103 Early Hints, then 200 {"hinted": true}
   /fake/hang                     reads the request, answers nothing, and waits
                                  for the client to close (event "peer-closed")
   /fake/reset                    closes with a TCP reset, answering nothing
@@ -106,7 +109,8 @@ class RelayRoutes:
     """Mixed into fake_aoai's Handler (self.server: gates, gates_lock, events_path)."""
 
     RELAY_ROUTES = ("/fake/upload", "/fake/download", "/fake/status", "/fake/hang",
-                    "/fake/reset", "/fake/garbage", "/fake/cut", "/fake/drip", "/fake/gzip")
+                    "/fake/reset", "/fake/garbage", "/fake/cut", "/fake/drip", "/fake/gzip",
+                    "/fake/both", "/fake/hints")
 
     # --- plumbing -----------------------------------------------------
 
@@ -317,6 +321,25 @@ class RelayRoutes:
                          ("Set-Cookie", "b=2; Path=/"), ("X-Multi", "one"), ("X-Multi", "two"),
                          ("X-Fake-Sha256", hashlib.sha256(body).hexdigest())], auth)
         self.wfile.write(body)
+
+    def _fake_both(self, query, auth):
+        """Content-Length: 40 beside Transfer-Encoding: chunked, and a 5-byte chunked body
+        (RFC 9112 6.3: the chunked framing wins; a proxy must drop the length)."""
+        self._drain_body()
+        self._log(200, auth)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"5\r\nhello\r\n0\r\n\r\n")
+
+    def _fake_hints(self, query, auth):
+        """103 Early Hints, then the answer: {"hinted": true}."""
+        self._drain_body()
+        body = b'{"hinted": true}'
+        self._log(200, auth)
+        self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        self.wfile.flush()
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
     def _fake_hang(self, query, auth):
         self._drain_body()

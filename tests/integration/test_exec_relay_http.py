@@ -120,6 +120,47 @@ def test_encoded_body_and_repeated_headers(ctx, relay_scene, exec_child):
     h.finish()
 
 
+def test_response_length_beside_chunked(ctx, relay_scene, exec_child):
+    """An upstream answer with Content-Length beside chunked framing: the chunked body
+    wins (RFC 9112, 6.3) and the client gets it with one, true framing."""
+    h = start_holder(ctx, exec_child)
+    c = h.conn(timeout=ANSWER_TIMEOUT)
+    try:
+        c.request("GET", "/fake/both", headers=h.auth())
+        r = c.getresponse()
+        try:
+            body = r.read()
+        except (http.client.IncompleteRead, TimeoutError) as e:
+            fail(f"the body came framed as {r.getheader('Content-Length')} bytes "
+                 f"(Transfer-Encoding {r.getheader('Transfer-Encoding')}): {e!r}")
+    finally:
+        c.close()
+    assert r.status == 200 and body == b"hello", (r.status, body)
+    h.finish()
+
+
+def test_early_hints_then_answer(ctx, relay_scene, exec_child):
+    """A 103 before the answer: the client gets the 200 and its body in step (the 103
+    passed on or not)."""
+    h = start_holder(ctx, exec_child)
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=IO_TIMEOUT)
+    try:
+        s.sendall((f"GET /fake/hints HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+                   f"api-key: {h.placeholder}\r\nConnection: close\r\n\r\n").encode())
+        raw = read_until_close(s, ANSWER_TIMEOUT)
+    finally:
+        s.close()
+    if raw is None:
+        fail("no answer (or the connection left open) after a 103")
+    while raw.startswith(b"HTTP/1.1 1"):  # informational answers, each a head alone
+        raw = raw.split(b"\r\n\r\n", 1)[1]
+    assert status_of(raw) == 200, raw[:300]
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert json.loads(body) == {"hinted": True}, raw[:300]
+    assert b"Early Hints" not in body and b"\nLink:" not in head, raw[:300]
+    h.finish()
+
+
 def test_pipelined_requests(ctx, relay_scene, exec_child):
     h = start_holder(ctx, exec_child)
     one = (f"GET /echo/p{{}} HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"

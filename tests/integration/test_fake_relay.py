@@ -232,3 +232,24 @@ def test_gzip_and_repeated_headers(fake):
     assert hashlib.sha256(body).hexdigest() == r.getheader("X-Fake-Sha256")
     assert json.loads(gzip.decompress(body))["gzip"].startswith("zzz")
     assert [v for k, v in r.getheaders() if k == "Set-Cookie"] == ["a=1; Path=/", "b=2; Path=/"]
+
+
+def test_length_beside_chunked_and_early_hints(fake):
+    c = conn(fake)
+    c.request("GET", "/fake/both", headers=key(fake))
+    r = c.getresponse()
+    assert r.getheader("Content-Length") == "40" and r.read() == b"hello"  # chunked wins
+    c.close()
+    s = socket.create_connection(("127.0.0.1", fake.port), timeout=IO_TIMEOUT)
+    s.sendall(f"GET /fake/hints HTTP/1.1\r\nHost: x\r\napi-key: {fake.key}\r\n"
+              "Connection: close\r\n\r\n".encode())
+    raw = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        raw += b
+    s.close()
+    hints, rest = raw.split(b"\r\n\r\n", 1)
+    assert hints.startswith(b"HTTP/1.1 103 ") and b"Link: </a.css>" in hints, raw
+    assert rest.startswith(b"HTTP/1.1 200 ") and rest.endswith(b'{"hinted": true}'), raw
