@@ -263,6 +263,25 @@ def test_close_delimited_download(ctx, relay_scene, exec_child):
         c.close()
     assert r.status == 200 and len(data) == 4 * MB, (r.status, len(data))
     assert hashlib.sha256(data).hexdigest() == r.getheader("X-Fake-Sha256")
+    # The upstream closed its connection: the next request opens another.
+    status, _, _ = request(h, "GET", "/echo/after-close")
+    assert status == 200
+    h.finish()
+
+
+def test_big_request_header(ctx, relay_scene, exec_child):
+    """A 24 KB header value is relayed, or refused with 431; never a hang or a crash."""
+    h = start_holder(ctx, exec_child)
+    value = "v" * (24 * 1024)
+    status, _, body = request(h, "GET", "/echo/big", headers={"X-App": value},
+                              timeout=ANSWER_TIMEOUT)
+    if status == 200:
+        (seen,) = api_requests(relay_scene.fake, "/echo/big")
+        assert seen["header_fps"]["x-app"] == [sha12(value)], seen
+    elif status != 431:
+        fail(f"a 24 KB header: {status} {body[:300]!r}")
+    status, _, _ = request(h, "GET", "/echo/small")
+    assert status == 200
     h.finish()
 
 
