@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from aoaitest import PYTHON, expect_rc, fail, start_fake, stop_fake
+from aoaitest import PYTHON, describe, expect_rc, fail, start_fake, stop_fake
 from relaytest import (IO_TIMEOUT, api_requests, azure_error, events, request, sha12,
                        sse_events, start_holder, wait_event)
 from tlsca import make_ca
@@ -290,3 +290,27 @@ def test_signals_forwarded(ctx, relay_scene, exec_child):
     assert c.line() == "got SIGTERM", c.stderr()
     rc = c.wait()
     assert rc == 3, f"aoai-exec exited {rc}; stderr:\n{c.stderr()}"
+
+
+# urllib as most programs use it: the environment's proxy settings apply.
+URLLIB_DEFAULT = r"""
+import os, urllib.request
+url = os.environ["AZURE_OPENAI_ENDPOINT"] + "openai/deployments?api-version=2022-12-01"
+req = urllib.request.Request(url, headers={"api-key": os.environ["AZURE_OPENAI_API_KEY"]})
+with urllib.request.urlopen(req, timeout=10) as r:
+    print(r.status)
+"""
+
+
+def test_http_proxy_setting_bypasses_the_relay(ctx, tls_scene, aoai_exec):
+    """A user's http_proxy (no no_proxy for loopback) must not take the child's requests
+    to its relay: no proxy can reach this machine's 127.0.0.1.  The upstream is https, so
+    http_proxy concerns only the child's leg."""
+    fake, ca, endpoint = tls_scene
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens
+    env = ctx.env(AZURE_OPENAI_ENDPOINT=endpoint, CURL_CA_BUNDLE=ca.ca_cert, http_proxy=dead,
+                  HTTP_PROXY=dead)
+    r = aoai_exec("-p", "t", "--", PYTHON, "-c", URLLIB_DEFAULT, env=env)
+    if r.returncode != 0 or r.stdout.strip() != "200":
+        fail("with http_proxy set, the child's request to the relay went to the proxy "
+             f"(aoai-exec could add 127.0.0.1 and localhost to no_proxy):\n{describe(r)}")
