@@ -146,6 +146,9 @@ def relay_scene(ctx, start_agent):
     s.agent = start_agent(config=ctx.write_config(s.config))
     yield s
     stop_fake(s.fake)
+    # Whatever aoai-exec said (exec_child keeps its stderr in a file), never the key.
+    for err in ctx.dir.glob("exec-*.stderr"):
+        aoaitest.assert_absent(s.key.encode(), err.read_bytes(), f"aoai-exec's stderr ({err.name})")
 
 
 # Writes its environment's relay variables as JSON to argv[1] (0600), the real
