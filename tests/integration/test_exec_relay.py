@@ -155,12 +155,15 @@ def test_python_clients(ctx, relay_scene, aoai_exec, lib):
     assert all(e["header_fps"] == {"api-key": [sha12(relay_scene.key)]} for e in seen), seen
 
 
-def test_curl_through_relay_only(ctx, relay_scene, aoai_exec):
-    """curl with the placeholder from the environment, no LD_PRELOAD hook."""
+@pytest.mark.parametrize("preload", [False, True], ids=["no-preload", "with-hook"])
+def test_curl_through_relay(ctx, relay_scene, aoai_exec, preload):
+    """curl with the placeholder from the environment, with or without the LD_PRELOAD
+    hook (which has nothing to add for the relay's address)."""
     script = ('exec "$1" -q -sS --max-time 10 -w "%{http_code}" '
               '-H "api-key: $AZURE_OPENAI_API_KEY" '
               '-H "Content-Type: application/json" -d "$2" "${AZURE_OPENAI_ENDPOINT}$3"')
-    r = expect_rc(aoai_exec("--no-preload", "--", "/bin/sh", "-c", script, "sh", CURL,
+    opts = () if preload else ("--no-preload",)
+    r = expect_rc(aoai_exec(*opts, "--", "/bin/sh", "-c", script, "sh", CURL,
                             chat_body().decode(), CHAT_PATH.lstrip("/")), 0, "curl")
     body, code = r.stdout[:-3], r.stdout[-3:]
     assert code == "200" and json.loads(body)["object"] == "chat.completion", describe(r)
