@@ -124,6 +124,8 @@ static int serve_with(struct agent_link *agent, const struct profile *p, struct 
 	struct relay *relay = NULL;
 	int r;
 
+	if (env_bypass_proxy(e) < 0)
+		return exec_error(CLI_EXIT_ERROR, "out of memory");
 	r = supervise_prepare(); /* before the endpoints' threads exist */
 	if (r < 0) {
 		errno = -r;

@@ -179,3 +179,45 @@ char **env_array(struct env *e)
 
 	return e->vars ? e->vars : empty;
 }
+
+/* Whether the comma-separated @list names @host. */
+static bool list_names(const char *list, const char *host)
+{
+	size_t n = strlen(host), k;
+
+	for (const char *p = list; *p; p += k + (p[k] == ',')) {
+		p += strspn(p, " ");
+		k = strcspn(p, ",");
+		if (k >= n && strncmp(p, host, n) == 0 && strspn(p + n, " ") == k - n)
+			return true;
+	}
+	return false;
+}
+
+int env_bypass_proxy(struct env *e)
+{
+	static const char *const names[] = { "no_proxy", "NO_PROXY" };
+	static const char *const hosts[] = { "127.0.0.1", "localhost" };
+	char *value;
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < 2; i++) {
+		value = strdup(env_get(e, names[i]) ?: "");
+		for (j = 0; value && j < 2; j++) {
+			char *more = NULL;
+
+			if (list_names(value, hosts[j]))
+				continue;
+			if (asprintf(&more, "%s%s%s", value, *value ? "," : "", hosts[j]) < 0)
+				more = NULL;
+			free(value);
+			value = more;
+		}
+		r = value ? env_set(e, names[i], value) : -ENOMEM;
+		free(value);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

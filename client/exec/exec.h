@@ -86,6 +86,12 @@ void env_unset(struct env *e, const char *name);
 const char *env_get(const struct env *e, const char *name);
 /* Removes every variable that names a credential or an identity endpoint. */
 void env_scrub(struct env *e);
+/*
+ * Adds 127.0.0.1 and localhost to no_proxy and NO_PROXY, so that a
+ * client's http_proxy does not carry requests meant for our loopback
+ * endpoints away.  Returns 0 or -ENOMEM.
+ */
+int env_bypass_proxy(struct env *e);
 /* The NULL-terminated array for execve (owned by @e). */
 char **env_array(struct env *e);
 

@@ -105,6 +105,7 @@ struct curl_slist *relay_response_head(const struct curl_slist *lines, long long
 	const struct curl_slist *l;
 	char *connection = connection_values(lines);
 	const char *v;
+	bool chunked = false;
 	size_t n;
 
 	*length = -1;
@@ -114,6 +115,7 @@ struct curl_slist *relay_response_head(const struct curl_slist *lines, long long
 			continue; /* not a header line (an obsolete fold, or garbage) */
 		if (name_is(l->data, n, "Content-Length"))
 			*length = parse_length(v);
+		chunked |= name_is(l->data, n, "Transfer-Encoding");
 		if (relay_header_is_hop(l->data, n) ||
 		    (connection && relay_connection_lists(connection, l->data, n)))
 			continue;
@@ -123,5 +125,7 @@ struct curl_slist *relay_response_head(const struct curl_slist *lines, long long
 		out = more;
 	}
 	free(connection);
+	if (chunked) /* Transfer-Encoding wins (RFC 9112 section 6.3): libcurl de-chunked it */
+		*length = -1;
 	return out;
 }

@@ -209,11 +209,18 @@ void xfer_finish(struct xfer *x, CURLcode result)
 	pthread_mutex_unlock(&x->lock);
 }
 
-static bool client_gone(int fd)
+/*
+ * Whether the client is gone: its connection broken, or, with @sent_all
+ * (the request is in, so a client that shuts its sending side has hung
+ * up), closed.  While the body is still coming, a closed sending side may
+ * yet have data in flight; then only a broken connection counts.
+ */
+static bool client_gone(int fd, bool sent_all)
 {
 	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	short gone = POLLHUP | POLLERR | POLLNVAL | (sent_all ? POLLRDHUP : 0);
 
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+	return poll(&p, 1, 0) > 0 && (p.revents & gone);
 }
 
 /* Waits one slice (lock held).  false: the client went away meanwhile. */
@@ -229,7 +236,7 @@ static bool wait_slice(struct xfer *x)
 	}
 	if (pthread_cond_timedwait(&x->cond, &x->lock, &t) != ETIMEDOUT)
 		return true;
-	return !client_gone(x->client_fd);
+	return !client_gone(x->client_fd, x->up_eof);
 }
 
 size_t xfer_feed(struct xfer *x, const char *data, size_t len, bool *resume)
