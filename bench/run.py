@@ -5,8 +5,8 @@
 Sections 1-4 and 7 are measured here with build/bench/aoai-bench against a real
 aoai-agent and, in the same run, two baselines: bench/floor-server (a minimal
 framed Unix-socket echo moving frames of the agent's real sizes) and ssh-agent.
-Sections 5, 6 and 8 come from bench/hook.py, bench/tokens.py and bench/store.py
-when present.
+Sections 5, 6, 8 and 9 come from bench/hook.py, bench/tokens.py, bench/store.py
+and bench/relay.py when present (--only NAME runs just one of them).
 
 Method (see BENCH-NOTES): the software's own cost is measured with client and
 server pinned to one CPU; the unpinned figures beside them are what a user sees.
@@ -420,7 +420,12 @@ def memory_many(scene, plan, idle, p50_one):
                 p50_one, "1 profile")]
 
 
-# --- sections 5 and 6, the table, results.json --------------------------------
+# --- sections 5, 6, 8 and 9, the table, results.json --------------------------
+
+# bench/NAME.py modules and their sections, in the order they run.
+MODULES = (("hook", "5 hook"), ("tokens", "6 tokens"), ("store", "8 store"),
+           ("relay", "9 relay"))
+
 
 def module_rows(name, section, build, tmp_root):
     """rows = bench/NAME.py run(ctx), or a row saying why there are none."""
@@ -494,17 +499,40 @@ def write_results(path, info, rows, raw, elapsed):
     path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
+def all_sections(scene, plan, build, tmp, only_core):
+    """The core sections, then (unless @only_core) the modules'; (rows, raw figures)."""
+    rows, ssh_idle, res = sections_1_to_4(scene, plan)
+    raw = {"|".join(map(str, k)): v for k, v in res.items()}
+    raw["sizes"] = scene.sizes
+    scene.stop()
+    mem_rows, idle = memory_requests(scene, plan, ssh_idle)
+    p50_one = res[True, "aoai", "latency"]["p50_us"]
+    many_rows = memory_many(scene, plan, idle, p50_one)
+    rows += [r for r in many_rows if r["section"] == S1]
+    rows += mem_rows + [r for r in many_rows if r["section"] == S7]
+    if not only_core:
+        for name, section in MODULES:
+            rows += module_rows(name, section, build, tmp)
+    return rows, raw
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", type=Path, default=REPO / "build")
-    ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    ap.add_argument("--out", type=Path,
+                    help="default bench/results.json (--only: bench/results-NAME.json)")
     ap.add_argument("--quick", action="store_true", help="a tenth of the requests (harness check)")
-    ap.add_argument("--only-core", action="store_true", help="skip sections 5, 6 and 8")
+    ap.add_argument("--only-core", action="store_true", help="skip sections 5, 6, 8 and 9")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--only", action="append", choices=[m for m, _ in MODULES],
+                    help="run only this module's section (repeatable); no core sections")
     args = ap.parse_args()
     build = args.build.resolve()
+    if args.out is None:
+        args.out = HERE / ("results-" + "-".join(args.only) + ".json" if args.only
+                           else "results.json")
     for p in ("bin/aoai-agent", "bin/aoai", "bench/aoai-bench", "bench/floor-server"):
-        if not (build / p).exists():
+        if not args.only and not (build / p).exists():
             sys.exit(f"bench: {build / p} is missing: run `make bench`")
     start = time.monotonic()
     plan = Plan(args.quick)
@@ -512,19 +540,11 @@ def main():
     scene = Scene(build, tmp)
     raw = {}
     try:
-        rows, ssh_idle, res = sections_1_to_4(scene, plan)
-        raw = {"|".join(map(str, k)): v for k, v in res.items()}
-        raw["sizes"] = scene.sizes
-        scene.stop()
-        mem_rows, idle = memory_requests(scene, plan, ssh_idle)
-        p50_one = res[True, "aoai", "latency"]["p50_us"]
-        many_rows = memory_many(scene, plan, idle, p50_one)
-        rows += [r for r in many_rows if r["section"] == S1]
-        rows += mem_rows + [r for r in many_rows if r["section"] == S7]
-        if not args.only_core:
-            rows += module_rows("hook", "5 hook", build, tmp)
-            rows += module_rows("tokens", "6 tokens", build, tmp)
-            rows += module_rows("store", "8 store", build, tmp)
+        if args.only:
+            rows = [r for name, section in MODULES if name in args.only
+                    for r in module_rows(name, section, build, tmp)]
+        else:
+            rows, raw = all_sections(scene, plan, build, tmp, args.only_core)
     except (BenchError, subprocess.SubprocessError, OSError) as e:
         sys.exit(f"bench: {e}")
     finally:

@@ -28,6 +28,10 @@ Test helpers beyond Azure (for the LD_PRELOAD hook's tests):
   --git-root DIR             serves DIR's files read-only under /git/ for git's
                              dumb-HTTP protocol (run `git update-server-info` in
                              the repository), with the API's authentication
+
+Streaming chat completions (`"stream": true`, Azure's SSE shapes) and the
+routes of the relay's tests (/fake/upload, /fake/download, faults, gates,
+--events FILE) are described in fake_aoai_relay.py.
 """
 
 import argparse
@@ -46,6 +50,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
 import fakeserver  # noqa: E402
+from fake_aoai_relay import RelayRoutes  # noqa: E402
 from fakeserver import Server, TlsServer  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
@@ -64,6 +69,7 @@ REPLY_TEXT = "Hello! This answer comes from the fake Azure OpenAI endpoint on lo
 FP_HEADERS = ("api-key", "authorization", "ocp-apim-subscription-key", "x-app")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 GIT_PREFIX = "/git/"
+LISTEN_BACKLOG = 256
 
 
 def fingerprint(value):
@@ -86,12 +92,13 @@ def read_secret_file(path):
         sys.exit(f"fake_aoai: {e}")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(RelayRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes: without this, Nagle holds
     # the body of every reply after the first on a kept-alive connection.
     disable_nagle_algorithm = True
     server_version = "fake-aoai/1"
+    MSG_401 = MSG_401
 
     def version_string(self):
         return self.server_version
@@ -226,14 +233,17 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self):
-        body = self._read_body()
-        if body is None:
-            self._error(400, "BadRequest", "Request body is malformed or too large.", None)
-            return
         split = urlsplit(self.path)
         path = split.path.rstrip("/") or "/"
         query = parse_qs(split.query)
         auth = self._auth()
+        # The relay's test routes read (or refuse) bodies of any size themselves.
+        if path.startswith("/fake/") and self._relay_route(path, query, auth):
+            return
+        body = self._read_body()
+        if body is None:
+            self._error(400, "BadRequest", "Request body is malformed or too large.", None)
+            return
 
         # A test helper, not Azure: a redirect, to check headers do not follow it.
         if path == "/fake/redirect":
@@ -345,6 +355,9 @@ class Handler(BaseHTTPRequestHandler):
                 "message": "'messages' is a required property", "type": "invalid_request_error",
                 "param": "messages", "code": None}}, auth)
             return
+        if req.get("stream") is True:
+            self._chat_stream(req, model, auth)
+            return
         prompt_tokens = sum(len(str(m.get("content", "")).split()) + 4
                             for m in req["messages"] if isinstance(m, dict))
         completion_tokens = len(REPLY_TEXT.split())
@@ -403,6 +416,8 @@ def main(argv=None):
     ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
     ap.add_argument("--git-root", help="serve this directory read-only under /git/ "
                     "(git dumb HTTP), authenticated like the API")
+    ap.add_argument("--events", help="append one JSON line per streaming or fault event "
+                    "of the relay's test routes (fake_aoai_relay.py)")
     args = ap.parse_args(argv)
     if args.key_file is None and args.bearer_file is None and args.jwt_key_file is None:
         ap.error("give --key-file, --bearer-file and/or --jwt-key-file")
@@ -415,10 +430,19 @@ def main(argv=None):
         ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        srv = TlsServer((BIND_HOST, args.port), Handler)
+        srv = TlsServer((BIND_HOST, args.port), Handler, bind_and_activate=False)
         srv.ssl_context = ssl_ctx
     else:
-        srv = Server((BIND_HOST, args.port), Handler)
+        srv = Server((BIND_HOST, args.port), Handler, bind_and_activate=False)
+    # A relay opens dozens of upstream connections at once: a backlog of 5 would
+    # make some of them wait for a SYN retransmission.
+    srv.request_queue_size = LISTEN_BACKLOG
+    try:
+        srv.server_bind()
+        srv.server_activate()
+    except OSError as e:
+        srv.server_close()
+        sys.exit(f"fake_aoai: cannot listen on {BIND_HOST}:{args.port}: {e}")
     srv.git_root = os.path.realpath(args.git_root) if args.git_root is not None else None
     srv.key = read_secret_file(args.key_file)
     srv.bearer = read_secret_file(args.bearer_file)
@@ -427,8 +451,15 @@ def main(argv=None):
     srv.log_lock = threading.Lock()
     srv.verbose = args.verbose
     srv.deployments = tuple(args.deployment or DEFAULT_DEPLOYMENTS)
+    srv.events_path = args.events
+    srv.gates = {}
+    srv.gates_lock = threading.Lock()
+    srv.stopping_event = threading.Event()
 
     def stop(*_):
+        srv.stopping_event.set()  # ends hangs, drips and gated streams
+        for gate in list(srv.gates.values()):
+            gate.set()
         # shutdown() waits for serve_forever(), so call it from another thread.
         threading.Thread(target=srv.shutdown, daemon=True).start()
 

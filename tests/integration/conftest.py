@@ -278,3 +278,5 @@ from preloadtest import pl, pl_factory, preload_lib  # noqa: E402,F401
 from exectest import aoai_exec, exec_child, key_scene, mi_scene  # noqa: E402,F401
 # The fake Azure Key Vault: fixture `keyvault` (tests/integration/keyvault.py).
 from keyvault import keyvault  # noqa: E402,F401
+# aoai-exec's relay: fixture `relay_scene` (tests/integration/relaytest.py).
+from relaytest import relay_scene  # noqa: E402,F401

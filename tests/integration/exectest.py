@@ -28,7 +28,7 @@ from aoaitest import PYTHON, fail, run, start_fake, stop_fake
 from identity import start_fake_aoai_jwt
 
 EXEC_TIMEOUT = 20.0
-SECRET_VARS = ("AZURE_OPENAI_API_KEY", "IDENTITY_HEADER")
+SECRET_VARS = ("AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "IDENTITY_HEADER")
 CONFLICTING = {
     "AZURE_OPENAI_API_KEY": "stale-key", "AZURE_OPENAI_AD_TOKEN": "stale-token",
     "OPENAI_API_KEY": "sk-stale", "AZURE_CLIENT_SECRET": "stale-secret",

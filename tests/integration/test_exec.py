@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 """aoai-exec: profile selection, the child's environment, the hook in
-LD_PRELOAD, --no-env, exit codes and signals (api-key profiles: aoai-exec
-becomes the command; token profiles: it supervises it)."""
+LD_PRELOAD, --no-env, exit codes and signals (api-key profiles with
+--key-in-env or --no-relay: aoai-exec becomes the command; otherwise it
+supervises it, serving the relay or the identity endpoint)."""
 
 import json
+import re
 import signal
 import time
 
@@ -27,15 +29,25 @@ with opener.open(req, timeout=10) as r:
 
 
 def test_api_key_environment(ctx, build, key_scene, aoai_exec):
+    """By default the child gets the relay (test_exec_relay.py): a loopback endpoint
+    and a placeholder, never the key; --key-in-env gives it the key itself."""
     env = ctx.env(**CONFLICTING, LD_PRELOAD="libm.so.6")
     report, r = probe(aoai_exec, ctx, env=env)
     got = report["vars"]
-    assert got.get("AZURE_OPENAI_ENDPOINT") == f"http://{key_scene.fake.hostport}/", got
-    if got.get("AZURE_OPENAI_API_KEY") != fp(key_scene.key):
-        fail(f"AZURE_OPENAI_API_KEY is not the agent's key: {got}")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", got.get("AZURE_OPENAI_ENDPOINT", "")) and \
+        got["AZURE_OPENAI_ENDPOINT"] != f"http://{key_scene.fake.hostport}/", got
+    if got.get("AZURE_OPENAI_API_KEY") in (None, fp(key_scene.key),
+                                           fp(CONFLICTING["AZURE_OPENAI_API_KEY"])):
+        fail(f"AZURE_OPENAI_API_KEY is not the relay's placeholder: {got}")
     assert got.get("AOAI_EXEC") == "k", got
-    left = sorted(set(CONFLICTING) & set(got) - {"AZURE_OPENAI_API_KEY"})
+    left = sorted(set(CONFLICTING) & set(got) - {"AZURE_OPENAI_API_KEY", "OPENAI_API_KEY"})
     assert not left, f"conflicting variables left in the child's environment: {left}"
+    assert got.get("OPENAI_API_KEY") == got["AZURE_OPENAI_API_KEY"], got
+    report, _ = probe(aoai_exec, ctx, "--key-in-env", env=env)
+    got_env = report["vars"]
+    assert got_env.get("AZURE_OPENAI_ENDPOINT") == f"http://{key_scene.fake.hostport}/", got_env
+    if got_env.get("AZURE_OPENAI_API_KEY") != fp(key_scene.key):
+        fail(f"--key-in-env: AZURE_OPENAI_API_KEY is not the agent's key: {got_env}")
     assert got.get("LD_PRELOAD") == f"{preload_path(build)}:libm.so.6", got
     assert "aoai-exec" not in r.stderr, describe(r)
 
