@@ -3,8 +3,8 @@
  * The relay as aoai-exec's child sees it.  The endpoint keeps the path of
  * the profile's (an API Management gateway's API prefix, say); the relay
  * forwards every path to the endpoint's origin unchanged, so the two
- * compose.  OPENAI_BASE_URL is Azure's v1 API, which the plain OpenAI
- * clients speak.
+ * compose.  OPENAI_BASE_URL is Azure's v1 API under the same path, which
+ * the plain OpenAI clients speak.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,11 +35,14 @@ static int split_origin(const char *url, char *origin, size_t len, const char **
 
 static int point_child(struct env *e, const struct relay *r, const char *path)
 {
-	char endpoint[ORIGIN_MAX + 64], base[64];
+	char endpoint[ORIGIN_MAX + 64], base[ORIGIN_MAX + 64];
 	unsigned port = relay_port(r);
+	size_t n = strlen(path);
 
+	/* The v1 API under the same prefix as the endpoint's path. */
 	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u%s", port, path);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%u/openai/v1", port);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u%s%sopenai/v1", port, path,
+		 n && path[n - 1] == '/' ? "" : "/");
 	if (env_set(e, "AZURE_OPENAI_ENDPOINT", endpoint) < 0 ||
 	    env_set(e, "AZURE_OPENAI_API_KEY", relay_placeholder(r)) < 0 ||
 	    env_set(e, "OPENAI_BASE_URL", base) < 0 ||

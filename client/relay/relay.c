@@ -18,7 +18,7 @@
 #include "relay_server.h"
 
 #define RELAY_MAX_CONNECTIONS 256
-#define RELAY_IDLE_TIMEOUT_S  300 /* a kept-alive connection with no request */
+#define RELAY_IDLE_TIMEOUT_S  300 /* a connection silent this long mid-request (a stalled upload) */
 #define RELAY_MEMORY_LIMIT    (64 * 1024)
 #define RELAY_STACK_SIZE      (256 * 1024)
 #define RELAY_HEAD_DEADLINE_S 10

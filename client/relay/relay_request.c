@@ -366,20 +366,22 @@ static bool setup_easy(const struct relay *r, struct xfer *x, const char *url, c
 }
 
 /*
- * The URL upstream: the target as sent, but for one prefix.  The Node
+ * The URL upstream: the target as sent, but for one piece.  The Node
  * openai SDK's AzureOpenAI takes OPENAI_BASE_URL (which points the plain
- * OpenAI clients at Azure's v1 API, /openai/v1) as its own base and asks
- * for /openai/v1/deployments/D/...; Azure has no such v1 path, and serves
- * that request at /openai/deployments/D/....
+ * OpenAI clients at Azure's v1 API, PREFIX/openai/v1) as its own base and
+ * asks for PREFIX/openai/v1/deployments/D/...; Azure has no such v1 path,
+ * and serves that request at PREFIX/openai/deployments/D/....
  */
 static bool upstream_url(const struct relay *r, const char *target, char *url, size_t len)
 {
 	static const char v1_deployments[] = "/openai/v1/deployments/";
-	size_t n = sizeof(v1_deployments) - 1;
+	const char *at = strstr(target, v1_deployments);
+	const char *query = strchr(target, '?');
 
-	if (strncmp(target, v1_deployments, n) == 0)
-		return (size_t)snprintf(url, len, "%s/openai/deployments/%s", r->base, target + n) <
-		       len;
+	if (at && (!query || at < query))
+		return (size_t)snprintf(url, len, "%s%.*s/openai/deployments/%s", r->base,
+					(int)(at - target), target,
+					at + sizeof(v1_deployments) - 1) < len;
 	return (size_t)snprintf(url, len, "%s%s", r->base, target) < len;
 }
 

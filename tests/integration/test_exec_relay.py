@@ -501,3 +501,19 @@ def test_token_profile_with_relay(ctx, mi_scene, exec_child):
     assert seen["auth"] == "jwt" and not seen["api_key_present"], seen
     assert len(seen["header_fps"]["authorization"]) == 1, seen
     h.finish()
+
+
+def test_endpoint_path_prefix(ctx, relay_scene, exec_child):
+    """An endpoint with a path (an API gateway's prefix): both variables keep it, the
+    relay forwards paths unchanged, and the Node SDK's v1-deployments path maps under it."""
+    env = ctx.env(AZURE_OPENAI_ENDPOINT=f"http://{relay_scene.fake.hostport}/gw/")
+    h = start_holder(ctx, exec_child, env=env)
+    assert h.endpoint == f"http://127.0.0.1:{h.port}/gw/", h.vars
+    assert h.vars["OPENAI_BASE_URL"] == f"http://127.0.0.1:{h.port}/gw/openai/v1", h.vars
+    request(h, "GET", "/gw/openai/v1/models?x=/openai/v1/deployments/")
+    request(h, "POST", "/gw/openai/v1/deployments/d1/chat/completions?api-version=2024-10-21",
+            body=chat_body())
+    paths = [e["path"] for e in relay_scene.fake.requests()]
+    assert "/gw/openai/v1/models" in paths, paths
+    assert "/gw/openai/deployments/d1/chat/completions" in paths, paths
+    h.finish()
