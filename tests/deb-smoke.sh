@@ -117,6 +117,7 @@ step "aoai check (/usr/libexec/aoai/aoai-check)"
 aoai check --help | grep -q validate-azure-ad-token || fail "aoai check --help"
 
 step "aoai-exec puts $hook into LD_PRELOAD"
+# shellcheck disable=SC2016 # the child expands it
 preload=$(aoai-exec -p demo --no-relay -- /bin/sh -c 'printf %s "$LD_PRELOAD"')
 [ "${preload%%:*}" = "$hook" ] || fail "aoai-exec: LD_PRELOAD is '$preload'"
 
