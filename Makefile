@@ -5,6 +5,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR ?= $(PREFIX)/lib
+# The libcurl hook; aoai-exec looks in ../lib next to itself first, then here.
+PRELOADDIR ?= $(LIBDIR)
 INCLUDEDIR ?= $(PREFIX)/include
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 ENVIRONMENTDDIR ?= $(PREFIX)/lib/environment.d
@@ -107,11 +109,16 @@ CLI_BIN := $(BUILD)/bin/aoai
 LIBAOAI := $(BUILD)/lib/libaoai.so.$(SOVERSION)
 AGENT_CORE := $(BUILD)/libagent-core.a
 
-# Programs find libaoai in ../lib both in the build tree and once installed.
-RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
+# Programs find libaoai in ../lib both in the build tree and once installed;
+# RPATH=0 for an install into the system's library path (make deb).
+RPATH ?= 1
+ifeq ($(RPATH),1)
+RPATH_FLAGS := -Wl,-rpath,'$$ORIGIN/../lib'
+CHECK_RPATH_FLAGS := -Wl,-rpath,'$$ORIGIN/../../lib'
+endif
 
 .PHONY: all help check unit integration asan demo lint install uninstall deps test-deps clean \
-	fuzz fuzz-replay bench load valgrind
+	fuzz fuzz-replay bench load valgrind deb
 all: $(AGENT_BIN) $(CLI_BIN) $(CHECK_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
 	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) \
 	$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(LOADGEN)
@@ -126,6 +133,7 @@ help:
 	@echo "make demo       show the agent at work against local stand-ins for Azure"
 	@echo "make lint       clang-format check, banned-call grep, layer check (docs/ARCHITECTURE.md)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=…"
+	@echo "make deb        Debian packages (debian/) into $(BUILD)/deb/, checked by lintian"
 
 # Installs missing Debian packages (no-op when all are present).
 deps:
@@ -214,7 +222,7 @@ $(BUILD)/tests/preload/%: $(OBJ)/tests/preload/%.o
 $(LOADGEN): $(OBJ)/tests/load/loadgen.o $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $< -L$(BUILD)/lib -laoai -lpthread
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH_FLAGS) -o $@ $< -L$(BUILD)/lib -laoai -lpthread
 
 $(BUILD)/lib/libaoai.so: $(LIBAOAI)
 	$(Q)ln -sf libaoai.so.$(SOVERSION) $@
@@ -232,19 +240,20 @@ make_unit = sed -e 's|@BINDIR@|$(BINDIR)|g' $(1)
 $(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(CLI_OBJ) \
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH_FLAGS) -o $@ $(CLI_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS)
 
 $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(EXEC_OBJ) \
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH_FLAGS) -o $@ $(EXEC_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) $(CURL_LIBS) -lpthread
 $(OBJ)/client/exec/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback -Iclient/relay $(MHD_CFLAGS)
+$(OBJ)/client/exec/preload.o: BASE_CFLAGS += -DAOAI_PRELOADDIR='"$(PRELOADDIR)"'
 $(RELAYD_BIN): $(RELAYD_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH) -o $@ $(RELAYD_OBJ) \
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH_FLAGS) -o $@ $(RELAYD_OBJ) \
 		-L$(BUILD)/lib -laoai $(JANSSON_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) -lpthread
 $(OBJ)/client/relayd/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback -Iclient/relay \
 	$(MHD_CFLAGS) $(SYSTEMD_CFLAGS)
@@ -260,7 +269,7 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 $(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../../lib' -o $@ \
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(CHECK_RPATH_FLAGS) -o $@ \
 		$(CHECK_OBJ) -L$(BUILD)/lib -laoai $(CHECK_LIBS)
 $(OBJ)/client/check/%.o: BASE_CFLAGS += -Iclient/shared $(CHECK_CFLAGS)
 $(OBJ)/client/cli/%.o: BASE_CFLAGS += -Iclient/shared
@@ -350,7 +359,9 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(AGENT_BIN) $(CLI_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) \
 		$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(DESTDIR)$(BINDIR)/
-	install -m 0755 $(LIBAOAI) $(PRELOAD) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIBAOAI) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(PRELOADDIR)
+	install -m 0755 $(PRELOAD) $(DESTDIR)$(PRELOADDIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/aoai
 	install -m 0755 $(CHECK_BIN) $(DESTDIR)$(LIBEXECDIR)/aoai/
 	ln -sf libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
@@ -379,7 +390,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/aoai/aoai-check
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/aoai 2>/dev/null
 	rm -f $(DESTDIR)$(LIBDIR)/libaoai.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaoai.so
-	rm -f $(DESTDIR)$(LIBDIR)/libaoai-preload.so
+	rm -f $(DESTDIR)$(PRELOADDIR)/libaoai-preload.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aoai.h $(DESTDIR)$(LIBDIR)/pkgconfig/aoai.pc
 	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-agent.service
 	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.socket $(DESTDIR)$(SYSTEMDUSERUNITDIR)/aoai-relay.service
@@ -390,6 +401,20 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-exec.1 $(DESTDIR)$(MANDIR)/man1/aoai-check.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/aoai-relay.1
 	rm -f $(DESTDIR)$(MANDIR)/man5/aoai-agent.json.5
+
+# dpkg-buildpackage writes into ..; the packages and their .changes and
+# .buildinfo move from there into $(BUILD)/deb/, the other files in .. stay.
+# No tests here (debian/rules): CI runs them on the tree.
+DEB_CHANGES = ../aoai-agent_$(shell dpkg-parsechangelog -S Version 2>/dev/null)_$(shell \
+	dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null).changes
+deb:
+	$(Q)scripts/install-deps.sh deb
+	dpkg-buildpackage -b -us -uc
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	$(Q)for f in $$(sed -n '/^Files:/,/^[^ ]/s/^ .* //p' $(DEB_CHANGES)) $(DEB_CHANGES); do \
+		mv "$(dir $(DEB_CHANGES))$${f##*/}" $(BUILD)/deb/ || exit 1; done
+	lintian --fail-on error $(BUILD)/deb/*.changes
+	@ls -1 $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz

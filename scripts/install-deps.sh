@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages aoai-agent needs to build and test (and, with
-# `extra`, to fuzz and benchmark), once.
+# Installs the Debian packages aoai-agent needs to build and test (with
+# `extra`, to fuzz and benchmark too; with `deb`, to build and check the Debian
+# packages, make deb), once.
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -eu
 
@@ -11,17 +12,20 @@ TEST_PKGS="libcmocka-dev python3-pytest curl util-linux tcsh csh fish python3-az
 python3-requests openssl git python3-pycurl valgrind python3-httpx python3-pip"
 # make fuzz (clang's libFuzzer) and make bench (ssh-agent as a baseline, perf for profiles).
 EXTRA_PKGS="clang-14 libclang-rt-14-dev openssh-client procps"
+# make deb: dpkg-buildpackage, dh, lintian (debian/control's Build-Depends are BUILD_PKGS).
+DEB_PKGS="dpkg-dev debhelper lintian"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in
 	build) ;;
+	deb) want="$BUILD_PKGS $DEB_PKGS" ;;
 	test | extra)
 		want="$BUILD_PKGS $TEST_PKGS"
 		[ "$1" = extra ] && want="$want $EXTRA_PKGS"
 		# The aoai-exec tests install npm packages with npm; Debian's only when none is on PATH.
 		command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
 		;;
-	*) echo "usage: $0 [build|test|extra]" >&2; exit 2 ;;
+	*) echo "usage: $0 [build|test|extra|deb]" >&2; exit 2 ;;
 esac
 
 missing=""

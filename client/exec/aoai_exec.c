@@ -67,8 +67,8 @@ static void add_preload(struct env *e)
 
 	if (r < 0) {
 		errno = -r;
-		exec_warn("the libcurl hook (../lib/libaoai-preload.so next to aoai-exec) is "
-			  "missing: %m; LD_PRELOAD left as it is");
+		exec_warn("the libcurl hook (libaoai-preload.so, in ../lib/ next to aoai-exec or "
+			  "where it was installed) is missing: %m; LD_PRELOAD left as it is");
 		return;
 	}
 	r = preload_prepend(e, path);
