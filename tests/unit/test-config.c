@@ -570,7 +570,7 @@ static const struct bad bad_profiles[] = {
 		"', 'client_id': '" GUID2 "', 'secret': 's', 'file': '/x'}",
 	  "credential.file",
 	  "unknown key for credential type \"client-secret\" (valid: type, tenant_id, client_id, "
-	  "secret)" },
+	  "secret, authority_host)" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "'}",
 	  "credential.certificate", "is required" },
@@ -579,7 +579,27 @@ static const struct bad bad_profiles[] = {
 	  "credential.send_chain", "true or false" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "', 'certificate': '/c.pem', 'chain': true}",
-	  "credential.chain", "(valid: type, tenant_id, client_id, certificate, send_chain)" },
+	  "credential.chain", "(valid: type, tenant_id, client_id, certificate, authority_host, send_chain)" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'http://idp.example', 'client_id': 'c', "
+		"'secret': 's'}",
+	  "credential.issuer", "must be https" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c'}",
+	  "credential.secret", "signing in a person is not available yet" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'certificate': '/c.pem'}",
+	  "credential.certificate", "cannot be combined with \"secret\"" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'params': {'scope': 'x'}}",
+	  "credential.params.scope", "is set by the agent itself" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'params': {'audience': 1}}",
+	  "credential.params.audience", "string" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'token_endpoint_auth': 'private_key_jwt'}",
+	  "credential.token_endpoint_auth", "client_secret_basic" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'certificate': '/c.pem', 'token_endpoint_auth': 'client_secret_post'}",
+	  "credential.token_endpoint_auth", "applies to a \"secret\" only" },
 	{ HOSTS "'credential': {'type': 'azure-cli', 'client_id': '" GUID1 "'}",
 	  "credential.client_id",
 	  "unknown key for credential type \"azure-cli\" (valid: type, tenant_id)" },
