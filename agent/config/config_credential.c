@@ -460,9 +460,11 @@ static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, str
 		return cfg_error(ctx, CRED_PREFIX ".certificate",
 				 "cannot be combined with \"secret\": give one of them");
 	if (!cr->secret && !cr->certificate)
-		return cfg_error(ctx, CRED_PREFIX ".secret",
-				 "or \"certificate\" is required: this version signs in clients "
-				 "(applications) only; signing in a person is not available yet");
+		return cfg_error(
+		    ctx, CRED_PREFIX ".secret",
+		    "is required, or \"certificate\": the agent signs in applications "
+		    "only; signing in a person (a client with neither) is not available "
+		    "yet");
 	r = oidc_auth(ctx, v, cr);
 	if (r >= 0 && params)
 		r = oidc_params(ctx, params, cr);

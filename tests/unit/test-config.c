@@ -584,7 +584,7 @@ static const struct bad bad_profiles[] = {
 		"'secret': 's'}",
 	  "credential.issuer", "must be https" },
 	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c'}",
-	  "credential.secret", "signing in a person is not available yet" },
+	  "credential.secret", "signing in a person (a client with neither) is not available yet" },
 	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
 		"'secret': 's', 'certificate': '/c.pem'}",
 	  "credential.certificate", "cannot be combined with \"secret\"" },
