@@ -579,7 +579,8 @@ static const struct bad bad_profiles[] = {
 	  "credential.send_chain", "true or false" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "', 'certificate': '/c.pem', 'chain': true}",
-	  "credential.chain", "(valid: type, tenant_id, client_id, certificate, authority_host, send_chain)" },
+	  "credential.chain",
+	  "(valid: type, tenant_id, client_id, certificate, authority_host, send_chain)" },
 	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'http://idp.example', 'client_id': 'c', "
 		"'secret': 's'}",
 	  "credential.issuer", "must be https" },
