@@ -391,6 +391,16 @@ static bool param_reserved(const char *name)
 	return false;
 }
 
+/* Sent as it is in the form body: only characters that need no encoding. */
+static bool param_name_valid(const char *name)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._-~";
+	size_t n = strlen(name);
+
+	return n > 0 && n <= CFG_MAX_KEY / 2 && strspn(name, chars) == n;
+}
+
 /* "params": an object of extra token request parameters, string values only. */
 static int oidc_params(const struct cfg_ctx *ctx, json_t *params, struct credential *cr)
 {
@@ -411,8 +421,11 @@ static int oidc_params(const struct cfg_ctx *ctx, json_t *params, struct credent
 	json_object_foreach(params, name, val)
 	{
 		cfg_key(k, CRED_PREFIX ".params", name);
-		if (!*name || strlen(name) > CFG_MAX_KEY / 2)
-			return cfg_error(ctx, k, "is not a valid parameter name");
+		if (!param_name_valid(name))
+			return cfg_error(ctx, k,
+					 "is not a valid parameter name (1 to %d letters, digits, "
+					 "'.', '_', '-' or '~')",
+					 CFG_MAX_KEY / 2);
 		if (param_reserved(name))
 			return cfg_error(ctx, k, "is set by the agent itself");
 		r = cfg_string_value(ctx, k, val, &s);

@@ -339,6 +339,8 @@ BAD = [
     ("param-not-string", {"params": {"audience": ["a"]}}, "credential.params.audience",
      "string"),
     ("params-not-object", {"params": "audience=a"}, "credential.params", "object"),
+    ("param-name", {"params": {"a&client_secret": "x"}}, "credential.params.a&client_secret",
+     "not a valid parameter name"),
     ("bad-auth", {"token_endpoint_auth": "private_key_jwt"}, "credential.token_endpoint_auth",
      "client_secret_basic"),
     ("no-client-id", {"client_id": None}, "credential.client_id", "required"),
