@@ -469,6 +469,9 @@ static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, str
 	int r;
 
 	(void)c;
+	/* Discovery 1.0 §4: an issuer has no query or fragment. */
+	if (strpbrk(cr->issuer, "?#"))
+		return cfg_error(ctx, CRED_PREFIX ".issuer", "must have no query or fragment");
 	if (cr->secret && cr->certificate)
 		return cfg_error(ctx, CRED_PREFIX ".certificate",
 				 "cannot be combined with \"secret\": give one of them");
