@@ -4,10 +4,10 @@
  * (oidc_discovery.c), for a client with a secret (client_secret_basic or
  * client_secret_post, RFC 6749 §2.3.1) or a certificate (private_key_jwt,
  * RFC 7523), with the client credentials grant.  The discovery document
- * comes from the agent's cache, or is fetched first on the fetch's own
- * request slot, so cancelling the fetch cancels it too.
+ * comes from the agent's cache, or the fetch waits for it there first.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,6 @@
 #include "secrets.h"
 #include "source_builders.h"
 
-#define OIDC_MAX_URL 2048
-
 /* What the fetch needs after discovery, copied at start: a reload may free
  * the profile meanwhile.  Owned by the fetch (its cancel hook frees it). */
 struct oidc_call {
@@ -29,12 +27,15 @@ struct oidc_call {
 	char *scope;
 	source_done_fn done;
 	void *userdata;
+	struct source_fetch *fetch;
+	struct oidc_waiter waiter; /* while the discovery document is fetched */
 };
 
 static void call_free(void *data)
 {
 	struct oidc_call *call = data;
 
+	oidc_waiter_cancel(&call->waiter);
 	credential_done(&call->cred);
 	free(call->scope);
 	free(call);
@@ -137,69 +138,23 @@ static int send_token_request(struct source_fetch *f, const struct oidc_provider
 	return r < 0 ? r : fetch_send(f, err);
 }
 
-static bool status_retryable(long status)
+/* The discovery this fetch waited for has ended. */
+static void on_discovered(struct oidc_waiter *w, const struct oidc_outcome *o)
 {
-	return status == 404 || status == 408 || status == 410 || status == 429 || status >= 500;
-}
-
-static int read_discovery(struct source_fetch *f, const struct http_response *resp,
-			  struct source_error *err)
-{
-	const struct oidc_call *call = f->cancel_data;
-	const struct oidc_provider *kept;
-	struct oidc_provider prov;
-	char why[SOURCE_MAX_MESSAGE - 128];
-
-	if (resp->curl_code != 0) {
-		fetch_error(f, err, 0, true, "discovery at %s: %s", f->url, resp->error);
-		return -EIO;
-	}
-	if (resp->status != 200) {
-		fetch_error(f, err, resp->status, status_retryable(resp->status),
-			    "discovery at %s: HTTP %ld", f->url, resp->status);
-		err->retry_after = http_retry_after(resp->retry_after);
-		return -EIO;
-	}
-	if (oidc_discovery_parse(resp->body, resp->body_len, call->cred.issuer, &prov, why,
-				 sizeof(why)) < 0) {
-		fetch_error(f, err, 200, false, "discovery at %s: %s", f->url, why);
-		return -EINVAL;
-	}
-	prov.fetched = clock_now();
-	kept = oidc_cache_put(f->ctx->oidc, &prov);
-	return send_token_request(f, kept, err);
-}
-
-static void on_discovery(const struct http_response *resp, void *userdata)
-{
-	struct source_fetch *f = userdata;
+	struct oidc_call *call =
+	    (struct oidc_call *)(void *)((char *)w - offsetof(struct oidc_call, waiter));
+	struct source_fetch *f = call->fetch;
+	const struct oidc_provider *prov = NULL;
 	struct source_error err = { 0 };
 
-	f->req = NULL; /* http frees it after this callback */
-	if (read_discovery(f, resp, &err) < 0)
-		fetch_finish(f, NULL, &err);
-}
-
-static int start_discovery(struct source_fetch *f, struct source_error *err)
-{
-	const struct oidc_call *call = f->cancel_data;
-	char url[OIDC_MAX_URL];
-	struct http_options o = { .method = "GET", .timeout_ms = SOURCE_TIMEOUT_MS };
-	int r;
-
-	if (oidc_discovery_url(call->cred.issuer, url, sizeof(url)) < 0) {
-		fetch_error(f, err, 0, false, "issuer too long");
-		return -E2BIG;
+	if (!o->ok) {
+		fetch_error(f, &err, o->status, o->retryable, "%s", o->message);
+		err.retry_after = o->retry_after;
+	} else if (!(prov = oidc_cache_find(f->ctx->oidc, call->cred.issuer, clock_now()))) {
+		fetch_error(f, &err, 0, true, "discovery: the document is gone");
 	}
-	r = fetch_set_url(f, url, err); /* for messages, and the http check */
-	if (r < 0)
-		return r;
-	o.url = f->url;
-	o.allow_http = f->allow_http; /* the issuer is https or loopback (config_credential.c) */
-	r = http_start(f->ctx->http, &o, on_discovery, f, &f->req);
-	if (r < 0)
-		fetch_error(f, err, 0, false, "cannot start the request: %s", strerror(-r));
-	return r;
+	if (!prov || send_token_request(f, prov, &err) < 0)
+		fetch_finish(f, NULL, &err);
 }
 
 int oidc_start(struct source_fetch *f, const struct profile *p, const char *scope,
@@ -207,6 +162,8 @@ int oidc_start(struct source_fetch *f, const struct profile *p, const char *scop
 {
 	struct oidc_call *call = calloc(1, sizeof(*call));
 	const struct oidc_provider *prov;
+	char why[SOURCE_MAX_MESSAGE - 64];
+	int r;
 
 	if (!call || credential_copy(&call->cred, &p->cred) < 0 || !(call->scope = strdup(scope))) {
 		if (call)
@@ -220,12 +177,18 @@ int oidc_start(struct source_fetch *f, const struct profile *p, const char *scop
 	f->userdata = f;
 	f->cancel = call_free;
 	f->cancel_data = call;
-	prov = f->ctx->oidc ? oidc_cache_find(f->ctx->oidc, p->cred.issuer, clock_now()) : NULL;
-	if (prov)
-		return send_token_request(f, prov, err);
 	if (!f->ctx->oidc) {
 		fetch_error(f, err, 0, false, "no discovery cache");
 		return -EINVAL;
 	}
-	return start_discovery(f, err);
+	prov = oidc_cache_find(f->ctx->oidc, p->cred.issuer, clock_now());
+	if (prov)
+		return send_token_request(f, prov, err);
+	call->fetch = f;
+	call->waiter.done = on_discovered;
+	r = oidc_cache_wait(f->ctx->oidc, f->ctx->http, p->cred.issuer, &call->waiter, why,
+			    sizeof(why));
+	if (r < 0)
+		fetch_error(f, err, 0, false, "discovery: %s", why);
+	return r;
 }

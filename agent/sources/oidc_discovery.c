@@ -6,12 +6,24 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "hosts.h"
 #include "oidc_discovery.h"
+
+/* One discovery request under way, and the fetches waiting for it. */
+struct oidc_run {
+	struct oidc_run *next;
+	struct oidc_cache *cache;
+	char *issuer;
+	char url[OIDC_MAX_URL];
+	struct http_request *req;
+	struct oidc_waiter *waiters;
+};
 
 struct oidc_cache {
 	struct oidc_provider entries[OIDC_CACHE_MAX];
 	size_t n;
+	struct oidc_run *runs;
 };
 
 int oidc_cache_new(struct oidc_cache **ret)
@@ -33,10 +45,25 @@ void oidc_provider_done(struct oidc_provider *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static void run_free(struct oidc_run *run)
+{
+	free(run->issuer);
+	free(run);
+}
+
 struct oidc_cache *oidc_cache_free(struct oidc_cache *c)
 {
+	struct oidc_run *run, *next;
+
 	if (!c)
 		return NULL;
+	for (run = c->runs; run; run = next) {
+		next = run->next;
+		http_cancel(run->req);
+		while (run->waiters)
+			oidc_waiter_cancel(run->waiters);
+		run_free(run);
+	}
 	for (size_t i = 0; i < c->n; i++)
 		oidc_provider_done(&c->entries[i]);
 	free(c);
@@ -208,4 +235,131 @@ int oidc_discovery_parse(const char *body, size_t len, const char *issuer,
 	}
 	*ret = p;
 	return 0;
+}
+
+void oidc_waiter_cancel(struct oidc_waiter *w)
+{
+	if (!w->pprev)
+		return;
+	*w->pprev = w->next;
+	if (w->next)
+		w->next->pprev = w->pprev;
+	w->next = NULL;
+	w->pprev = NULL;
+}
+
+static void add_waiter(struct oidc_run *run, struct oidc_waiter *w)
+{
+	w->next = run->waiters;
+	w->pprev = &run->waiters;
+	if (w->next)
+		w->next->pprev = &w->next;
+	run->waiters = w;
+}
+
+static bool status_retryable(long status)
+{
+	return status == 404 || status == 408 || status == 410 || status == 429 || status >= 500;
+}
+
+/* What @resp makes of @run: the document kept, or why not. */
+static void read_response(struct oidc_run *run, const struct http_response *resp,
+			  struct oidc_outcome *o)
+{
+	struct oidc_provider p;
+	char why[OIDC_MAX_MESSAGE - 64];
+
+	o->retry_after = -1;
+	if (resp->curl_code != 0) {
+		o->retryable = true;
+		snprintf(why, sizeof(why), "%s", resp->error);
+	} else if (resp->status != 200) {
+		o->status = resp->status;
+		o->retryable = status_retryable(resp->status);
+		o->retry_after = http_retry_after(resp->retry_after);
+		snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+	} else if (oidc_discovery_parse(resp->body, resp->body_len, run->issuer, &p, why,
+					sizeof(why)) == 0) {
+		p.fetched = clock_now();
+		o->ok = oidc_cache_put(run->cache, &p) != NULL;
+		if (!o->ok)
+			snprintf(why, sizeof(why), "out of memory");
+	} else {
+		o->status = 200;
+	}
+	if (!o->ok)
+		snprintf(o->message, sizeof(o->message), "discovery at %.*s: %.*s",
+			 (int)(sizeof(o->message) / 2), run->url,
+			 (int)(sizeof(o->message) / 2 - 32), why);
+}
+
+static void on_response(const struct http_response *resp, void *userdata)
+{
+	struct oidc_run *run = userdata, **pp;
+	struct oidc_outcome o = { 0 };
+	struct oidc_waiter *w;
+
+	for (pp = &run->cache->runs; *pp != run; pp = &(*pp)->next)
+		;
+	*pp = run->next; /* a fetch starting from now on finds the document, or tries again */
+	read_response(run, resp, &o);
+	/* Each waiter leaves before it is told: telling one may cancel another. */
+	while ((w = run->waiters)) {
+		oidc_waiter_cancel(w);
+		w->done(w, &o);
+	}
+	run_free(run); /* http frees the request after this callback */
+}
+
+static int start_run(struct oidc_cache *c, struct http *http, const char *issuer,
+		     struct oidc_run **ret, char *why, size_t whylen)
+{
+	struct oidc_run *run = calloc(1, sizeof(*run));
+	struct http_options o = { .method = "GET", .timeout_ms = OIDC_TIMEOUT_MS };
+	struct url_target t;
+	int r;
+
+	if (!run || !(run->issuer = strdup(issuer))) {
+		free(run);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	run->cache = c;
+	r = oidc_discovery_url(issuer, run->url, sizeof(run->url));
+	if (r == 0)
+		r = url_target_parse(run->url, &t, why, whylen);
+	else
+		snprintf(why, whylen, "issuer too long");
+	/* The configuration allows an https issuer, or plain http to loopback. */
+	if (r == 0 && !t.https && !t.loopback) {
+		snprintf(why, whylen, "issuer: plain http only to loopback");
+		r = -EINVAL;
+	}
+	o.url = run->url;
+	o.allow_http = r == 0 && !t.https;
+	if (r == 0 && (r = http_start(http, &o, on_response, run, &run->req)) < 0)
+		snprintf(why, whylen, "cannot start the discovery request: %s", strerror(-r));
+	if (r < 0) {
+		run_free(run);
+		return r;
+	}
+	run->next = c->runs;
+	c->runs = run;
+	*ret = run;
+	return 0;
+}
+
+int oidc_cache_wait(struct oidc_cache *c, struct http *http, const char *issuer,
+		    struct oidc_waiter *w, char *why, size_t whylen)
+{
+	struct oidc_run *run;
+	int r = 0;
+
+	for (run = c->runs; run && strcmp(run->issuer, issuer) != 0; run = run->next)
+		;
+	if (!run)
+		r = start_run(c, http, issuer, &run, why, whylen);
+	if (r == 0)
+		add_waiter(run, w);
+	return r;
 }

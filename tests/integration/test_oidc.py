@@ -244,6 +244,61 @@ def test_discovery_cached(ctx, build, oidc, serve, aoai_json):
     assert len(oidc.requests("discovery")) == 1, oidc.requests("discovery")
 
 
+def start_token_client(ctx, profile):
+    return subprocess.Popen([ctx.build.aoai, "token", profile, "--json"], env=ctx.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_token_client(proc, what):
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        fail(f"{what}: `aoai token` did not finish")
+    if out.strip():
+        register_secret(json.loads(out)["accessToken"])
+    return proc.returncode, err
+
+
+def states(aoai_json):
+    return {p["name"]: p["token"]["state"] for p in aoai_json("list")["profiles"]}
+
+
+@pytest.mark.parametrize("reload_first_away", [False, True], ids=["both", "first-removed"])
+def test_concurrent_fetches_share_one_discovery(ctx, oidc, serve, aoai, aoai_json,
+                                                reload_first_away):
+    # Two profiles of one provider ask at the same time: one discovery request,
+    # which the second one waits for.  When the first one's fetch goes away
+    # (its profile removed by a reload), the second still gets its token.
+    oidc.script("discovery", {"delay": 4.0})
+    second = {"hosts": ["second.example"], "credential": oidc_credential(oidc)}
+    serve(oidc_credential(oidc), more_profiles={"second": second})
+    first_client = start_token_client(ctx, "aoai")
+    second_client = start_token_client(ctx, "second")
+    try:
+        wait_until(lambda: states(aoai_json) == {"aoai": "fetching", "second": "fetching"},
+                   3.0, "both profiles to wait on the provider")
+        if reload_first_away:
+            ctx.write_config({"profiles": {"second": second},
+                              "secrets": {"idp": {"file": str(oidc.secret_file)}}})
+            expect_rc(aoai("reload"), 0, "reload without the first profile")
+        rc, err = finish_token_client(second_client, "second")
+        assert rc == 0, err
+        rc, err = finish_token_client(first_client, "aoai")
+        if reload_first_away:
+            assert rc == 6 and "removed or changed by a reload" in err, err
+        else:
+            assert rc == 0, err
+    finally:
+        for p in (first_client, second_client):
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert len(oidc.requests("discovery")) == 1, oidc.requests("discovery")
+    assert len(oidc.requests("token")) == (1 if reload_first_away else 2)
+
+
 def test_discovery_again_after_endpoint_failure(ctx, build, oidc, serve, aoai_json):
     # A token endpoint that fails in a way that may mean it moved: the next
     # fetch reads the discovery document again.
