@@ -6,11 +6,13 @@ and `aoai headers | curl` hand out its token, which the fake Azure OpenAI
 endpoint verifies.  Also "authority_host" on the Entra client-secret and
 client-certificate types, against the fake Entra ID."""
 
+import base64
 import json
 import os
 import subprocess
 import time
 import urllib.request
+from urllib.parse import quote
 
 import pytest
 
@@ -346,13 +348,19 @@ def test_provider_error_surfaced(ctx, oidc, serve, aoai, aoai_json):
     assert "wrong secret" in (p["token"]["last_error"] or ""), p
 
 
-def test_echoed_secret_is_masked(ctx, oidc, serve, aoai):
-    # A provider (or proxy) that echoes the request must not get the secret into errors.
+@pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic"])
+def test_echoed_secret_is_masked(ctx, oidc, serve, aoai, method):
+    # A provider (or proxy) that echoes the request must not get the secret, or
+    # the Basic credentials made of it, into errors.
+    echo = oidc.secret
+    if method == "client_secret_basic":
+        echo = register_secret(base64.b64encode(
+            f"{quote(CLIENT, safe='')}:{quote(oidc.secret, safe='')}".encode()).decode())
     oidc.script("token", {"status": 400, "body": {
-        "error": "invalid_request", "error_description": f"got {oidc.secret}"}})
-    serve(oidc_credential(oidc, token_endpoint_auth="client_secret_post"))
+        "error": "invalid_request", "error_description": f"got {echo}"}})
+    serve(oidc_credential(oidc, token_endpoint_auth=method))
     r = expect_rc(aoai("token"), 6, "echoing provider")
-    assert_absent(oidc.secret, r.stderr, "the error message")
+    assert_absent(echo, r.stderr, "the error message")
     assert "[redacted]" in r.stderr and "400" in r.stderr, describe(r)
 
 
