@@ -27,7 +27,15 @@ enum cred_type {
 	CRED_CLIENT_SECRET,
 	CRED_CLIENT_CERTIFICATE,
 	CRED_AZURE_CLI,
+	CRED_OIDC,
 	_CRED_TYPE_MAX,
+};
+
+/* How an oidc client with a secret authenticates at the token endpoint. */
+enum token_auth {
+	TOKEN_AUTH_DISCOVER, /* the first of the two the discovery document lists, else basic */
+	TOKEN_AUTH_BASIC,    /* client_secret_basic */
+	TOKEN_AUTH_POST,     /* client_secret_post */
 };
 
 enum exists_action {
@@ -39,16 +47,20 @@ enum exists_action {
 /* Credential parameters; which fields are set depends on the type. */
 struct credential {
 	enum cred_type type;
-	char *secret;         /* api-key, client-secret: name of the secret */
-	char *client_id;      /* managed-identity, workload-identity, client-* */
+	char *secret;         /* api-key, client-secret, oidc: name of the secret */
+	char *client_id;      /* managed-identity, workload-identity, client-*, oidc */
 	char *object_id;      /* managed-identity */
 	char *resource_id;    /* managed-identity */
 	char *endpoint;       /* managed-identity: overrides the environment */
 	char *tenant_id;      /* workload-identity, client-* */
 	char *token_file;     /* workload-identity */
-	char *authority_host; /* workload-identity */
-	char *certificate;    /* client-certificate: PEM path with key */
+	char *authority_host; /* workload-identity, client-* */
+	char *certificate;    /* client-certificate, oidc: PEM path with key */
 	bool send_chain;      /* client-certificate */
+	char *issuer;         /* oidc: the provider, found by discovery */
+	enum token_auth token_endpoint_auth; /* oidc with a secret */
+	char **params;   /* oidc: extra token request parameters, name then value, … */
+	size_t n_params; /* names (params holds twice as many strings) */
 };
 
 /* One output header; value is a template with {secret}, {secret:NAME}, {token}. */

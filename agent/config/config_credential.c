@@ -21,7 +21,8 @@
 #define IMDS_HOST          "169.254.169.254"
 #define RESOURCE_ID_PREFIX "/subscriptions/"
 #define CFG_MAX_URL_MSG    160
-#define CRED_MAX_KEYS      8 /* "type", a type's fields and its extra key */
+#define CRED_MAX_KEYS      8  /* "type", a type's fields and its extra keys */
+#define CRED_MAX_PARAMS    16 /* oidc "params" */
 
 enum field_kind {
 	FIELD_GUID,
@@ -31,6 +32,7 @@ enum field_kind {
 	FIELD_RESOURCE_ID, /* /subscriptions/… */
 	FIELD_ENDPOINT,    /* managed identity: https, or http to loopback or IMDS */
 	FIELD_AUTHORITY,   /* https, or http to loopback */
+	FIELD_TEXT,        /* any string (an oidc client_id) */
 };
 
 struct field {
@@ -53,7 +55,7 @@ struct field {
 struct cred_spec {
 	const char *name;
 	const struct field *fields;
-	const char *extra; /* one more key, read by @post */
+	const char *const *extra; /* more keys (NULL-terminated), read by @post */
 	int (*post)(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
 };
 
@@ -79,14 +81,26 @@ static const struct field client_secret_fields[] = {
 	FIELD("tenant_id", FIELD_TENANT, true, tenant_id),
 	FIELD("client_id", FIELD_GUID, true, client_id),
 	FIELD("secret", FIELD_NAME, true, secret),
+	FIELD("authority_host", FIELD_AUTHORITY, false, authority_host),
 	FIELD_END,
 };
 static const struct field client_certificate_fields[] = {
 	FIELD("tenant_id", FIELD_TENANT, true, tenant_id),
 	FIELD("client_id", FIELD_GUID, true, client_id),
 	FIELD("certificate", FIELD_PATH, true, certificate),
+	FIELD("authority_host", FIELD_AUTHORITY, false, authority_host),
 	FIELD_END,
 };
+static const struct field oidc_fields[] = {
+	FIELD("issuer", FIELD_AUTHORITY, true, issuer),
+	FIELD("client_id", FIELD_TEXT, true, client_id),
+	FIELD("secret", FIELD_NAME, false, secret),
+	FIELD("certificate", FIELD_PATH, false, certificate),
+	FIELD_END,
+};
+static const char *const api_key_extra[] = { "file", NULL };
+static const char *const client_certificate_extra[] = { "send_chain", NULL };
+static const char *const oidc_extra[] = { "token_endpoint_auth", "params", NULL };
 static const struct field azure_cli_fields[] = {
 	FIELD("tenant_id", FIELD_TENANT, false, tenant_id),
 	FIELD_END,
@@ -97,16 +111,18 @@ static int managed_identity_post(const struct cfg_ctx *ctx, json_t *v, struct co
 				 struct profile *p);
 static int client_certificate_post(const struct cfg_ctx *ctx, json_t *v, struct config *c,
 				   struct profile *p);
+static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
 
 static const struct cred_spec cred_specs[_CRED_TYPE_MAX] = {
-	[CRED_API_KEY] = { "api-key", api_key_fields, "file", api_key_post },
+	[CRED_API_KEY] = { "api-key", api_key_fields, api_key_extra, api_key_post },
 	[CRED_MANAGED_IDENTITY] = { "managed-identity", managed_identity_fields, NULL,
 				    managed_identity_post },
 	[CRED_WORKLOAD_IDENTITY] = { "workload-identity", workload_identity_fields, NULL, NULL },
 	[CRED_CLIENT_SECRET] = { "client-secret", client_secret_fields, NULL, NULL },
-	[CRED_CLIENT_CERTIFICATE] = { "client-certificate", client_certificate_fields, "send_chain",
-				      client_certificate_post },
+	[CRED_CLIENT_CERTIFICATE] = { "client-certificate", client_certificate_fields,
+				      client_certificate_extra, client_certificate_post },
 	[CRED_AZURE_CLI] = { "azure-cli", azure_cli_fields, NULL, NULL },
+	[CRED_OIDC] = { "oidc", oidc_fields, oidc_extra, oidc_post },
 };
 
 const char *cred_type_name(enum cred_type type)
@@ -194,6 +210,7 @@ static int check_field(const struct cfg_ctx *ctx, const char *key, enum field_ki
 		return check_url(ctx, key, s, false);
 	case FIELD_NAME:
 	case FIELD_PATH:
+	case FIELD_TEXT:
 		break;
 	}
 	return 0;
@@ -225,8 +242,11 @@ static bool spec_has_key(const struct cred_spec *spec, const char *key)
 {
 	const struct field *f;
 
-	if (strcmp(key, "type") == 0 || (spec->extra && strcmp(key, spec->extra) == 0))
+	if (strcmp(key, "type") == 0)
 		return true;
+	for (size_t i = 0; spec->extra && spec->extra[i]; i++)
+		if (strcmp(key, spec->extra[i]) == 0)
+			return true;
 	for (f = spec->fields; f->key; f++)
 		if (strcmp(f->key, key) == 0)
 			return true;
@@ -241,8 +261,8 @@ static char *spec_keys(const struct cred_spec *spec, char *buf, size_t len)
 
 	for (const struct field *f = spec->fields; f->key && n < CRED_MAX_KEYS; f++)
 		keys[n++] = f->key;
-	if (spec->extra && n < CRED_MAX_KEYS)
-		keys[n++] = spec->extra;
+	for (size_t i = 0; spec->extra && spec->extra[i] && n < CRED_MAX_KEYS; i++)
+		keys[n++] = spec->extra[i];
 	keys[n] = NULL;
 	return cfg_key_list(buf, len, keys);
 }
@@ -284,7 +304,7 @@ int cfg_parse_credential(const struct cfg_ctx *ctx, json_t *v, struct config *c,
 	if (!spec)
 		return cfg_error(ctx, CRED_PREFIX ".type",
 				 "must be one of api-key, managed-identity, workload-identity, "
-				 "client-secret, client-certificate, azure-cli");
+				 "client-secret, client-certificate, azure-cli, oidc");
 	p->cred.type = (enum cred_type)(spec - cred_specs);
 	r = check_cred_keys(ctx, v, spec);
 	for (f = spec->fields; r >= 0 && f->key; f++)
@@ -354,4 +374,115 @@ static int client_certificate_post(const struct cfg_ctx *ctx, json_t *v, struct 
 		return cfg_error(ctx, CRED_PREFIX ".send_chain", "must be true or false");
 	p->cred.send_chain = json_is_true(chain);
 	return 0;
+}
+
+/* The token request's own parameters, which "params" may not set. */
+static bool param_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"grant_type", "client_id",        "client_secret",
+		"scope",      "client_assertion", "client_assertion_type",
+		NULL
+	};
+
+	for (size_t i = 0; reserved[i]; i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Sent as it is in the form body: only characters that need no encoding. */
+static bool param_name_valid(const char *name)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._-~";
+	size_t n = strlen(name);
+
+	return n > 0 && n <= CFG_MAX_KEY / 2 && strspn(name, chars) == n;
+}
+
+/* "params": an object of extra token request parameters, string values only. */
+static int oidc_params(const struct cfg_ctx *ctx, json_t *params, struct credential *cr)
+{
+	char k[CFG_MAX_KEY];
+	const char *name, *s;
+	json_t *val;
+	int r;
+
+	if (!json_is_object(params))
+		return cfg_error(ctx, CRED_PREFIX ".params",
+				 "must be an object of parameter name to string value");
+	if (json_object_size(params) > CRED_MAX_PARAMS)
+		return cfg_error(ctx, CRED_PREFIX ".params", "has more than %d entries",
+				 CRED_MAX_PARAMS);
+	cr->params = calloc(2 * json_object_size(params) + 1, sizeof(*cr->params));
+	if (!cr->params)
+		return cfg_oom(ctx);
+	json_object_foreach(params, name, val)
+	{
+		cfg_key(k, CRED_PREFIX ".params", name);
+		if (!param_name_valid(name))
+			return cfg_error(ctx, k,
+					 "is not a valid parameter name (1 to %d letters, digits, "
+					 "'.', '_', '-' or '~')",
+					 CFG_MAX_KEY / 2);
+		if (param_reserved(name))
+			return cfg_error(ctx, k, "is set by the agent itself");
+		r = cfg_string_value(ctx, k, val, &s);
+		if (r < 0)
+			return r;
+		cr->params[2 * cr->n_params] = strdup(name);
+		cr->params[2 * cr->n_params + 1] = strdup(s);
+		cr->n_params++; /* before checking: credential_done() frees both */
+		if (!cr->params[2 * cr->n_params - 2] || !cr->params[2 * cr->n_params - 1])
+			return cfg_oom(ctx);
+	}
+	return 0;
+}
+
+static int oidc_auth(const struct cfg_ctx *ctx, json_t *v, struct credential *cr)
+{
+	const char *s;
+	int r = cfg_string(ctx, v, CRED_PREFIX, "token_endpoint_auth", false, &s);
+
+	if (r < 0 || !s)
+		return r;
+	if (!cr->secret)
+		return cfg_error(ctx, CRED_PREFIX ".token_endpoint_auth",
+				 "applies to a \"secret\" only (a certificate signs a "
+				 "private_key_jwt assertion)");
+	if (strcmp(s, "client_secret_basic") == 0)
+		cr->token_endpoint_auth = TOKEN_AUTH_BASIC;
+	else if (strcmp(s, "client_secret_post") == 0)
+		cr->token_endpoint_auth = TOKEN_AUTH_POST;
+	else
+		return cfg_error(ctx, CRED_PREFIX ".token_endpoint_auth",
+				 "must be \"client_secret_basic\" or \"client_secret_post\"");
+	return 0;
+}
+
+/* A machine client: exactly one of "secret" and "certificate". */
+static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p)
+{
+	json_t *params = json_object_get(v, "params");
+	struct credential *cr = &p->cred;
+	int r;
+
+	(void)c;
+	/* Discovery 1.0 §4: an issuer has no query or fragment. */
+	if (strpbrk(cr->issuer, "?#"))
+		return cfg_error(ctx, CRED_PREFIX ".issuer", "must have no query or fragment");
+	if (cr->secret && cr->certificate)
+		return cfg_error(ctx, CRED_PREFIX ".certificate",
+				 "cannot be combined with \"secret\": give one of them");
+	if (!cr->secret && !cr->certificate)
+		return cfg_error(
+		    ctx, CRED_PREFIX ".secret",
+		    "is required, or \"certificate\": the agent signs in applications "
+		    "only; signing in a person (a client with neither) is not available "
+		    "yet");
+	r = oidc_auth(ctx, v, cr);
+	if (r >= 0 && params)
+		r = oidc_params(ctx, params, cr);
+	return r;
 }

@@ -49,6 +49,8 @@ void credential_done(struct credential *cr)
 	free(cr->token_file);
 	free(cr->authority_host);
 	free(cr->certificate);
+	free(cr->issuer);
+	strv_free(cr->params, 2 * cr->n_params);
 }
 
 static bool str_equal(const char *a, const char *b)
@@ -56,25 +58,56 @@ static bool str_equal(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static int params_copy(struct credential *dst, const struct credential *src)
+{
+	if (src->n_params == 0)
+		return 0;
+	dst->params = calloc(2 * src->n_params, sizeof(*dst->params));
+	if (!dst->params)
+		return -ENOMEM;
+	dst->n_params = src->n_params;
+	for (size_t i = 0; i < 2 * src->n_params; i++)
+		if (!(dst->params[i] = strdup(src->params[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static bool params_equal(const struct credential *a, const struct credential *b)
+{
+	if (a->n_params != b->n_params)
+		return false;
+	for (size_t i = 0; i < 2 * a->n_params; i++)
+		if (strcmp(a->params[i], b->params[i]) != 0)
+			return false;
+	return true;
+}
+
 int credential_copy(struct credential *dst, const struct credential *src)
 {
 	const char *const from[] = { src->secret,      src->client_id,      src->object_id,
 				     src->resource_id, src->endpoint,       src->tenant_id,
-				     src->token_file,  src->authority_host, src->certificate };
+				     src->token_file,  src->authority_host, src->certificate,
+				     src->issuer };
 	char **const to[] = { &dst->secret,      &dst->client_id,      &dst->object_id,
 			      &dst->resource_id, &dst->endpoint,       &dst->tenant_id,
-			      &dst->token_file,  &dst->authority_host, &dst->certificate };
+			      &dst->token_file,  &dst->authority_host, &dst->certificate,
+			      &dst->issuer };
+	int r = 0;
 
 	memset(dst, 0, sizeof(*dst));
 	dst->type = src->type;
 	dst->send_chain = src->send_chain;
-	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
-		if (from[i] && !(*to[i] = strdup(from[i]))) {
-			credential_done(dst);
-			memset(dst, 0, sizeof(*dst));
-			return -ENOMEM;
-		}
-	return 0;
+	dst->token_endpoint_auth = src->token_endpoint_auth;
+	for (size_t i = 0; r == 0 && i < sizeof(from) / sizeof(from[0]); i++)
+		if (from[i] && !(*to[i] = strdup(from[i])))
+			r = -ENOMEM;
+	if (r == 0)
+		r = params_copy(dst, src);
+	if (r < 0) {
+		credential_done(dst);
+		memset(dst, 0, sizeof(*dst));
+	}
+	return r;
 }
 
 bool credential_equal(const struct credential *a, const struct credential *b)
@@ -85,7 +118,8 @@ bool credential_equal(const struct credential *a, const struct credential *b)
 	       str_equal(a->endpoint, b->endpoint) && str_equal(a->tenant_id, b->tenant_id) &&
 	       str_equal(a->token_file, b->token_file) &&
 	       str_equal(a->authority_host, b->authority_host) &&
-	       str_equal(a->certificate, b->certificate);
+	       str_equal(a->certificate, b->certificate) && str_equal(a->issuer, b->issuer) &&
+	       a->token_endpoint_auth == b->token_endpoint_auth && params_equal(a, b);
 }
 
 static void profile_done(struct profile *p)

@@ -92,7 +92,8 @@ static int parse_scope(const struct cfg_ctx *ctx, json_t *v, struct profile *p)
 					 cred_type_name(p->cred.type));
 		return 0;
 	}
-	p->scope = strdup(s ? s : CONFIG_DEFAULT_SCOPE);
+	/* Another provider has no default: without "scope", none is sent. */
+	p->scope = strdup(s ? s : p->cred.type == CRED_OIDC ? "" : CONFIG_DEFAULT_SCOPE);
 	return p->scope ? 0 : cfg_oom(ctx);
 }
 

@@ -147,11 +147,13 @@ static int parse_vault_credential(const struct cfg_ctx *ctx, json_t *v, struct c
 
 	/* Refused before parsing: an api-key "file" would define a secret. */
 	if (json_is_object(v) && json_is_string(type) &&
-	    strcmp(json_string_value(type), cred_type_name(CRED_API_KEY)) == 0)
+	    (strcmp(json_string_value(type), cred_type_name(CRED_API_KEY)) == 0 ||
+	     strcmp(json_string_value(type), cred_type_name(CRED_OIDC)) == 0))
 		return cfg_error(ctx, "credential.type",
-				 "\"api-key\" yields no token for Key Vault; use a token type "
+				 "\"%s\" yields no token for Key Vault; use an Entra ID type "
 				 "(managed-identity, workload-identity, client-secret, "
-				 "client-certificate, azure-cli)");
+				 "client-certificate, azure-cli)",
+				 json_string_value(type));
 	r = cfg_parse_credential(ctx, v, c, &tmp);
 	if (r >= 0 && !(s->credential = malloc(sizeof(*s->credential))))
 		r = cfg_oom(ctx);
@@ -348,6 +350,11 @@ static int check_via(const struct cfg_ctx *ctx, const struct config *c,
 		return cfg_error(ctx, "via",
 				 "profile \"%s\" has credential type \"%s\", which yields no token",
 				 s->via, cred_type_name(p->cred.type));
+	if (p->cred.type == CRED_OIDC)
+		return cfg_error(ctx, "via",
+				 "profile \"%s\" gets its token from another OpenID Connect "
+				 "provider, not from Entra ID as Key Vault needs",
+				 s->via);
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "lock.h"
 #include "log.h"
 #include "notify.h"
+#include "oidc_discovery.h"
 #include "kdf.h"
 #include "jwks.h"
 #include "keyvault.h"
@@ -183,7 +184,8 @@ static int agent_init(struct agent *a, const struct options *o)
 	a->lock = lock_new();
 	a->audit = audit_new();
 	if (!a->secrets || !a->added || !a->lock || !a->audit || (o->config && !a->config_path) ||
-	    identity_env_read(&a->env) < 0 || tokens_new(&a->source_ctx, &a->tokens) < 0)
+	    identity_env_read(&a->env) < 0 || oidc_cache_new(&a->source_ctx.oidc) < 0 ||
+	    tokens_new(&a->source_ctx, &a->tokens) < 0)
 		return -ENOMEM;
 	a->source_ctx.env = &a->env;
 	a->source_ctx.secrets = a->secrets;
@@ -202,6 +204,7 @@ static void agent_done(struct agent *a, struct listener *l)
 	a->keyvault = keyvault_free(a->keyvault); /* before the tokens and requests it waits on */
 	a->jwks = jwks_cache_free(a->jwks);
 	a->tokens = tokens_free(a->tokens); /* wipes */
+	a->source_ctx.oidc = oidc_cache_free(a->source_ctx.oidc);
 	a->http = http_free(a->http);
 	identity_env_clear(&a->env);
 	listener_close(l);

@@ -22,7 +22,6 @@
 #include "secrets.h"
 
 #define ENTRA_DEFAULT_AUTHORITY "https://login.microsoftonline.com"
-#define ASSERTION_TYPE          "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define MAX_FEDERATED_TOKEN     65536
 
 static const char *first(const char *a, const char *b)
@@ -77,7 +76,8 @@ static int read_federated_token(struct source_fetch *f, const char *path, char *
 
 static int add_assertion(struct source_fetch *f, const char *assertion, size_t len)
 {
-	int r = fetch_add_form(f, "client_assertion_type", ASSERTION_TYPE, strlen(ASSERTION_TYPE));
+	int r = fetch_add_form(f, "client_assertion_type", SOURCE_ASSERTION_TYPE,
+			       strlen(SOURCE_ASSERTION_TYPE));
 
 	return r ? r : fetch_add_secret_form(f, "client_assertion", assertion, len);
 }
@@ -101,34 +101,44 @@ static int add_workload_credential(struct source_fetch *f, const struct profile 
 	return r;
 }
 
+const struct secret *source_find_secret(struct source_fetch *f, const char *name,
+					struct source_error *err)
+{
+	uint64_t now = clock_now();
+	const struct secret *s = secrets_find(f->ctx->secrets, name, now);
+	char why[SECRET_MAX_ERROR + 8];
+
+	if (!s || !s->value) {
+		secrets_why_missing(f->ctx->secrets, name, now, why, sizeof(why));
+		fetch_error(f, err, 0, false, "secret \"%s\"%s", name, why);
+		return NULL;
+	}
+	return s;
+}
+
 static int add_client_secret(struct source_fetch *f, const struct profile *p,
 			     struct source_error *err)
 {
-	uint64_t now = clock_now();
-	const struct secret *s = secrets_find(f->ctx->secrets, p->cred.secret, now);
-	char why[SECRET_MAX_ERROR + 8];
+	const struct secret *s = source_find_secret(f, p->cred.secret, err);
 	int r;
 
-	if (!s || !s->value) {
-		secrets_why_missing(f->ctx->secrets, p->cred.secret, now, why, sizeof(why));
-		fetch_error(f, err, 0, false, "secret \"%s\"%s", p->cred.secret, why);
+	if (!s)
 		return -ENOENT;
-	}
 	secret_reveal(s);
 	r = fetch_add_secret_form(f, "client_secret", (const char *)s->value, s->len);
 	secret_conceal(s);
 	return r;
 }
 
-static int add_certificate_assertion(struct source_fetch *f, const struct profile *p,
+int source_add_certificate_assertion(struct source_fetch *f, const struct credential *cr,
 				     const char *client_id, struct source_error *err)
 {
 	struct assertion_cert *cert = NULL;
 	char *jwt = NULL, why[256];
-	int r = assertion_cert_load(p->cred.certificate, &cert, why, sizeof(why));
+	int r = assertion_cert_load(cr->certificate, &cert, why, sizeof(why));
 
 	if (r == 0)
-		r = assertion_build(cert, ASSERTION_RS256, p->cred.send_chain, client_id, f->url,
+		r = assertion_build(cert, ASSERTION_RS256, cr->send_chain, client_id, f->url,
 				    (int64_t)time(NULL), &jwt, why, sizeof(why));
 	if (r < 0) {
 		fetch_error(f, err, 0, false, "%s", why);
@@ -165,7 +175,7 @@ int entra_prepare(struct source_fetch *f, const struct profile *p, const char *s
 	else if (r == 0 && p->cred.type == CRED_CLIENT_SECRET)
 		r = add_client_secret(f, p, err);
 	else if (r == 0)
-		r = add_certificate_assertion(f, p, client_id, err);
+		r = source_add_certificate_assertion(f, &p->cred, client_id, err);
 	if (r == -ENOMEM || r == -E2BIG)
 		fetch_error(f, err, 0, false, "cannot build the request: %s", strerror(-r));
 	return r;

@@ -93,7 +93,7 @@ void fetch_error(struct source_fetch *f, struct source_error *err, long status, 
 }
 
 /* Keeps @value, raw and form-encoded, for mask(). */
-static int note_secret(struct source_fetch *f, const char *value, size_t len)
+int fetch_note_secret(struct source_fetch *f, const char *value, size_t len)
 {
 	char *esc = curl_easy_escape(NULL, value, (int)len);
 	const char *forms[2] = { value, esc };
@@ -122,14 +122,14 @@ static int note_secret(struct source_fetch *f, const char *value, size_t len)
 
 int fetch_add_secret_header(struct source_fetch *f, const char *name, const char *value)
 {
-	int r = note_secret(f, value, strlen(value));
+	int r = fetch_note_secret(f, value, strlen(value));
 
 	return r ? r : fetch_add_header(f, name, value);
 }
 
 int fetch_add_secret_form(struct source_fetch *f, const char *key, const char *value, size_t len)
 {
-	int r = note_secret(f, value, len);
+	int r = fetch_note_secret(f, value, len);
 
 	return r ? r : fetch_add_form(f, key, value, len);
 }
@@ -230,7 +230,7 @@ static int answer_arc_challenge(struct source_fetch *f, const char *challenge,
 		fetch_error(f, err, 401, false, "challenge refused: %s", why);
 		return r;
 	}
-	r = note_secret(f, key, key_len);
+	r = fetch_note_secret(f, key, key_len);
 	if (r == 0)
 		r = asprintf(&basic, "Basic %.*s", (int)key_len, key) < 0 ? -ENOMEM : 0;
 	sodium_free(key);

@@ -45,6 +45,8 @@ struct source_fetch {
  */
 void fetch_describe_error(const struct http_response *resp, char *const *secrets, size_t n,
 			  char *out, size_t outlen);
+/* Masks @value (and its form-encoding) in every error message of @f.  0 or -ENOMEM. */
+int fetch_note_secret(struct source_fetch *f, const char *value, size_t len);
 /* Adds "Name: value" to the request, @value being a secret (masked in errors). */
 int fetch_add_secret_header(struct source_fetch *f, const char *name, const char *value);
 /* fetch_add_form() for a secret value (masked in errors). */

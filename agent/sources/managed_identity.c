@@ -37,6 +37,8 @@ const char *source_name(const struct profile *p, const struct identity_env *env)
 		return "client-certificate";
 	case CRED_AZURE_CLI:
 		return "azure-cli";
+	case CRED_OIDC:
+		return "oidc";
 	default:
 		return "api-key";
 	}

@@ -44,11 +44,14 @@ int source_start(const struct source_ctx *ctx, const struct profile *p, const ch
 	case CRED_AZURE_CLI:
 		r = azure_cli_start(f, p, resource, err);
 		break;
+	case CRED_OIDC:
+		r = oidc_start(f, p, scope, err);
+		break;
 	default:
 		r = entra_prepare(f, p, scope, err);
 		break;
 	}
-	if (r == 0 && p->cred.type != CRED_AZURE_CLI)
+	if (r == 0 && p->cred.type != CRED_AZURE_CLI && p->cred.type != CRED_OIDC)
 		r = fetch_send(f, err);
 	if (r < 0) {
 		source_cancel(f);

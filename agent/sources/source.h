@@ -22,6 +22,7 @@
 #define AZ_TIMEOUT_USEC    (30ULL * 1000000)
 
 struct secret_store;
+struct oidc_cache;
 
 /* Why a fetch failed, and what the retry rules make of it. */
 struct source_error {
@@ -41,13 +42,14 @@ struct source_ctx {
 	struct http *http;
 	const struct identity_env *env;
 	const struct secret_store *secrets;
+	struct oidc_cache *oidc; /* OpenID Connect discovery documents, per issuer */
 };
 
 struct source_fetch;
 
 /* The source a profile uses ("imds", "app-service", "azure-arc", "cloud-shell",
  * "service-fabric", "workload-identity", "client-secret", "client-certificate",
- * "azure-cli"), chosen from its type, its keys and the environment. */
+ * "azure-cli", "oidc"), chosen from its type, its keys and the environment. */
 const char *source_name(const struct profile *p, const struct identity_env *env);
 
 /*

@@ -8,6 +8,10 @@
 
 #include "fetch.h"
 
+#define SOURCE_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+struct secret;
+
 int managed_identity_prepare(struct source_fetch *f, const struct profile *p, const char *resource,
 			     struct source_error *err);
 int entra_prepare(struct source_fetch *f, const struct profile *p, const char *scope,
@@ -15,3 +19,15 @@ int entra_prepare(struct source_fetch *f, const struct profile *p, const char *s
 /* Runs az at once; sets f->cancel, which fetch_finish() and source_cancel() call. */
 int azure_cli_start(struct source_fetch *f, const struct profile *p, const char *resource,
 		    struct source_error *err);
+/* Starts discovery (or uses the cached document), then the token request itself. */
+int oidc_start(struct source_fetch *f, const struct profile *p, const char *scope,
+	       struct source_error *err);
+
+/* What the builders share (entra.c). */
+/* The secret named @name, or NULL with @err filled.  Reveal it around each use. */
+const struct secret *source_find_secret(struct source_fetch *f, const char *name,
+					struct source_error *err);
+/* Adds client_assertion_type and a client_assertion signed with @cr's certificate
+ * (iss and sub @client_id, aud the token endpoint f->url, set first). */
+int source_add_certificate_assertion(struct source_fetch *f, const struct credential *cr,
+				     const char *client_id, struct source_error *err);

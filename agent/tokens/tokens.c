@@ -138,6 +138,12 @@ static bool entry_valid(struct token_entry *e, uint64_t now)
 	return e->token != NULL;
 }
 
+/* For messages: an oidc profile may have no scope. */
+static const char *scope_text(const struct token_entry *e)
+{
+	return *e->scope ? e->scope : "no scope";
+}
+
 static struct token_entry *find(struct tokens *t, const char *name, const char *scope)
 {
 	for (struct token_entry *e = t->entries; e; e = e->next)
@@ -226,7 +232,7 @@ static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)usec;
 	if (!entry_valid(e, clock_now()))
 		log_debug("%s \"%s\": token for %s expired and wiped", e->t->owner, e->name,
-			  e->scope);
+			  scope_text(e));
 	return 0;
 }
 
@@ -310,7 +316,7 @@ static void fetched_ok(struct token_entry *e, struct token_response *tok)
 	e->failed = false;
 	e->last_error[0] = '\0';
 	log_info("%s \"%s\": token from %s for %s, expires in %llds, refresh in %llds", e->t->owner,
-		 e->name, e->source, e->scope, (long long)(e->expires_on - wall_now()),
+		 e->name, e->source, scope_text(e), (long long)(e->expires_on - wall_now()),
 		 e->refresh_at ? (long long)((e->refresh_at - clock_now()) / USEC) : -1LL);
 	if (e->refresh_at)
 		arm_timer(e, e->refresh_at);

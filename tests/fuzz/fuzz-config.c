@@ -72,6 +72,14 @@ static void check_profile(const struct config *c, const struct profile *p)
 	FUZZ_CHECK(p->allow.n_uid <= CONFIG_MAX_ALLOW);
 	FUZZ_CHECK(!p->cred.token_file || p->cred.token_file[0] == '/');
 	FUZZ_CHECK(!p->cred.certificate || p->cred.certificate[0] == '/');
+	FUZZ_CHECK(p->cred.type == CRED_OIDC || (!p->cred.issuer && !p->cred.n_params));
+	if (p->cred.type == CRED_OIDC) {
+		FUZZ_CHECK(p->cred.issuer && p->cred.client_id);
+		FUZZ_CHECK(!p->cred.secret != !p->cred.certificate);
+		FUZZ_CHECK(p->cred.secret || p->cred.token_endpoint_auth == TOKEN_AUTH_DISCOVER);
+		for (i = 0; i < 2 * p->cred.n_params; i++)
+			FUZZ_CHECK(p->cred.params[i] && *p->cred.params[i]);
+	}
 }
 
 static void check_secret(const struct config *c, const struct secret_source *s)

@@ -570,7 +570,7 @@ static const struct bad bad_profiles[] = {
 		"', 'client_id': '" GUID2 "', 'secret': 's', 'file': '/x'}",
 	  "credential.file",
 	  "unknown key for credential type \"client-secret\" (valid: type, tenant_id, client_id, "
-	  "secret)" },
+	  "secret, authority_host)" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "'}",
 	  "credential.certificate", "is required" },
@@ -579,7 +579,28 @@ static const struct bad bad_profiles[] = {
 	  "credential.send_chain", "true or false" },
 	{ HOSTS "'credential': {'type': 'client-certificate', 'tenant_id': '" GUID1
 		"', 'client_id': '" GUID2 "', 'certificate': '/c.pem', 'chain': true}",
-	  "credential.chain", "(valid: type, tenant_id, client_id, certificate, send_chain)" },
+	  "credential.chain",
+	  "(valid: type, tenant_id, client_id, certificate, authority_host, send_chain)" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'http://idp.example', 'client_id': 'c', "
+		"'secret': 's'}",
+	  "credential.issuer", "must be https" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c'}",
+	  "credential.secret", "signing in a person (a client with neither) is not available yet" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'certificate': '/c.pem'}",
+	  "credential.certificate", "cannot be combined with \"secret\"" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'params': {'scope': 'x'}}",
+	  "credential.params.scope", "is set by the agent itself" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'params': {'audience': 1}}",
+	  "credential.params.audience", "string" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'token_endpoint_auth': 'private_key_jwt'}",
+	  "credential.token_endpoint_auth", "client_secret_basic" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'certificate': '/c.pem', 'token_endpoint_auth': 'client_secret_post'}",
+	  "credential.token_endpoint_auth", "applies to a \"secret\" only" },
 	{ HOSTS "'credential': {'type': 'azure-cli', 'client_id': '" GUID1 "'}",
 	  "credential.client_id",
 	  "unknown key for credential type \"azure-cli\" (valid: type, tenant_id)" },
@@ -692,6 +713,9 @@ static const struct bad bad_secrets[] = {
 	  "credential", "cannot be combined with \"via\"" },
 	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {'type': 'api-key'}",
 	  "credential.type", "yields no token" },
+	{ "'keyvault': 'https://v.vault.azure.net/secrets/a', 'credential': {'type': 'oidc', "
+	  "'issuer': 'https://idp.example.com', 'client_id': 'c', 'secret': 'x'}",
+	  "credential.type", "\"oidc\" yields no token for Key Vault" },
 	{ "'keyvault': 'https://v.vault.azure.net/secrets/a',"
 	  " 'credential': {'type': 'api-key', 'file': '/x'}",
 	  "credential.type", "yields no token" },
@@ -738,6 +762,55 @@ static void test_keyvault_ok(void **state)
 	    "  'c': {'keyvault': 'HTTPS://V.VAULT.AZURE.NET/secrets/c', 'via': 't'}}}");
 	assert_int_equal(config_find_secret(c, "b")->refresh, 60);
 	config_free(c);
+}
+
+static void test_oidc_ok(void **state)
+{
+	struct credential copy;
+	const struct profile *p;
+	struct config *c;
+
+	(void)state;
+	c = parse_ok("{'profiles': {"
+		     " 'a': {'hosts': ['a.test'], 'scope': 'read write', 'credential': {'type': "
+		     "'oidc', 'issuer': 'https://idp.example.com/', 'client_id': 'app@idp',"
+		     " 'secret': 'k', 'token_endpoint_auth': 'client_secret_post',"
+		     " 'params': {'audience': 'https://api.test/', 'organization': 'org_1'}}},"
+		     " 'b': {'hosts': ['b.test'], 'credential': {'type': 'oidc', 'issuer': "
+		     "'http://127.0.0.1:8080/realms/x', 'client_id': 'app', 'certificate': "
+		     "'/etc/app.pem'}}}}");
+	p = config_find_profile(c, "a");
+	assert_int_equal(p->cred.type, CRED_OIDC);
+	assert_string_equal(cred_type_name(CRED_OIDC), "oidc");
+	assert_string_equal(p->cred.issuer, "https://idp.example.com/");
+	assert_string_equal(p->cred.client_id, "app@idp");
+	assert_string_equal(p->scope, "read write");
+	assert_int_equal(p->cred.token_endpoint_auth, TOKEN_AUTH_POST);
+	assert_int_equal(p->cred.n_params, 2);
+	assert_string_equal(p->cred.params[0], "audience");
+	assert_string_equal(p->cred.params[1], "https://api.test/");
+	assert_string_equal(p->cred.params[3], "org_1");
+	assert_int_equal(credential_copy(&copy, &p->cred), 0);
+	assert_true(credential_equal(&copy, &p->cred));
+	free(copy.params[3]);
+	copy.params[3] = strdup("org_2");
+	assert_false(credential_equal(&copy, &p->cred));
+	credential_done(&copy);
+	p = config_find_profile(c, "b");
+	assert_string_equal(p->scope, ""); /* no default scope for another provider */
+	assert_string_equal(p->cred.certificate, "/etc/app.pem");
+	assert_int_equal(p->cred.token_endpoint_auth, TOKEN_AUTH_DISCOVER);
+	config_free(c);
+	/* Key Vault takes Entra ID tokens: not through an oidc profile */
+	expect_error("{'profiles': {'o': {'hosts': ['o.test'], 'credential': {'type': 'oidc', "
+		     "'issuer': 'https://idp.example.com', 'client_id': 'c', 'secret': 'x'}}},"
+		     " 'secrets': {'s': {'keyvault': 'https://v.vault.azure.net/secrets/a',"
+		     " 'via': 'o'}}}",
+		     "secret \"s\"", "via", "another OpenID Connect provider");
+	expect_error(
+	    "{'profiles': {'o': {'hosts': ['o.test'], 'credential': {'type': 'oidc', "
+	    "'issuer': 'https://idp.example.com/?x=1', 'client_id': 'c', 'secret': 'x'}}}}",
+	    "profile \"o\"", "credential.issuer", "no query or fragment");
 }
 
 static void test_keyvault_cycle(void **state)
@@ -1073,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_errors_top),
 		cmocka_unit_test(test_errors_profile),
 		cmocka_unit_test(test_errors_secret),
+		cmocka_unit_test(test_oidc_ok),
 		cmocka_unit_test(test_keyvault_ok),
 		cmocka_unit_test(test_keyvault_cycle),
 		cmocka_unit_test(test_keyvault_credential),
