@@ -40,7 +40,7 @@
 #include <microhttpd.h>
 
 #include "exec.h"
-#include "head_deadline.h"
+#include "head_deadline_watch.h"
 #include "identity_http.h"
 #include "loopback_listen.h"
 
@@ -65,42 +65,6 @@ struct identity {
 	char url[64];
 };
 
-/*
- * Each admitted connection's head deadline runs from here.  libmicrohttpd
- * calls STARTED before the connection's thread reads, and CLOSED before it
- * closes the socket (MHD_cleanup_connections, and the failure path of
- * new_connection_process_), so the watchdog never outlives the descriptor.
- */
-static void watch_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			     enum MHD_ConnectionNotificationCode what)
-{
-	struct identity *id = cls;
-	struct head_deadline_entry *e = NULL;
-	const union MHD_ConnectionInfo *info;
-
-	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
-		head_deadline_remove(id->deadline, *socket_context);
-		*socket_context = NULL;
-		return;
-	}
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (what != MHD_CONNECTION_NOTIFY_STARTED || !info)
-		return;
-	/* No room cannot happen (the table has a place per connection slot); if it
-	 * did, a connection without a deadline is one we do not serve. */
-	if (head_deadline_add(id->deadline, info->connect_fd, &e) < 0)
-		shutdown(info->connect_fd, SHUT_RDWR);
-	*socket_context = e;
-}
-
-static struct head_deadline_entry *deadline_entry(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info;
-
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return info ? info->socket_context : NULL;
-}
-
 /* A response sent: a kept-alive connection has IDENTITY_HEAD_DEADLINE_SEC for its next head. */
 static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode why)
@@ -109,7 +73,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	(void)req_cls;
 	if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		head_deadline_rearm(id->deadline, deadline_entry(c));
+		head_deadline_rearm(id->deadline, head_deadline_entry_of(c));
 }
 
 /* libmicrohttpd calls the handler once the whole head is in: the deadline is met. */
@@ -119,7 +83,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 {
 	struct identity *id = cls;
 
-	head_deadline_disarm(id->deadline, deadline_entry(c));
+	head_deadline_disarm(id->deadline, head_deadline_entry_of(c));
 	return identity_http_handle(&id->config, c, url, method, version, upload_data,
 				    upload_data_size, req_cls);
 }
@@ -132,8 +96,8 @@ static struct MHD_Daemon *start_daemon(struct identity *id)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDENTITY_MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDENTITY_TIMEOUT_SEC,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IDENTITY_MEMORY_LIMIT,
-	    MHD_OPTION_NOTIFY_CONNECTION, watch_connection, id, MHD_OPTION_NOTIFY_COMPLETED,
-	    request_done, id, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, head_deadline_watch, id->deadline,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, id, MHD_OPTION_END);
 }
 
 int identity_start(struct agent_link *agent, const char *profile, struct identity **ret)

@@ -11,10 +11,7 @@
 
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
-	fflush(stdout);
-	fprintf(stderr, "%s: %s", EXEC_PROG, prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	cli_vreport(EXEC_PROG, prefix, fmt, ap);
 }
 
 int exec_error(int code, const char *fmt, ...)

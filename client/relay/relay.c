@@ -23,34 +23,6 @@
 #define RELAY_STACK_SIZE      (256 * 1024)
 #define RELAY_HEAD_DEADLINE_S 10
 
-static void watch_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			     enum MHD_ConnectionNotificationCode what)
-{
-	struct relay *r = cls;
-	struct head_deadline_entry *e = NULL;
-	const union MHD_ConnectionInfo *info;
-
-	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
-		head_deadline_remove(r->deadline, *socket_context);
-		*socket_context = NULL;
-		return;
-	}
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (what != MHD_CONNECTION_NOTIFY_STARTED || !info)
-		return;
-	if (head_deadline_add(r->deadline, info->connect_fd, &e) < 0)
-		shutdown(info->connect_fd, SHUT_RDWR);
-	*socket_context = e;
-}
-
-static struct head_deadline_entry *deadline_entry(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info;
-
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return info ? info->socket_context : NULL;
-}
-
 static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode why)
 {
@@ -59,7 +31,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 	relay_request_end(*req_cls);
 	*req_cls = NULL;
 	if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		head_deadline_rearm(r->deadline, deadline_entry(c));
+		head_deadline_rearm(r->deadline, head_deadline_entry_of(c));
 }
 
 /* The handler runs once the head is in: its deadline is met. */
@@ -69,7 +41,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 {
 	struct relay *r = cls;
 
-	head_deadline_disarm(r->deadline, deadline_entry(c));
+	head_deadline_disarm(r->deadline, head_deadline_entry_of(c));
 	return relay_request_handle(r, c, url, method, version, upload_data, upload_data_size,
 				    req_cls);
 }
@@ -83,7 +55,7 @@ static struct MHD_Daemon *start_daemon(struct relay *r)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RELAY_IDLE_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RELAY_MEMORY_LIMIT,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)RELAY_STACK_SIZE, MHD_OPTION_URI_LOG_CALLBACK,
-	    relay_request_begin, r, MHD_OPTION_NOTIFY_CONNECTION, watch_connection, r,
+	    relay_request_begin, r, MHD_OPTION_NOTIFY_CONNECTION, head_deadline_watch, r->deadline,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, r, MHD_OPTION_END);
 }
 

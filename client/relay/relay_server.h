@@ -7,7 +7,7 @@
 
 #include <microhttpd.h>
 
-#include "head_deadline.h"
+#include "head_deadline_watch.h"
 #include "loopback_listen.h"
 #include "loopback_secret.h"
 #include "relay.h"

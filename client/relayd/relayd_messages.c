@@ -10,10 +10,7 @@
 
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
-	fflush(stdout);
-	fprintf(stderr, "%s: %s", RELAYD_PROG, prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	cli_vreport(RELAYD_PROG, prefix, fmt, ap);
 }
 
 int relayd_error(int code, const char *fmt, ...)

@@ -13,16 +13,21 @@
 
 #include "cli.h"
 
+void cli_vreport(const char *prog, const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", prog, prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int cli_error(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("aoai: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vreport("aoai", "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 

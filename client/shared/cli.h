@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdarg.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -84,6 +86,9 @@ int cli_fail(struct aoai_conn *conn, int err);
  * returns the exit code.
  */
 int cli_finish(struct aoai_conn *conn, long n, int r, const char *done);
+/* Prints `PROG: PREFIXMESSAGE` on stderr (after flushing stdout). */
+void cli_vreport(const char *prog, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Prints `aoai: MESSAGE` to stderr; returns @code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
