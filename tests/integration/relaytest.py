@@ -226,6 +226,16 @@ def start_holder(ctx, exec_child, *opts, env=None, expect_relay=True):
     return h
 
 
+def read_hashed(resp, digest, n=0):
+    """Reads @resp to its end into @digest; returns @n plus the bytes read."""
+    while True:
+        b = resp.read(1 << 16)
+        if not b:
+            return n
+        digest.update(b)
+        n += len(b)
+
+
 # --- raw HTTP ------------------------------------------------------------------
 
 def request(holder, method, path, body=None, headers=None, auth=True, timeout=IO_TIMEOUT):

@@ -19,7 +19,7 @@ from aoaitest import CURL, PYTHON, assert_absent, describe, expect_rc, fail
 from exectest import CONFLICTING
 from relaytest import (CHAT_PATH, MB, PLACEHOLDER_RE, V1_CHAT_PATH, api_requests, azure_error,
                        chat_body, check_peak_rss, open_gate, raw_exchange, request, sha12,
-                       sse_events, start_holder, status_of, wait_event, warm_hwm)
+                       read_hashed, sse_events, start_holder, status_of, wait_event, warm_hwm)
 from test_exec_sdk import node_modules  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -244,13 +244,8 @@ def test_download_20mb(ctx, build, relay_scene, exec_child, mode):
         c.request("GET", f"/fake/download?bytes={BIG}&mode={mode}", headers=h.auth())
         r = c.getresponse()
         assert r.status == 200
-        digest, n = hashlib.sha256(), 0
-        while True:
-            b = r.read(1 << 16)
-            if not b:
-                break
-            digest.update(b)
-            n += len(b)
+        digest = hashlib.sha256()
+        n = read_hashed(r, digest)
     finally:
         c.close()
     assert n == BIG and digest.hexdigest() == r.getheader("X-Fake-Sha256"), n

@@ -15,7 +15,7 @@ import time
 
 from aoaitest import CURL, describe, expect_rc, fail
 from relaytest import (IO_TIMEOUT, MB, api_requests, check_peak_rss, events, request, sha12,
-                       start_holder, status_of, warm_hwm)
+                       read_hashed, start_holder, status_of, warm_hwm)
 
 BIG = 20 * MB
 RSS_LIMIT_KB = 40 * 1024
@@ -220,13 +220,7 @@ def test_slow_reader_bounded(ctx, build, relay_scene, exec_child):
         time.sleep(PAUSE)  # the slow client; the relay has to hold the upstream back
         check_peak_rss(build, h.exec_pid, RSS_LIMIT_KB, "while the client paused", base,
                        GROWTH_LIMIT_KB)
-        n = len(first)
-        while True:
-            b = r.read(1 << 16)
-            if not b:
-                break
-            digest.update(b)
-            n += len(b)
+        n = read_hashed(r, digest, len(first))
     finally:
         c.close()
     assert n == BIG and digest.hexdigest() == r.getheader("X-Fake-Sha256"), n
