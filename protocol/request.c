@@ -87,6 +87,22 @@ static const struct field jwks_fields[] = {
 	{ .key = NULL },
 };
 
+static const struct field login_fields[] = {
+	FIELD("profile", FIELD_NAME, true, 0, login.profile, NO_LEN),
+	FIELD("flow", FIELD_STRING, false, 32, login.flow, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field login_wait_fields[] = {
+	FIELD("login_id", FIELD_NAME, true, 0, login_wait.login_id, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field logout_fields[] = {
+	FIELD("profile", FIELD_NAME, true, 0, logout.profile, NO_LEN),
+	{ .key = NULL },
+};
+
 static const struct field no_fields[] = {
 	{ .key = NULL },
 };
@@ -114,6 +130,16 @@ static enum proto_status remove_check(const struct proto_request *req, char *err
 	return PROTO_OK;
 }
 
+static enum proto_status login_check(const struct proto_request *req, char *err, size_t errlen)
+{
+	const char *f = req->login.flow;
+
+	if (f && strcmp(f, "device-code") != 0 && strcmp(f, "browser") != 0)
+		return bad(err, errlen,
+			   "op \"login\": \"flow\" must be \"device-code\" or \"browser\"");
+	return PROTO_OK;
+}
+
 static const struct op {
 	const char *name;
 	const struct field *fields;
@@ -131,6 +157,9 @@ static const struct op {
 	[PROTO_OP_TOKEN] = { "token", token_fields, NULL },
 	[PROTO_OP_PASSWD] = { "passwd", passwd_fields, NULL },
 	[PROTO_OP_JWKS] = { "jwks", jwks_fields, NULL },
+	[PROTO_OP_LOGIN] = { "login", login_fields, login_check },
+	[PROTO_OP_LOGIN_WAIT] = { "login_wait", login_wait_fields, NULL },
+	[PROTO_OP_LOGOUT] = { "logout", logout_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)
