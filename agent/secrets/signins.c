@@ -81,6 +81,7 @@ int signins_put(struct signins *s, const char *profile, const char *binding, con
 	}
 	memcpy(copy, rt, len);
 	copy[len] = '\0';
+	sodium_mprotect_noaccess(copy);
 	wipe_token(&e->in);
 	e->in.refresh_token = copy;
 	e->in.len = len;
@@ -91,6 +92,18 @@ int signins_put(struct signins *s, const char *profile, const char *binding, con
 		snprintf(e->in.account, sizeof(e->in.account), "%s", account);
 	e->in.why[0] = '\0';
 	return 0;
+}
+
+void signin_reveal(const struct signin *in)
+{
+	if (in->refresh_token)
+		sodium_mprotect_readonly(in->refresh_token);
+}
+
+void signin_conceal(const struct signin *in)
+{
+	if (in->refresh_token)
+		sodium_mprotect_noaccess(in->refresh_token);
 }
 
 const struct signin *signins_find(const struct signins *s, const char *profile, const char *binding)

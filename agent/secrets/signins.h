@@ -45,6 +45,9 @@ const struct signin *signins_find(const struct signins *s, const char *profile,
 				  const char *binding);
 /* @profile's entry whatever its state (for list), or NULL. */
 const struct signin *signins_peek(const struct signins *s, const char *profile);
+/* Makes the refresh token of @in readable around one use, then inaccessible again. */
+void signin_reveal(const struct signin *in);
+void signin_conceal(const struct signin *in);
 /* The refresh token is no longer accepted: wiped, and @why kept for list. */
 void signins_require(struct signins *s, const char *profile, const char *why);
 /* Forgets @profile's sign-in (logout).  True when there was one. */

@@ -113,8 +113,11 @@ int person_add_refresh_grant(struct source_fetch *f, const char *client_id, cons
 		r = fetch_add_form(f, "client_id", client_id, strlen(client_id));
 	if (r == 0 && scope && *scope)
 		r = fetch_add_form(f, "scope", scope, strlen(scope));
-	if (r == 0)
+	if (r == 0) {
+		signin_reveal(in);
 		r = fetch_add_secret_form(f, "refresh_token", in->refresh_token, in->len);
+		signin_conceal(in);
+	}
 	if (r < 0)
 		fetch_error(f, err, 0, false, "cannot build the request: %s", strerror(-r));
 	return r;
