@@ -157,13 +157,15 @@ static void on_code_response(const struct http_response *resp, void *userdata)
 	json_t *doc = NULL;
 
 	d->req->req = NULL;
+	if (resp->curl_code == 0 && resp->status == 200) /* json_is_object() reads twice */
+		doc = json_loadb(resp->body, resp->body_len, 0, NULL);
 	if (resp->curl_code != 0) {
 		snprintf(why, sizeof(why), "%s: device authorization: %s", d->name, resp->error);
 	} else if (resp->status != 200) {
 		fetch_describe_error(resp, d->req->secrets, d->req->n_secrets, desc, sizeof(desc));
 		snprintf(why, sizeof(why), "%s: device authorization: HTTP %ld: %s", d->name,
 			 resp->status, desc);
-	} else if (!json_is_object(doc = json_loadb(resp->body, resp->body_len, 0, NULL))) {
+	} else if (!json_is_object(doc)) {
 		snprintf(why, sizeof(why),
 			 "%s: device authorization: the response is not a "
 			 "JSON object",
