@@ -147,6 +147,21 @@ bool signins_forget(struct signins *s, const char *profile)
 	return true;
 }
 
+unsigned signins_prune(struct signins *s,
+		       bool (*keep)(const char *profile, const char *binding, void *data),
+		       void *data)
+{
+	struct signin_entry *e = s->entries, *next;
+	unsigned n = 0;
+
+	for (; e; e = next) {
+		next = e->next;
+		if (!keep(e->profile, e->in.binding, data))
+			n += signins_forget(s, e->profile);
+	}
+	return n;
+}
+
 unsigned signins_forget_all(struct signins *s)
 {
 	unsigned n = s->n;

@@ -52,5 +52,10 @@ void signin_conceal(const struct signin *in);
 void signins_require(struct signins *s, const char *profile, const char *why);
 /* Forgets @profile's sign-in (logout).  True when there was one. */
 bool signins_forget(struct signins *s, const char *profile);
+/* Forgets every sign-in for which @keep(profile, binding, @data) is false
+ * (after a reload: the profile is gone or signs in elsewhere).  Returns how many. */
+unsigned signins_prune(struct signins *s,
+		       bool (*keep)(const char *profile, const char *binding, void *data),
+		       void *data);
 /* Forgets every sign-in (lock).  Returns how many there were. */
 unsigned signins_forget_all(struct signins *s);

@@ -419,3 +419,23 @@ def test_device_code_oidc_public_client(ctx, build, start_agent, oidc_idp, aoai)
     refresh = oidc_idp.requests("token", "refresh_token")
     assert len(refresh) == 1 and refresh[0]["scope"] == "api://aoai/write", refresh
     assert_clean(agent, aoai, oidc_idp, out, err)
+
+
+def test_reload_keeps_or_drops_the_sign_in(ctx, build, start_agent, entra, aoai):
+    cfg = config(ctx, me=user_profile(entra))
+    start_agent(config=cfg)
+    sign_in(ctx, build, entra)
+    # The same profile, another scope: the sign-in stays.
+    prof = user_profile(entra)
+    prof["scope"] = "api://changed/.default"
+    ctx.write_config({"profiles": {"me": prof}})
+    expect_rc(aoai("reload"), 0, "reload")
+    tok = token(aoai)
+    register_secret(tok["accessToken"])
+    # Another client id signs in elsewhere: the refresh token is dropped.
+    ctx.write_config({"profiles": {"me": user_profile(
+        entra, client_id="0c9a3d5e-0000-4000-8000-000000000001")}})
+    expect_rc(aoai("reload"), 0, "reload")
+    r = aoai("token", "me")
+    expect_rc(r, 6, "token after the client id changed")
+    assert "sign-in required: run aoai login me" in r.stderr, r.stderr
