@@ -96,6 +96,7 @@ enum proto_op {
 	PROTO_OP_LOGIN,
 	PROTO_OP_LOGIN_WAIT,
 	PROTO_OP_LOGOUT,
+	PROTO_OP_LOGIN_CODE,
 	_PROTO_OP_MAX,
 };
 
@@ -141,7 +142,13 @@ struct proto_request {
 		struct {
 			const char *profile;
 			const char *flow; /* "device-code", "browser" or NULL: the profile's */
+			const char *redirect_uri; /* browser: where the client listens */
 		} login;
+		struct {
+			const char *login_id;
+			const char *code;  /* from the redirect */
+			const char *state; /* from the redirect */
+		} login_code;
 		struct {
 			const char *login_id; /* from the "login" reply */
 		} login_wait;

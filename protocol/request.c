@@ -90,6 +90,14 @@ static const struct field jwks_fields[] = {
 static const struct field login_fields[] = {
 	FIELD("profile", FIELD_NAME, true, 0, login.profile, NO_LEN),
 	FIELD("flow", FIELD_STRING, false, 32, login.flow, NO_LEN),
+	FIELD("redirect_uri", FIELD_STRING, false, 256, login.redirect_uri, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field login_code_fields[] = {
+	FIELD("login_id", FIELD_NAME, true, 0, login_code.login_id, NO_LEN),
+	FIELD("code", FIELD_STRING, true, 8192, login_code.code, NO_LEN),
+	FIELD("state", FIELD_STRING, true, 64, login_code.state, NO_LEN),
 	{ .key = NULL },
 };
 
@@ -137,6 +145,8 @@ static enum proto_status login_check(const struct proto_request *req, char *err,
 	if (f && strcmp(f, "device-code") != 0 && strcmp(f, "browser") != 0)
 		return bad(err, errlen,
 			   "op \"login\": \"flow\" must be \"device-code\" or \"browser\"");
+	if (req->login.redirect_uri && f && strcmp(f, "device-code") == 0)
+		return bad(err, errlen, "op \"login\": no \"redirect_uri\" with the device code");
 	return PROTO_OK;
 }
 
@@ -160,6 +170,7 @@ static const struct op {
 	[PROTO_OP_LOGIN] = { "login", login_fields, login_check },
 	[PROTO_OP_LOGIN_WAIT] = { "login_wait", login_wait_fields, NULL },
 	[PROTO_OP_LOGOUT] = { "logout", logout_fields, NULL },
+	[PROTO_OP_LOGIN_CODE] = { "login_code", login_code_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)

@@ -21,6 +21,7 @@ static const op_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_LOGIN] = op_login,
 	[PROTO_OP_LOGIN_WAIT] = op_login_wait,
 	[PROTO_OP_LOGOUT] = op_logout,
+	[PROTO_OP_LOGIN_CODE] = op_login_code,
 };
 
 void dispatch_request(struct conn *c, const struct proto_request *req)

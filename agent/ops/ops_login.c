@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "auth_code.h"
 #include "device_code.h"
 #include "dispatch.h"
 #include "lock.h"
@@ -30,7 +31,8 @@ struct login_session {
 	char profile[PROTO_MAX_NAME + 1];
 	char binding[SIGNIN_MAX_BINDING];
 	struct device_login *d;
-	bool waiting; /* a login_wait waits for the end */
+	struct auth_login *al; /* the browser flow */
+	bool waiting;          /* a login_wait waits for the end */
 	bool ended;
 	int status;
 	char message[SOURCE_MAX_MESSAGE];
@@ -45,6 +47,7 @@ static void session_free(void *data)
 	if (!s)
 		return;
 	device_login_free(s->d);
+	auth_login_free(s->al);
 	sodium_memzero(s, sizeof(*s));
 	free(s);
 }
@@ -90,6 +93,26 @@ static void on_code(void *userdata, const struct device_code_info *info, const c
 		log_info("profile \"%s\": sign-in started (device code, pid %d)", s->profile,
 			 (int)c->peer.pid);
 		conn_reply(c, code_reply(s, info));
+	}
+	conn_resume(c);
+}
+
+static void on_url(void *userdata, const char *url, const char *state, const char *error)
+{
+	struct login_session *s = userdata;
+	struct conn *c = s->c;
+
+	conn_set_pending(c, NULL, NULL);
+	if (error) {
+		log_warn("profile \"%s\": sign-in failed: %s", s->profile, error);
+		conn_reply_error(c, PROTO_E_UNAVAILABLE, error);
+		session_end(s);
+	} else {
+		log_info("profile \"%s\": sign-in started (browser, pid %d)", s->profile,
+			 (int)c->peer.pid);
+		conn_reply(c, json_pack("{s:b, s:s, s:s, s:s, s:s, s:i}", "ok", 1, "login_id",
+					s->id, "flow", "browser", "authorization_url", url, "state",
+					state, "expires_in", AUTH_CODE_TIMEOUT));
 	}
 	conn_resume(c);
 }
@@ -149,6 +172,7 @@ static void on_done(void *userdata, struct token_response *tok, const char *erro
 	else
 		log_warn("profile \"%s\": %s", s->profile, s->message);
 	s->d = device_login_free(s->d);
+	s->al = auth_login_free(s->al);
 	if (!s->waiting)
 		return; /* login_wait will find the outcome */
 	conn_set_pending(c, NULL, NULL);
@@ -195,21 +219,41 @@ static struct login_session *session_new(struct conn *c, const struct profile *p
 	return s;
 }
 
+/* The request's flow, else the profile's, else a browser when the client
+ * offers a redirect. */
+static bool wants_browser(const struct proto_request *req, const struct profile *p)
+{
+	if (req->login.flow)
+		return strcmp(req->login.flow, "browser") == 0;
+	if (p->cred.flow != SIGNIN_FLOW_DEFAULT)
+		return p->cred.flow == SIGNIN_FLOW_BROWSER;
+	return req->login.redirect_uri != NULL;
+}
+
+static int start(struct conn *c, struct login_session *s, const struct profile *p,
+		 const struct proto_request *req, char *msg, size_t len)
+{
+	if (!wants_browser(req, p))
+		return device_login_start(&c->agent->source_ctx, p, on_code, on_done, s, &s->d, msg,
+					  len);
+	if (!req->login.redirect_uri) {
+		snprintf(msg, len,
+			 "profile \"%s\" signs in with a browser: run aoai login %s --browser "
+			 "(it prints the URL when it cannot open one), or --device-code",
+			 p->name, p->name);
+		return -EINVAL;
+	}
+	return auth_login_start(&c->agent->source_ctx, p, req->login.redirect_uri, on_url, s,
+				&s->al, msg, len);
+}
+
 void op_login(struct conn *c, const struct proto_request *req)
 {
 	const struct profile *p = NULL;
 	struct login_session *s;
 	char msg[SOURCE_MAX_MESSAGE];
 	int status = pick(c, req->login.profile, &p, msg, sizeof(msg));
-	bool browser = req->login.flow ? strcmp(req->login.flow, "browser") == 0
-				       : p && p->cred.flow == SIGNIN_FLOW_BROWSER;
 
-	if (status == PROTO_OK && browser) {
-		snprintf(msg, sizeof(msg),
-			 "the browser sign-in is not available yet: use the "
-			 "device code (aoai login --device-code)");
-		status = PROTO_E_UNAVAILABLE;
-	}
 	if (status != PROTO_OK) {
 		conn_reply_error(c, status, msg);
 		return;
@@ -226,23 +270,53 @@ void op_login(struct conn *c, const struct proto_request *req)
 	}
 	conn_set_session(c, session_free, s);
 	conn_set_pending(c, pending_gone, s);
-	if (device_login_start(&c->agent->source_ctx, p, on_code, on_done, s, &s->d, msg,
-			       sizeof(msg)) < 0) {
+	/* on_url() may have answered already (a browser sign-in at Entra). */
+	if (start(c, s, p, req, msg, sizeof(msg)) < 0) {
 		conn_set_pending(c, NULL, NULL);
 		session_end(s);
 		conn_reply_error(c, PROTO_E_UNAVAILABLE, msg);
 	}
 }
 
-void op_login_wait(struct conn *c, const struct proto_request *req)
+static struct login_session *find_session(struct conn *c, const char *id)
 {
 	struct login_session *s = c->session_free == session_free ? c->session : NULL;
 
-	if (!s || strcmp(s->id, req->login_wait.login_id) != 0) {
+	if (!s || strcmp(s->id, id) != 0) {
 		conn_reply_error(c, PROTO_E_NOT_FOUND,
 				 "no sign-in with this login_id on this connection");
+		return NULL;
+	}
+	return s;
+}
+
+void op_login_code(struct conn *c, const struct proto_request *req)
+{
+	struct login_session *s = find_session(c, req->login_code.login_id);
+	char msg[SOURCE_MAX_MESSAGE];
+
+	if (!s)
+		return;
+	if (!s->al || s->ended) {
+		conn_reply_error(c, PROTO_E_BAD_REQUEST, "this sign-in takes no code");
 		return;
 	}
+	s->waiting = true;
+	conn_set_pending(c, pending_gone, s);
+	if (auth_login_redeem(s->al, req->login_code.code, req->login_code.state, on_done, s, msg,
+			      sizeof(msg)) < 0) {
+		s->waiting = false;
+		conn_set_pending(c, NULL, NULL);
+		conn_reply_error(c, PROTO_E_BAD_REQUEST, msg);
+	}
+}
+
+void op_login_wait(struct conn *c, const struct proto_request *req)
+{
+	struct login_session *s = find_session(c, req->login_wait.login_id);
+
+	if (!s)
+		return;
 	if (s->ended) {
 		answer_wait(s);
 		session_end(s);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "login_browser.h"
 #include "proto.h"
 
 #define CLI_EXIT_INTERRUPTED 130 /* as a shell reports a SIGINT */
@@ -29,8 +30,11 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "      --device-code  sign in with a code on another device (RFC 8628)\n"
-    "      --browser      sign in with a browser on this machine (not\n"
-    "                     available yet)\n"
+    "      --browser      sign in with a browser: the agent's authorization\n"
+    "                     URL is opened with $BROWSER, else xdg-open when a\n"
+    "                     display exists, and printed; the redirect comes\n"
+    "                     back to 127.0.0.1 (default when a browser can be\n"
+    "                     opened, unless the profile's flow says otherwise)\n"
     "      --help         show this help\n"
     "\n"
     "Exit status:\n"
@@ -39,8 +43,7 @@ static const char usage_text[] =
     "  2  usage error\n"
     "  3  no agent reachable\n"
     "  5  the agent is locked\n"
-    "  6  the sign-in failed (the provider's error is printed), or the flow\n"
-    "     is not available\n"
+    "  6  the sign-in failed (the provider's error is printed)\n"
     "  7  the profile does not allow this client\n"
     "  130  cancelled (Ctrl-C)\n";
 
@@ -141,12 +144,74 @@ static void show_done(const char *profile, const json_t *reply)
 	       *expiry ? "; token expires " : "", expiry);
 }
 
+/* The browser flow, after the agent's reply: open, take the redirect, redeem. */
+static int browser(struct aoai_conn *conn, int fd, const json_t *reply, json_t **ret)
+{
+	struct login_redirect rd = { 0 };
+	json_t *req;
+	int r;
+
+	login_browser_open(str(reply, "authorization_url"));
+	r = login_browser_wait(fd, str(reply, "state"),
+			       (int)json_integer_value(json_object_get(reply, "expires_in")), &rd);
+	close(fd);
+	if (r < 0)
+		return cli_error(CLI_EXIT_UNAVAILABLE,
+				 "sign-in failed: no redirect came back in time");
+	if (rd.error || !rd.code) {
+		r = cli_error(CLI_EXIT_UNAVAILABLE, "sign-in failed: %s: %s",
+			      rd.error ? rd.error : "no code",
+			      rd.error_description ? rd.error_description : "");
+		login_redirect_done(&rd);
+		return r;
+	}
+	req = json_pack("{s:s, s:s, s:s, s:s}", "op", "login_code", "login_id",
+			str(reply, "login_id"), "code", rd.code, "state", str(reply, "state"));
+	login_redirect_done(&rd);
+	return req ? request(conn, req, ret) : cli_error(CLI_EXIT_ERROR, "out of memory");
+}
+
+/* Offer a redirect (the browser flow) unless told otherwise, when a browser can open. */
+static bool offer_browser(const char *flow)
+{
+	if (flow)
+		return strcmp(flow, "browser") == 0;
+	return getenv("BROWSER") || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY");
+}
+
+static int start(struct aoai_conn *conn, const char *profile, const char *flow, int *fd,
+		 json_t **reply)
+{
+	char redirect[64];
+	json_t *req = json_pack("{s:s, s:s}", "op", "login", "profile", profile);
+
+	if (req && flow)
+		json_object_set_new(req, "flow", json_string(flow));
+	if (req && offer_browser(flow)) {
+		if (login_browser_listen(fd, redirect, sizeof(redirect)) < 0) {
+			json_decref(req);
+			return cli_error(CLI_EXIT_ERROR, "cannot listen on 127.0.0.1: %m");
+		}
+		json_object_set_new(req, "redirect_uri", json_string(redirect));
+	}
+	return req ? request(conn, req, reply) : cli_error(CLI_EXIT_ERROR, "out of memory");
+}
+
+static int device_code(struct aoai_conn *conn, json_t *reply, json_t **ret)
+{
+	json_t *req;
+
+	show_code(reply);
+	req = json_pack("{s:s, s:s}", "op", "login_wait", "login_id", str(reply, "login_id"));
+	return req ? request(conn, req, ret) : cli_error(CLI_EXIT_ERROR, "out of memory");
+}
+
 int cmd_login(int argc, char *argv[], const struct cli *cli)
 {
 	const char *profile = NULL, *flow = NULL;
 	struct aoai_conn *conn;
-	json_t *reply = NULL, *req;
-	int r = parse_options(argc, argv, &profile, &flow);
+	json_t *reply = NULL, *done = NULL;
+	int r = parse_options(argc, argv, &profile, &flow), fd = -1;
 
 	if (r >= 0)
 		return r;
@@ -154,21 +219,18 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 	if (r != 0)
 		return r;
 	signal(SIGINT, on_interrupt);
-	req = json_pack("{s:s, s:s}", "op", "login", "profile", profile);
-	if (req && flow)
-		json_object_set_new(req, "flow", json_string(flow));
-	r = req ? request(conn, req, &reply) : cli_error(CLI_EXIT_ERROR, "out of memory");
-	if (r >= 0)
-		return r;
-	show_code(reply);
-	req = json_pack("{s:s, s:s}", "op", "login_wait", "login_id", str(reply, "login_id"));
+	r = start(conn, profile, flow, &fd, &reply);
+	if (r < 0 && strcmp(str(reply, "flow"), "browser") == 0)
+		r = browser(conn, fd, reply, &done);
+	else if (r < 0)
+		r = device_code(conn, reply, &done);
+	if (fd >= 0 && strcmp(str(reply, "flow"), "browser") != 0)
+		close(fd);
 	json_decref(reply);
-	reply = NULL;
-	r = req ? request(conn, req, &reply) : cli_error(CLI_EXIT_ERROR, "out of memory");
 	if (r >= 0)
 		return r;
 	aoai_close(conn);
-	show_done(profile, reply);
-	json_decref(reply);
+	show_done(profile, done);
+	json_decref(done);
 	return CLI_EXIT_OK;
 }

@@ -19,7 +19,10 @@ Errors are 400 {"error", "error_description"}.  A successful token response has
 it too for its device_authorization_endpoint and the same grants.
 
 The person is the test: a control API under /_fake/ approves or denies a code
-(POST /_fake/approve {"user_code", "deny": bool, "username"}), makes it expire
+(POST /_fake/approve {"user_code", "deny": bool, "username"}; the browser flow's
+GET /TENANT/oauth2/v2.0/authorize redirects at once as the settings "browser"
+("approve" or "deny") and "username" say, and the authorization_code grant checks
+the PKCE verifier, redirect_uri and client_id), makes it expire
 (POST /_fake/expire {"user_code"}), revokes every refresh token (POST /_fake/revoke),
 sets {"interval", "expires_in", "slow_down": N (answers to the next N polls),
 "hang": seconds the token endpoint waits before answering, "rotate"} (POST
@@ -33,6 +36,7 @@ SIGTERM/SIGINT or after --max-lifetime seconds.
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -40,7 +44,7 @@ import secrets
 import sys
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakeserver  # noqa: E402
@@ -51,8 +55,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 EXPIRES_IN = 3600
 MAX_LOG = 20000
 DEFAULT_SETTINGS = {"interval": 1, "expires_in": 900, "slow_down": 0, "hang": 0,
-                    "rotate": True}
-TOKEN_RE = re.compile(r"^/[A-Za-z0-9.-]+/oauth2/v2\.0/(devicecode|token)$")
+                    "rotate": True, "browser": "approve", "username": "ada@contoso.example"}
+TOKEN_RE = re.compile(r"^/[A-Za-z0-9.-]+/oauth2/v2\.0/(devicecode|token|authorize)$")
 
 
 def b64(obj):
@@ -113,6 +117,53 @@ class PersonGrants:
                                 f"{self.verification_uri} and enter the code {user} to "
                                 f"authenticate."}
 
+    def authorize(self, path, q):
+        """GET authorize (RFC 6749 §4.1.1 with RFC 7636 S256): the person (settings
+        "browser": "approve" or "deny") answers at once; (status, body, location)."""
+        entry = {"time": time.time(), "path": path, "endpoint": "authorize",
+                 "client_id": q.get("client_id"), "scope": q.get("scope"),
+                 "redirect_uri": q.get("redirect_uri"),
+                 "code_challenge_method": q.get("code_challenge_method")}
+        redirect = q.get("redirect_uri", "")
+        if not re.match(r"^http://(127\.0\.0\.1|\[::1\]|localhost):\d+/", redirect) or \
+                q.get("response_type") != "code" or not q.get("client_id") or \
+                q.get("code_challenge_method") != "S256" or not q.get("code_challenge") or \
+                not q.get("state"):
+            entry["error"] = "invalid_request"
+            self._note(entry)
+            return 400, {"error": "invalid_request",
+                         "error_description": "AADSTS900144: bad authorization request"}, None
+        with self.lock:
+            s = dict(self.settings)
+        if s["browser"] == "deny":
+            entry["error"] = "access_denied"
+            self._note(entry)
+            return 302, None, redirect + "?" + urlencode(
+                {"error": "access_denied", "state": q["state"],
+                 "error_description": "AADSTS65004: User declined to consent."})
+        code = "fake-ac-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.codes[code] = {"kind": "auth", "challenge": q["code_challenge"],
+                                "redirect_uri": redirect, "client_id": q["client_id"],
+                                "scope": q.get("scope", ""), "username": s["username"]}
+            self.issued.append(code)
+        self._note(entry)
+        return 302, None, redirect + "?" + urlencode({"code": code, "state": q["state"]})
+
+    def _auth_code_grant(self, f):
+        with self.lock:
+            c = self.codes.pop(f.get("code", ""), None)
+        if c is None or c.get("kind") != "auth":
+            return "invalid_grant", "AADSTS70000: unknown or used authorization code"
+        verifier = f.get("code_verifier", "")
+        want = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()) \
+            .rstrip(b"=").decode()
+        if want != c["challenge"]:
+            return "invalid_grant", "AADSTS501481: The Code_Verifier does not match"
+        if f.get("redirect_uri") != c["redirect_uri"] or f.get("client_id") != c["client_id"]:
+            return "invalid_grant", "AADSTS50148: redirect_uri or client_id differs"
+        return self._tokens(c["scope"], c["username"], c["client_id"]), None
+
     def _tokens(self, scope, username, client_id):
         now = int(time.time())
         access = unsigned_jwt({"iss": self.issuer, "aud": audience(scope), "iat": now,
@@ -131,6 +182,8 @@ class PersonGrants:
     def _device_grant(self, f, entry):
         with self.lock:
             c = self.codes.get(f.get("device_code", ""))
+            if c is not None and c.get("kind") == "auth":
+                c = None
             if c is not None:
                 entry["user_code"] = c["user_code"]
                 if c["state"] == "pending" and time.time() >= c["expires"]:
@@ -174,6 +227,8 @@ class PersonGrants:
             body, desc = self._device_grant(f, entry)
         elif f.get("grant_type") == "refresh_token":
             body, desc = self._refresh_grant(f)
+        elif f.get("grant_type") == "authorization_code":
+            body, desc = self._auth_code_grant(f)
         else:
             body, desc = "unsupported_grant_type", "AADSTS70003: unsupported grant_type"
         if desc is not None:
@@ -207,7 +262,7 @@ class PersonGrants:
                 return 200, {"revoked": n}
             if path in ("/_fake/approve", "/_fake/expire"):
                 c = next((c for c in self.codes.values()
-                          if c["user_code"] == body.get("user_code")), None)
+                          if c.get("user_code") == body.get("user_code")), None)
                 if c is None:
                     return 404, {"error": "no such user_code"}
                 if path == "/_fake/expire":
@@ -234,6 +289,14 @@ class Handler(fakeserver.Handler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _redirect(self, status, body, location):
+        if location is None:
+            return self._send(status, body)
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _handle(self):
         grants = self.server.grants
         url = urlsplit(self.path)
@@ -248,6 +311,9 @@ class Handler(fakeserver.Handler):
                 return self._send(400, {"error": "bad json"})
             return self._send(*grants.control(self.command, url.path, doc))
         m = TOKEN_RE.match(url.path)
+        if m and m.group(1) == "authorize" and self.command == "GET":
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            return self._redirect(*grants.authorize(url.path, q))
         if not m or self.command != "POST":
             return self._send(404, {"error": "not_found"})
         try:

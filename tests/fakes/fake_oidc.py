@@ -16,8 +16,9 @@ One process on one loopback port serves, under the issuer http://127.0.0.1:PORT/
          "expires_in": integer}; errors 400/401 {"error", "error_description"}.
 
 People sign in as public clients (any client id without authentication) through
-POST /oauth/device/code (RFC 8628, the document's device_authorization_endpoint) and
-the token endpoint's device_code and refresh_token grants, played by
+POST /oauth/device/code (RFC 8628, the document's device_authorization_endpoint), GET
+/authorize (the authorization_endpoint, redirecting at once) and the token endpoint's
+device_code, authorization_code and refresh_token grants, played by
 fake_entra_user.PersonGrants; its control API is under /_fake/person/ (approve,
 expire, revoke, settings, requests, issued: see fake_entra_user.py).
 
@@ -57,7 +58,9 @@ from fakeserver import BadInput, Server  # noqa: E402
 BIND_HOST = "127.0.0.1"
 TOKEN_PATH = "/oauth/token"
 DEVICE_PATH = "/oauth/device/code"
-PERSON_GRANTS = ("refresh_token", "urn:ietf:params:oauth:grant-type:device_code")
+PERSON_GRANTS = ("refresh_token", "urn:ietf:params:oauth:grant-type:device_code",
+                 "authorization_code")
+AUTHORIZE_PATH = "/authorize"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -210,7 +213,7 @@ class Handler(fakeserver.Handler):
         if self.source == "control":
             self._control()
             return
-        if self.source in ("person", "device") or (self.source == "token" and
+        if self.source in ("person", "device", "authorize") or (self.source == "token" and
                                                     self._person_grant()):
             self._person()
             return
@@ -238,6 +241,8 @@ class Handler(fakeserver.Handler):
             return "control"
         if path == DEVICE_PATH:
             return "device"
+        if path == AUTHORIZE_PATH and self.command == "GET":
+            return "authorize"
         if self.command == "GET" and path == self.state.issuer_path + DISCOVERY_SUFFIX:
             return "discovery"
         if self.command == "GET" and path == JWKS_PATH:
@@ -272,7 +277,17 @@ class Handler(fakeserver.Handler):
                                                  keep_blank_values=True).items()}
         except (UnicodeDecodeError, ValueError):
             form = {}
-        if self.source == "device":
+        if self.source == "authorize":
+            q = {k: v[0] for k, v in parse_qs(self.url.query).items()}
+            status, body, location = grants.authorize(self.url.path, q)
+            if location is not None:
+                self._log(status)
+                self.send_response(status)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        elif self.source == "device":
             status, body = grants.device_authorization(self.url.path, form)
         else:
             status, body = grants.token(self.url.path, form)
@@ -286,7 +301,7 @@ class Handler(fakeserver.Handler):
     def _discovery(self):
         s, st = self.state.snapshot(), self.state
         doc = {"issuer": s["issuer"] if s["issuer"] is not None else st.issuer,
-               "authorization_endpoint": st.base + "/authorize",
+               "authorization_endpoint": st.base + AUTHORIZE_PATH,
                "token_endpoint": st.base + TOKEN_PATH,
                "device_authorization_endpoint": st.base + DEVICE_PATH,
                "jwks_uri": st.base + JWKS_PATH,

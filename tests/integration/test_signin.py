@@ -13,7 +13,9 @@ import select
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -122,10 +124,10 @@ def config(ctx, **profiles):
 class Login:
     """`aoai login PROFILE` running, its stderr read up to the provider's message."""
 
-    def __init__(self, ctx, build, profile, *args):
+    def __init__(self, ctx, build, profile, *args, env=None):
         self.proc = subprocess.Popen([build.aoai, "login", profile, *args],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=ctx.env())
+                                     stderr=subprocess.PIPE, env=env or ctx.env())
         self.err = b""
 
     def read_code(self):
@@ -339,16 +341,109 @@ def test_ctrl_c_cancels(ctx, build, start_agent, entra, aoai):
     expect_rc(aoai("token", "me"), 6, "token after a cancelled sign-in")
 
 
-def test_browser_flow_not_available(ctx, build, start_agent, entra, aoai):
-    start_agent(config=config(ctx, me=user_profile(entra),
-                              web=user_profile(entra, "127.0.0.1:7", flow="browser")))
-    r = aoai("login", "me", "--browser")
-    expect_rc(r, 6, "login --browser")
-    assert "browser sign-in is not available yet" in r.stderr, r.stderr
-    r = aoai("login", "web")
-    expect_rc(r, 6, "login of a browser profile")
-    assert "not available yet" in r.stderr, r.stderr
+URL_RE = re.compile(r"^(http://\S+)$", re.M)
+
+
+def read_url(login):
+    """The authorization URL `aoai login --browser` printed."""
+    deadline = time.monotonic() + LOGIN_TIMEOUT
+    while not URL_RE.search(login.err.decode(errors="replace")):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([login.proc.stderr], [], [], left)[0]:
+            login.proc.kill()
+            fail(f"aoai login printed no URL in time: {login.err!r}")
+        chunk = os.read(login.proc.stderr.fileno(), 4096)
+        if not chunk:
+            fail(f"aoai login ended without a URL: {login.err!r}")
+        login.err += chunk
+    return URL_RE.search(login.err.decode()).group(1)
+
+
+def browse(url):
+    """What a browser does with the URL: follow the redirect to the loopback listener."""
+    with _opener().open(url, timeout=CONTROL_TIMEOUT) as r:
+        return r.status, r.read().decode()
+
+
+def test_browser_entra(ctx, build, start_agent, entra, aoai):
+    agent = start_agent(config=config(ctx, me=user_profile(entra)))
+    login = Login(ctx, build, "me", "--browser")
+    url = read_url(login)
+    q = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).path == "/organizations/oauth2/v2.0/authorize", url
+    assert q["code_challenge_method"] == ["S256"] and len(q["code_challenge"][0]) == 43, q
+    assert q["client_id"] == [AZ_CLI_CLIENT] and q["response_type"] == ["code"], q
+    assert q["scope"] == [SCOPE + " offline_access openid profile"], q
+    redirect = q["redirect_uri"][0]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", redirect), redirect
+    # A request without the sign-in's state is turned away; the listener goes on.
+    try:
+        _opener().open(redirect + "?code=x&state=wrong", timeout=CONTROL_TIMEOUT)
+        fail("the listener accepted a redirect with the wrong state")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400
+    status, page = browse(url)
+    assert status == 200 and "You can close this window" in page, page
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert "Signed in for profile me as ada@contoso.example" in out, out
+    # The listener is gone.
+    with pytest.raises(OSError):
+        _opener().open(redirect, timeout=2)
+    tok = token(aoai)
+    register_secret(tok["accessToken"])
+    grants = entra.requests("token", "authorization_code")
+    assert len(grants) == 1 and grants[0].get("error") is None, grants
+    assert_clean(agent, aoai, entra, out, err)
+    for s in entra.issued():
+        if s.startswith("fake-ac-"):
+            assert_absent(s, agent.log(), "the agent's log")
+
+
+def test_browser_opened_by_default(ctx, build, start_agent, entra, aoai):
+    start_agent(config=config(ctx, me=user_profile(entra)))
+    script = ctx.write_file("browser.py", "import sys, urllib.request\n"
+                            "o = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
+                            "o.open(sys.argv[1], timeout=10).read()\n", mode=0o700)
+    wrapper = ctx.write_file("browser", f"#!/bin/sh\nexec {PYTHON} {script} \"$1\"\n",
+                             mode=0o700)
+    login = subprocess.run([build.aoai, "login", "me"], env=ctx.env(BROWSER=str(wrapper)),
+                           capture_output=True, text=True, timeout=LOGIN_TIMEOUT)
+    assert login.returncode == 0, login.stderr
+    assert "Signed in for profile me" in login.stdout, login.stdout
+    assert len(entra.requests("authorize")) == 1 and entra.requests("devicecode") == []
+
+
+def test_browser_denied(ctx, build, start_agent, entra, aoai):
+    start_agent(config=config(ctx, me=user_profile(entra)))
+    entra.settings(browser="deny")
+    login = Login(ctx, build, "me", "--browser")
+    status, page = browse(read_url(login))
+    assert status == 200 and "failed" in page, page
+    rc, _, err = login.finish()
+    assert rc == 6 and "access_denied" in err and "User declined" in err, (rc, err)
+    expect_rc(aoai("token", "me"), 6, "token after a denied sign-in")
+
+
+def test_browser_profile_without_a_browser(ctx, build, start_agent, entra, aoai):
+    start_agent(config=config(ctx, web=user_profile(entra, flow="browser")))
+    r = aoai("login", "web")  # no display, no $BROWSER, no --browser
+    expect_rc(r, 6, "login of a browser profile without a browser")
+    assert "aoai login web --browser" in r.stderr, r.stderr
     assert entra.requests() == []
+
+
+def test_browser_oidc_public_client(ctx, build, start_agent, oidc_idp, aoai):
+    cred = {"type": "oidc", "issuer": oidc_idp.issuer, "client_id": "public-cli"}
+    start_agent(config=ctx.write_config({"profiles": {
+        "me": {"hosts": ["127.0.0.1:9"], "credential": cred, "scope": "api://aoai/read"}}}))
+    login = Login(ctx, build, "me", "--browser")
+    url = read_url(login)
+    assert url.startswith(oidc_idp.base + "/authorize?"), url
+    browse(url)
+    rc, out, err = login.finish()
+    assert rc == 0 and "ada@contoso.example" in out, err
+    register_secret(token(aoai)["accessToken"])
 
 
 def test_login_refusals(ctx, build, start_agent, entra, aoai):

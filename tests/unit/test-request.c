@@ -925,6 +925,7 @@ static void test_op_names(void **state)
 		[PROTO_OP_LOGIN] = "login",
 		[PROTO_OP_LOGIN_WAIT] = "login_wait",
 		[PROTO_OP_LOGOUT] = "logout",
+		[PROTO_OP_LOGIN_CODE] = "login_code",
 	};
 	unsigned i;
 
