@@ -273,6 +273,28 @@ static void test_decode_login(void **state)
 	    PROTO_OK);
 	assert_string_equal(req.login_wait.login_id, "0a1b");
 	proto_request_done(&req);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+		       "\"flow\":\"device-code\",\"redirect_uri\":\"http://127.0.0.1:1/\"}",
+		       &req, NULL, 0),
+	    PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+				    "\"redirect_uri\":\"http://127.0.0.1:1/\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_string_equal(req.login.redirect_uri, "http://127.0.0.1:1/");
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_code\",\"login_id\":\"ab\","
+				    "\"code\":\"c\",\"state\":\"s\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_string_equal(req.login_code.code, "c");
+	assert_string_equal(req.login_code.state, "s");
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_code\",\"login_id\":\"ab\","
+				    "\"code\":\"c\"}",
+				    &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
 	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_wait\"}", &req, NULL, 0),
 			 PROTO_E_BAD_REQUEST);
 	assert_int_equal(
