@@ -138,6 +138,8 @@ static int keep_signin(struct login_session *s, struct token_response *tok)
 
 	if (!p || !credential_is_person(&p->cred))
 		return -ENOENT;
+	if (lock_is_locked(a->lock))
+		return -EPERM; /* locking forgets sign-ins, the one under way too */
 	person_binding(&p->cred, &a->env, binding, sizeof(binding));
 	if (strcmp(binding, s->binding) != 0)
 		return -ESTALE; /* a reload changed the credential meanwhile */
@@ -155,17 +157,18 @@ static void on_done(void *userdata, struct token_response *tok, const char *erro
 {
 	struct login_session *s = userdata;
 	struct conn *c = s->c;
+	int r;
 
 	s->ended = true;
 	s->status = PROTO_OK;
 	if (!tok) {
 		s->status = PROTO_E_UNAVAILABLE;
 		snprintf(s->message, sizeof(s->message), "sign-in failed: %s", error);
-	} else if (keep_signin(s, tok) < 0) {
-		s->status = PROTO_E_UNAVAILABLE;
-		snprintf(s->message, sizeof(s->message),
-			 "sign-in failed: profile \"%s\" was removed or changed meanwhile",
-			 s->profile);
+	} else if ((r = keep_signin(s, tok)) < 0) {
+		s->status = r == -EPERM ? PROTO_E_LOCKED : PROTO_E_UNAVAILABLE;
+		snprintf(s->message, sizeof(s->message), "sign-in failed: %s",
+			 r == -EPERM ? "the agent was locked meanwhile"
+				     : "the profile was removed or changed meanwhile");
 	}
 	if (s->status == PROTO_OK)
 		log_info("profile \"%s\": signed in", s->profile);

@@ -534,3 +534,18 @@ def test_reload_keeps_or_drops_the_sign_in(ctx, build, start_agent, entra, aoai)
     r = aoai("token", "me")
     expect_rc(r, 6, "token after the client id changed")
     assert "sign-in required: run aoai login me" in r.stderr, r.stderr
+
+
+def test_lock_during_sign_in(ctx, build, start_agent, entra, aoai):
+    start_agent(config=config(ctx, me=user_profile(entra)))
+    login = Login(ctx, build, "me")
+    code = login.read_code()
+    pw = ctx.secret()
+    expect_rc(aoai("lock", input=f"{pw}\n"), 0, "lock")
+    entra.approve(code)
+    rc, _, err = login.finish()
+    assert rc == 5 and "the agent was locked meanwhile" in err, (rc, err)
+    expect_rc(aoai("unlock", input=f"{pw}\n"), 0, "unlock")
+    r = aoai("token", "me")
+    expect_rc(r, 6, "token after a sign-in the lock cut short")
+    assert "sign-in required: run aoai login me" in r.stderr, r.stderr
