@@ -21,6 +21,7 @@ import pytest
 
 from aoaitest import (PYTHON, assert_absent, expect_rc, fail, register_secret,
                       wait_until)
+from exectest import exec_child  # noqa: F401 (a fixture)
 from identity import FAKES_DIR, _opener, wait_first_lines
 
 FAKE_ENTRA_USER = os.path.join(FAKES_DIR, "fake_entra_user.py")
@@ -549,3 +550,21 @@ def test_lock_during_sign_in(ctx, build, start_agent, entra, aoai):
     r = aoai("token", "me")
     expect_rc(r, 6, "token after a sign-in the lock cut short")
     assert "sign-in required: run aoai login me" in r.stderr, r.stderr
+
+
+def test_exec_identity_endpoint_serves_the_sign_in(ctx, build, start_agent, entra, aoai,
+                                                   exec_child):
+    from test_exec_identity import HOLD, get, query
+    start_agent(config=config(ctx, me=user_profile(entra)))
+    sign_in(ctx, build, entra)
+    header_file = ctx.path("identity-header")
+    c = exec_child("-p", "me", "--", PYTHON, "-c", HOLD, header_file, env=ctx.env())
+    endpoint = c.line()
+    header = register_secret(header_file.read_text())
+    status, body = get(endpoint, query(), {"X-IDENTITY-HEADER": header})
+    assert status == 200, body
+    register_secret(body["access_token"])
+    if body["access_token"] != token(aoai)["accessToken"]:
+        fail("aoai-exec's identity endpoint served another token than the agent's")
+    c.send("\n")
+    assert c.wait() == 0, c.stderr()
