@@ -93,6 +93,10 @@ enum proto_op {
 	PROTO_OP_TOKEN,
 	PROTO_OP_PASSWD,
 	PROTO_OP_JWKS,
+	PROTO_OP_LOGIN,
+	PROTO_OP_LOGIN_WAIT,
+	PROTO_OP_LOGOUT,
+	PROTO_OP_LOGIN_CODE,
 	_PROTO_OP_MAX,
 };
 
@@ -135,6 +139,22 @@ struct proto_request {
 			const char *profile; /* NULL: the only token profile */
 			const char *scope;   /* NULL: the profile's own scope */
 		} token;
+		struct {
+			const char *profile;
+			const char *flow; /* "device-code", "browser" or NULL: the profile's */
+			const char *redirect_uri; /* browser: where the client listens */
+		} login;
+		struct {
+			const char *login_id;
+			const char *code;  /* from the redirect */
+			const char *state; /* from the redirect */
+		} login_code;
+		struct {
+			const char *login_id; /* from the "login" reply */
+		} login_wait;
+		struct {
+			const char *profile;
+		} logout;
 		struct {
 			const char *openid_config; /* the OpenID configuration URL */
 			bool refresh;              /* fetch again unless fetched moments ago */

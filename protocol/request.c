@@ -87,6 +87,30 @@ static const struct field jwks_fields[] = {
 	{ .key = NULL },
 };
 
+static const struct field login_fields[] = {
+	FIELD("profile", FIELD_NAME, true, 0, login.profile, NO_LEN),
+	FIELD("flow", FIELD_STRING, false, 32, login.flow, NO_LEN),
+	FIELD("redirect_uri", FIELD_STRING, false, 256, login.redirect_uri, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field login_code_fields[] = {
+	FIELD("login_id", FIELD_NAME, true, 0, login_code.login_id, NO_LEN),
+	FIELD("code", FIELD_STRING, true, 8192, login_code.code, NO_LEN),
+	FIELD("state", FIELD_STRING, true, 64, login_code.state, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field login_wait_fields[] = {
+	FIELD("login_id", FIELD_NAME, true, 0, login_wait.login_id, NO_LEN),
+	{ .key = NULL },
+};
+
+static const struct field logout_fields[] = {
+	FIELD("profile", FIELD_NAME, true, 0, logout.profile, NO_LEN),
+	{ .key = NULL },
+};
+
 static const struct field no_fields[] = {
 	{ .key = NULL },
 };
@@ -114,6 +138,18 @@ static enum proto_status remove_check(const struct proto_request *req, char *err
 	return PROTO_OK;
 }
 
+static enum proto_status login_check(const struct proto_request *req, char *err, size_t errlen)
+{
+	const char *f = req->login.flow;
+
+	if (f && strcmp(f, "device-code") != 0 && strcmp(f, "browser") != 0)
+		return bad(err, errlen,
+			   "op \"login\": \"flow\" must be \"device-code\" or \"browser\"");
+	if (req->login.redirect_uri && f && strcmp(f, "device-code") == 0)
+		return bad(err, errlen, "op \"login\": no \"redirect_uri\" with the device code");
+	return PROTO_OK;
+}
+
 static const struct op {
 	const char *name;
 	const struct field *fields;
@@ -131,6 +167,10 @@ static const struct op {
 	[PROTO_OP_TOKEN] = { "token", token_fields, NULL },
 	[PROTO_OP_PASSWD] = { "passwd", passwd_fields, NULL },
 	[PROTO_OP_JWKS] = { "jwks", jwks_fields, NULL },
+	[PROTO_OP_LOGIN] = { "login", login_fields, login_check },
+	[PROTO_OP_LOGIN_WAIT] = { "login_wait", login_wait_fields, NULL },
+	[PROTO_OP_LOGOUT] = { "logout", logout_fields, NULL },
+	[PROTO_OP_LOGIN_CODE] = { "login_code", login_code_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)

@@ -28,6 +28,7 @@ enum cred_type {
 	CRED_CLIENT_CERTIFICATE,
 	CRED_AZURE_CLI,
 	CRED_OIDC,
+	CRED_USER,
 	_CRED_TYPE_MAX,
 };
 
@@ -37,6 +38,16 @@ enum token_auth {
 	TOKEN_AUTH_BASIC,    /* client_secret_basic */
 	TOKEN_AUTH_POST,     /* client_secret_post */
 };
+
+/* How `aoai login` signs a person in ("flow"); DEFAULT lets the client choose. */
+enum signin_flow {
+	SIGNIN_FLOW_DEFAULT,
+	SIGNIN_FLOW_DEVICE_CODE,
+	SIGNIN_FLOW_BROWSER,
+};
+
+#define CONFIG_USER_TENANT    "organizations"
+#define CONFIG_USER_CLIENT_ID "04b07795-8ddb-461a-bbee-02f9e1bf7b46" /* the Azure CLI's */
 
 enum exists_action {
 	EXISTS_OVERRIDE,
@@ -59,8 +70,9 @@ struct credential {
 	bool send_chain;      /* client-certificate */
 	char *issuer;         /* oidc: the provider, found by discovery */
 	enum token_auth token_endpoint_auth; /* oidc with a secret */
-	char **params;   /* oidc: extra token request parameters, name then value, … */
-	size_t n_params; /* names (params holds twice as many strings) */
+	char **params;         /* oidc: extra token request parameters, name then value, … */
+	size_t n_params;       /* names (params holds twice as many strings) */
+	enum signin_flow flow; /* user, public oidc */
 };
 
 /* One output header; value is a template with {secret}, {secret:NAME}, {token}. */
@@ -132,6 +144,10 @@ struct config {
 const char *cred_type_name(enum cred_type type);
 /* True for every type that yields a bearer token (all but api-key). */
 bool cred_type_is_token(enum cred_type type);
+/* True when the credential signs a person in (`aoai login`): user, and oidc
+ * with neither secret nor certificate (a public client). */
+bool credential_is_person(const struct credential *cr);
+const char *signin_flow_name(enum signin_flow flow);
 const char *exists_action_name(enum exists_action action);
 
 /*

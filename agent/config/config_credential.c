@@ -98,9 +98,16 @@ static const struct field oidc_fields[] = {
 	FIELD("certificate", FIELD_PATH, false, certificate),
 	FIELD_END,
 };
+static const struct field user_fields[] = {
+	FIELD("tenant_id", FIELD_TENANT, false, tenant_id),
+	FIELD("client_id", FIELD_GUID, false, client_id),
+	FIELD("authority_host", FIELD_AUTHORITY, false, authority_host),
+	FIELD_END,
+};
 static const char *const api_key_extra[] = { "file", NULL };
+static const char *const user_extra[] = { "flow", NULL };
 static const char *const client_certificate_extra[] = { "send_chain", NULL };
-static const char *const oidc_extra[] = { "token_endpoint_auth", "params", NULL };
+static const char *const oidc_extra[] = { "token_endpoint_auth", "params", "flow", NULL };
 static const struct field azure_cli_fields[] = {
 	FIELD("tenant_id", FIELD_TENANT, false, tenant_id),
 	FIELD_END,
@@ -112,6 +119,7 @@ static int managed_identity_post(const struct cfg_ctx *ctx, json_t *v, struct co
 static int client_certificate_post(const struct cfg_ctx *ctx, json_t *v, struct config *c,
 				   struct profile *p);
 static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
+static int user_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p);
 
 static const struct cred_spec cred_specs[_CRED_TYPE_MAX] = {
 	[CRED_API_KEY] = { "api-key", api_key_fields, api_key_extra, api_key_post },
@@ -123,6 +131,7 @@ static const struct cred_spec cred_specs[_CRED_TYPE_MAX] = {
 				      client_certificate_extra, client_certificate_post },
 	[CRED_AZURE_CLI] = { "azure-cli", azure_cli_fields, NULL, NULL },
 	[CRED_OIDC] = { "oidc", oidc_fields, oidc_extra, oidc_post },
+	[CRED_USER] = { "user", user_fields, user_extra, user_post },
 };
 
 const char *cred_type_name(enum cred_type type)
@@ -135,6 +144,18 @@ const char *cred_type_name(enum cred_type type)
 bool cred_type_is_token(enum cred_type type)
 {
 	return (size_t)type < _CRED_TYPE_MAX && type != CRED_API_KEY;
+}
+
+bool credential_is_person(const struct credential *cr)
+{
+	return cr->type == CRED_USER || (cr->type == CRED_OIDC && !cr->secret && !cr->certificate);
+}
+
+const char *signin_flow_name(enum signin_flow flow)
+{
+	return flow == SIGNIN_FLOW_DEVICE_CODE ? "device-code"
+	       : flow == SIGNIN_FLOW_BROWSER   ? "browser"
+					       : "default";
 }
 
 static bool guid_valid(const char *s)
@@ -304,7 +325,7 @@ int cfg_parse_credential(const struct cfg_ctx *ctx, json_t *v, struct config *c,
 	if (!spec)
 		return cfg_error(ctx, CRED_PREFIX ".type",
 				 "must be one of api-key, managed-identity, workload-identity, "
-				 "client-secret, client-certificate, azure-cli, oidc");
+				 "client-secret, client-certificate, azure-cli, oidc, user");
 	p->cred.type = (enum cred_type)(spec - cred_specs);
 	r = check_cred_keys(ctx, v, spec);
 	for (f = spec->fields; r >= 0 && f->key; f++)
@@ -461,7 +482,44 @@ static int oidc_auth(const struct cfg_ctx *ctx, json_t *v, struct credential *cr
 	return 0;
 }
 
-/* A machine client: exactly one of "secret" and "certificate". */
+/* "flow": "device-code" or "browser", for the person types only. */
+static int read_flow(const struct cfg_ctx *ctx, json_t *v, struct credential *cr)
+{
+	const char *s;
+	int r = cfg_string(ctx, v, CRED_PREFIX, "flow", false, &s);
+
+	if (r < 0 || !s)
+		return r;
+	if (!credential_is_person(cr))
+		return cfg_error(ctx, CRED_PREFIX ".flow",
+				 "applies to signing a person in (a client with neither "
+				 "\"secret\" nor \"certificate\")");
+	if (strcmp(s, "device-code") == 0)
+		cr->flow = SIGNIN_FLOW_DEVICE_CODE;
+	else if (strcmp(s, "browser") == 0)
+		cr->flow = SIGNIN_FLOW_BROWSER;
+	else
+		return cfg_error(ctx, CRED_PREFIX ".flow",
+				 "must be \"device-code\" or \"browser\"");
+	return 0;
+}
+
+/* A person signed in at Entra ID: the defaults azure-identity's interactive
+ * credentials use. */
+static int user_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p)
+{
+	struct credential *cr = &p->cred;
+
+	(void)c;
+	if (!cr->tenant_id && !(cr->tenant_id = strdup(CONFIG_USER_TENANT)))
+		return cfg_oom(ctx);
+	if (!cr->client_id && !(cr->client_id = strdup(CONFIG_USER_CLIENT_ID)))
+		return cfg_oom(ctx);
+	return read_flow(ctx, v, cr);
+}
+
+/* A machine client (one of "secret" and "certificate") or, with neither, a
+ * public client signing a person in. */
 static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, struct profile *p)
 {
 	json_t *params = json_object_get(v, "params");
@@ -475,13 +533,9 @@ static int oidc_post(const struct cfg_ctx *ctx, json_t *v, struct config *c, str
 	if (cr->secret && cr->certificate)
 		return cfg_error(ctx, CRED_PREFIX ".certificate",
 				 "cannot be combined with \"secret\": give one of them");
-	if (!cr->secret && !cr->certificate)
-		return cfg_error(
-		    ctx, CRED_PREFIX ".secret",
-		    "is required, or \"certificate\": the agent signs in applications "
-		    "only; signing in a person (a client with neither) is not available "
-		    "yet");
 	r = oidc_auth(ctx, v, cr);
+	if (r >= 0)
+		r = read_flow(ctx, v, cr);
 	if (r >= 0 && params)
 		r = oidc_params(ctx, params, cr);
 	return r;

@@ -98,6 +98,7 @@ int credential_copy(struct credential *dst, const struct credential *src)
 	dst->type = src->type;
 	dst->send_chain = src->send_chain;
 	dst->token_endpoint_auth = src->token_endpoint_auth;
+	dst->flow = src->flow;
 	for (size_t i = 0; r == 0 && i < sizeof(from) / sizeof(from[0]); i++)
 		if (from[i] && !(*to[i] = strdup(from[i])))
 			r = -ENOMEM;
@@ -119,7 +120,8 @@ bool credential_equal(const struct credential *a, const struct credential *b)
 	       str_equal(a->token_file, b->token_file) &&
 	       str_equal(a->authority_host, b->authority_host) &&
 	       str_equal(a->certificate, b->certificate) && str_equal(a->issuer, b->issuer) &&
-	       a->token_endpoint_auth == b->token_endpoint_auth && params_equal(a, b);
+	       a->token_endpoint_auth == b->token_endpoint_auth && a->flow == b->flow &&
+	       params_equal(a, b);
 }
 
 static void profile_done(struct profile *p)

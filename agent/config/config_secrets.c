@@ -148,7 +148,8 @@ static int parse_vault_credential(const struct cfg_ctx *ctx, json_t *v, struct c
 	/* Refused before parsing: an api-key "file" would define a secret. */
 	if (json_is_object(v) && json_is_string(type) &&
 	    (strcmp(json_string_value(type), cred_type_name(CRED_API_KEY)) == 0 ||
-	     strcmp(json_string_value(type), cred_type_name(CRED_OIDC)) == 0))
+	     strcmp(json_string_value(type), cred_type_name(CRED_OIDC)) == 0 ||
+	     strcmp(json_string_value(type), cred_type_name(CRED_USER)) == 0))
 		return cfg_error(ctx, "credential.type",
 				 "\"%s\" yields no token for Key Vault; use an Entra ID type "
 				 "(managed-identity, workload-identity, client-secret, "

@@ -16,6 +16,8 @@
 #include "secrets.h"
 #include "store.h"
 #include "tokens.h"
+#include "person.h"
+#include "signins.h"
 
 static int on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -84,6 +86,24 @@ static void record_reload_error(struct agent *a, const char *err)
 	a->last_reload_error = err ? strdup(err) : NULL;
 }
 
+/* A sign-in outlives a reload only for the same profile signing in the same way. */
+struct signin_check {
+	const struct agent *a;
+	const struct config *c;
+};
+
+static bool signin_still_valid(const char *profile, const char *binding, void *data)
+{
+	const struct signin_check *chk = data;
+	const struct profile *p = config_find_profile(chk->c, profile);
+	char now[SIGNIN_MAX_BINDING];
+
+	if (!p || !credential_is_person(&p->cred))
+		return false;
+	person_binding(&p->cred, &chk->a->env, now, sizeof(now));
+	return strcmp(now, binding) == 0;
+}
+
 int agent_load_config(struct agent *a, char *err, size_t errlen)
 {
 	struct config *c = NULL;
@@ -102,6 +122,9 @@ int agent_load_config(struct agent *a, char *err, size_t errlen)
 	}
 	if (a->tokens)
 		tokens_reconfigure(a->tokens, c); /* compares with the old profiles */
+	if (a->source_ctx.signins)
+		signins_prune(a->source_ctx.signins, signin_still_valid,
+			      &(struct signin_check){ a, c });
 	config_free(a->config);
 	a->config = c;
 	drop_shadowed_added(a);

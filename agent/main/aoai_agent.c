@@ -39,6 +39,7 @@
 #include "jwks.h"
 #include "keyvault.h"
 #include "secrets.h"
+#include "signins.h"
 #include "refusal_log.h"
 #include "store.h"
 #include "store_file.h"
@@ -185,7 +186,7 @@ static int agent_init(struct agent *a, const struct options *o)
 	a->audit = audit_new();
 	if (!a->secrets || !a->added || !a->lock || !a->audit || (o->config && !a->config_path) ||
 	    identity_env_read(&a->env) < 0 || oidc_cache_new(&a->source_ctx.oidc) < 0 ||
-	    tokens_new(&a->source_ctx, &a->tokens) < 0)
+	    signins_new(&a->source_ctx.signins) < 0 || tokens_new(&a->source_ctx, &a->tokens) < 0)
 		return -ENOMEM;
 	a->source_ctx.env = &a->env;
 	a->source_ctx.secrets = a->secrets;
@@ -205,6 +206,7 @@ static void agent_done(struct agent *a, struct listener *l)
 	a->jwks = jwks_cache_free(a->jwks);
 	a->tokens = tokens_free(a->tokens); /* wipes */
 	a->source_ctx.oidc = oidc_cache_free(a->source_ctx.oidc);
+	a->source_ctx.signins = signins_free(a->source_ctx.signins); /* wipes */
 	a->http = http_free(a->http);
 	identity_env_clear(&a->env);
 	listener_close(l);

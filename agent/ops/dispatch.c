@@ -7,12 +7,21 @@
 #include "release_log.h"
 
 static const op_handler handlers[_PROTO_OP_MAX] = {
-	[PROTO_OP_ADD] = op_add,       [PROTO_OP_REMOVE] = op_remove,
-	[PROTO_OP_LIST] = op_list,     [PROTO_OP_HEADERS] = op_headers,
-	[PROTO_OP_LOCK] = op_lock,     [PROTO_OP_UNLOCK] = op_unlock,
-	[PROTO_OP_STATUS] = op_status, [PROTO_OP_RELOAD] = op_reload,
-	[PROTO_OP_TOKEN] = op_token,   [PROTO_OP_PASSWD] = op_passwd,
+	[PROTO_OP_ADD] = op_add,
+	[PROTO_OP_REMOVE] = op_remove,
+	[PROTO_OP_LIST] = op_list,
+	[PROTO_OP_HEADERS] = op_headers,
+	[PROTO_OP_LOCK] = op_lock,
+	[PROTO_OP_UNLOCK] = op_unlock,
+	[PROTO_OP_STATUS] = op_status,
+	[PROTO_OP_RELOAD] = op_reload,
+	[PROTO_OP_TOKEN] = op_token,
+	[PROTO_OP_PASSWD] = op_passwd,
 	[PROTO_OP_JWKS] = op_jwks,
+	[PROTO_OP_LOGIN] = op_login,
+	[PROTO_OP_LOGIN_WAIT] = op_login_wait,
+	[PROTO_OP_LOGOUT] = op_logout,
+	[PROTO_OP_LOGIN_CODE] = op_login_code,
 };
 
 void dispatch_request(struct conn *c, const struct proto_request *req)

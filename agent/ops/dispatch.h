@@ -33,3 +33,9 @@ void op_reload(struct conn *c, const struct proto_request *req);
 void op_token(struct conn *c, const struct proto_request *req);
 void op_passwd(struct conn *c, const struct proto_request *req);
 void op_jwks(struct conn *c, const struct proto_request *req);
+void op_login(struct conn *c, const struct proto_request *req);
+void op_login_wait(struct conn *c, const struct proto_request *req);
+void op_logout(struct conn *c, const struct proto_request *req);
+void op_login_code(struct conn *c, const struct proto_request *req);
+/* Locking forgets every sign-in (refresh tokens wiped, their tokens dropped). */
+void ops_forget_signins(struct agent *a);

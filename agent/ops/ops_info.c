@@ -8,7 +8,9 @@
 #include "dispatch.h"
 #include "lock.h"
 #include "profiles.h"
+#include "person.h"
 #include "secrets.h"
+#include "signins.h"
 #include "tokens.h"
 #include "release.h"
 #include "keyvault.h"
@@ -33,6 +35,24 @@ static json_t *hosts_json(const struct profile *p)
 	return hosts;
 }
 
+static bool signed_in(const struct agent *a, const struct profile *p)
+{
+	char binding[SIGNIN_MAX_BINDING];
+
+	person_binding(&p->cred, &a->env, binding, sizeof(binding));
+	return signins_find(a->source_ctx.signins, p->name, binding) != NULL;
+}
+
+/* A person's sign-in, for list: who (display only), never a token. */
+static json_t *signin_json(const struct agent *a, const struct profile *p)
+{
+	const struct signin *in = signins_peek(a->source_ctx.signins, p->name);
+	bool yes = signed_in(a, p);
+
+	return json_pack("{s:s, s:o}", "state", yes ? "signed_in" : "required", "account",
+			 yes && in->account[0] ? json_string(in->account) : json_null());
+}
+
 /* The same checks as a release, without producing anything (a token
  * profile's {secret:NAME} headers are checked with a stand-in token). */
 static void profile_state(const struct agent *a, const struct profile *p, const char **state,
@@ -44,6 +64,14 @@ static void profile_state(const struct agent *a, const struct profile *p, const 
 	*state = "ready";
 	if (lock_is_locked(a->lock)) {
 		*state = "locked";
+	} else if (credential_is_person(&p->cred) && !signed_in(a, p)) {
+		const struct signin *in = signins_peek(a->source_ctx.signins, p->name);
+
+		*state = "unavailable";
+		snprintf(buf, len, "sign-in required: run aoai login %s%s%s%s", p->name,
+			 in && in->why[0] ? " (" : "", in && in->why[0] ? in->why : "",
+			 in && in->why[0] ? ")" : "");
+		*detail = buf;
 	} else if (token && (*detail = tokens_last_error(a->tokens, p))) {
 		*state = "unavailable";
 	} else if (release_expand(a, p, clock_now(), token, token ? 1 : 0, NULL, buf, len) !=
@@ -66,7 +94,8 @@ static json_t *profile_json(const struct agent *a, const struct profile *p)
 	    put(o, "state", json_string(state)) &&
 	    put(o, "detail", detail ? json_string(detail) : json_null()) &&
 	    (!cred_type_is_token(p->cred.type) || put(o, "token", tokens_describe(a->tokens, p))) &&
-	    (!p->relay_listen || put(o, "relay", json_string(p->relay_listen))))
+	    (!p->relay_listen || put(o, "relay", json_string(p->relay_listen))) &&
+	    (!credential_is_person(&p->cred) || put(o, "signin", signin_json(a, p))))
 		return o;
 	json_decref(o);
 	return NULL;

@@ -40,6 +40,7 @@ void op_lock(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	log_info("locked by pid %d", (int)c->peer.pid);
+	ops_forget_signins(a);
 	conn_reply(c, proto_ok_reply());
 }
 

@@ -143,6 +143,7 @@ static void finish_lock(struct conn *c, const unsigned char *key)
 	}
 	store_close(a);
 	lock_lock_by_store(a->lock);
+	ops_forget_signins(a);
 	agent_schedule_expiry(a);
 	log_info("locked by pid %d; persisted secrets wiped from memory", (int)c->peer.pid);
 	conn_reply(c, proto_ok_reply());

@@ -25,6 +25,8 @@ static void conn_free(struct conn *c)
 		c->defer_free(c->defer_data);
 	if (c->pending_cancel)
 		c->pending_cancel(c->pending_data);
+	if (c->session_free)
+		c->session_free(c->session);
 	sd_event_source_disable_unref(c->resume);
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->frame_timer);
@@ -480,6 +482,12 @@ unsigned conn_max_for_fd_limit(unsigned fd_limit)
 	unsigned cap = fd_limit - reserve;
 
 	return cap < CONN_MAX_DEFAULT ? cap : CONN_MAX_DEFAULT;
+}
+
+void conn_set_session(struct conn *c, conn_free_fn free_fn, void *data)
+{
+	c->session_free = free_fn;
+	c->session = data;
 }
 
 void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data)

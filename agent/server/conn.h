@@ -37,6 +37,8 @@ struct conn {
 	conn_free_fn pending_cancel; /* releases what a waiting handler registered */
 	void *pending_data;
 	sd_event_source *resume;
+	conn_free_fn session_free; /* state kept across requests (a sign-in) */
+	void *session;
 	struct peer peer;
 	uint8_t *in;
 	size_t in_len, in_cap;
@@ -89,6 +91,9 @@ int conn_defer(struct conn *c, uint64_t when, conn_defer_fn fn, void *data, conn
  * NULL, NULL) when the wait ends.
  */
 void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data);
+/* Keeps @data with the connection across requests: @free_fn(@data) runs
+ * when it closes, unless replaced first with conn_set_session(c, NULL, NULL). */
+void conn_set_session(struct conn *c, conn_free_fn free_fn, void *data);
 /* After a late conn_reply(): sends it and reads on, from the event loop. */
 void conn_resume(struct conn *c);
 

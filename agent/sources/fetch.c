@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "arc_challenge.h"
@@ -48,7 +49,16 @@ void source_cancel(struct source_fetch *f)
 void fetch_finish(struct source_fetch *f, struct token_response *tok,
 		  const struct source_error *err)
 {
+	struct source_error copy;
+
 	f->req = NULL; /* http frees it after the callback */
+	if (f->filter && err) {
+		copy = *err;
+		f->filter(f, NULL, &copy);
+		err = &copy;
+	} else if (f->filter) {
+		f->filter(f, tok, NULL);
+	}
 	f->done(f->userdata, tok, err);
 	fetch_free(f);
 }
@@ -285,6 +295,18 @@ void fetch_describe_error(const struct http_response *resp, char *const *secrets
 	wipe_free(body, strlen(body));
 }
 
+/* RFC 6749 §5.2: the "error" code of an error body, when it has one. */
+static void oauth_error(const struct http_response *resp, char *out, size_t outlen)
+{
+	json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);
+	const json_t *e = json_object_get(doc, "error");
+
+	if (json_is_string(e) &&
+	    strspn(json_string_value(e), "abcdefghijklmnopqrstuvwxyz_") == json_string_length(e))
+		snprintf(out, outlen, "%s", json_string_value(e));
+	json_decref(doc);
+}
+
 static void response_error(struct source_fetch *f, const struct http_response *resp,
 			   struct source_error *err)
 {
@@ -298,6 +320,8 @@ static void response_error(struct source_fetch *f, const struct http_response *r
 	fetch_error(f, err, resp->status, status_retryable(resp->status), "HTTP %ld: %s",
 		    resp->status, desc);
 	err->retry_after = http_retry_after(resp->retry_after);
+	if (resp->status >= 400 && resp->status < 500)
+		oauth_error(resp, err->oauth_error, sizeof(err->oauth_error));
 }
 
 static void on_response(const struct http_response *resp, void *userdata)
@@ -331,6 +355,12 @@ static void on_response(const struct http_response *resp, void *userdata)
 
 int fetch_send(struct source_fetch *f, struct source_error *err)
 {
+	return fetch_send_to(f, on_response, f, err);
+}
+
+int fetch_send_to(struct source_fetch *f, http_done_fn done, void *userdata,
+		  struct source_error *err)
+{
 	struct http_options o = {
 		.method = f->body ? "POST" : "GET",
 		.url = f->url,
@@ -344,7 +374,7 @@ int fetch_send(struct source_fetch *f, struct source_error *err)
 
 	for (size_t i = 0; i < f->n_headers; i++)
 		o.headers[i] = f->headers[i];
-	r = http_start(f->ctx->http, &o, on_response, f, &f->req);
+	r = http_start(f->ctx->http, &o, done, userdata, &f->req);
 	if (r < 0)
 		fetch_error(f, err, 0, false, "cannot start the request: %s", strerror(-r));
 	return r;

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "proto.h"
+#include "signins.h"
 #include "source.h"
 
 #define FETCH_MAX_SECRETS 4 /* two values, each raw and form-encoded */
@@ -35,6 +37,14 @@ struct source_fetch {
 	 * proxy that echoes the request must not put it into the log. */
 	char *secrets[FETCH_MAX_SECRETS];
 	size_t n_secrets;
+	/* Set by a source that looks at the outcome before the callback (a
+	 * person's refresh token: rotation, sign-in required); exactly one of
+	 * @tok and @err is given, and @err may be rewritten. */
+	void (*filter)(struct source_fetch *f, struct token_response *tok,
+		       struct source_error *err);
+	/* A person's sign-in (person.c): whose, and made with what credential. */
+	char signin_profile[PROTO_MAX_NAME + 1];
+	char signin_binding[SIGNIN_MAX_BINDING];
 };
 
 /*
@@ -61,6 +71,11 @@ int fetch_add_form(struct source_fetch *f, const char *key, const char *value, s
 int fetch_set_url(struct source_fetch *f, const char *url, struct source_error *err);
 /* Sends the request built in @f.  Returns 0 or -errno with @err filled. */
 int fetch_send(struct source_fetch *f, struct source_error *err);
+
+/* Sends the request built in @f to @done instead of the token response
+ * parser (a request that is not for a token).  @done sets f->req to NULL. */
+int fetch_send_to(struct source_fetch *f, http_done_fn done, void *userdata,
+		  struct source_error *err);
 
 /* Finishes the fetch: calls the callback once, then frees @f. */
 void fetch_finish(struct source_fetch *f, struct token_response *tok,

@@ -39,6 +39,8 @@ const char *source_name(const struct profile *p, const struct identity_env *env)
 		return "azure-cli";
 	case CRED_OIDC:
 		return "oidc";
+	case CRED_USER:
+		return "user";
 	default:
 		return "api-key";
 	}

@@ -111,6 +111,8 @@ static int prepare_token(struct source_fetch *f, const struct oidc_provider *pro
 	const struct credential *cr = &call->cred;
 	int r = fetch_set_url(f, prov->token_endpoint, err);
 
+	if (r == 0 && credential_is_person(cr))
+		return person_add_refresh_grant(f, cr->client_id, call->scope, err);
 	if (r == 0)
 		r = fetch_add_form(f, "grant_type", "client_credentials", 18);
 	if (r == 0 && *call->scope)
@@ -170,6 +172,10 @@ int oidc_start(struct source_fetch *f, const struct profile *p, const char *scop
 			call_free(call);
 		fetch_error(f, err, 0, false, "out of memory");
 		return -ENOMEM;
+	}
+	if (credential_is_person(&p->cred) && person_begin(f, p, err) < 0) {
+		call_free(call);
+		return -ENOKEY;
 	}
 	call->done = f->done;
 	call->userdata = f->userdata;

@@ -47,6 +47,9 @@ int source_start(const struct source_ctx *ctx, const struct profile *p, const ch
 	case CRED_OIDC:
 		r = oidc_start(f, p, scope, err);
 		break;
+	case CRED_USER:
+		r = person_entra_prepare(f, p, scope, err);
+		break;
 	default:
 		r = entra_prepare(f, p, scope, err);
 		break;

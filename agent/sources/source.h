@@ -17,12 +17,14 @@
 #include "identity_env.h"
 #include "token_response.h"
 
-#define SOURCE_MAX_MESSAGE 512
-#define SOURCE_TIMEOUT_MS  10000 /* one identity request */
-#define AZ_TIMEOUT_USEC    (30ULL * 1000000)
+#define SOURCE_MAX_MESSAGE     512
+#define SOURCE_MAX_OAUTH_ERROR 63
+#define SOURCE_TIMEOUT_MS      10000 /* one identity request */
+#define AZ_TIMEOUT_USEC        (30ULL * 1000000)
 
 struct secret_store;
 struct oidc_cache;
+struct signins;
 
 /* Why a fetch failed, and what the retry rules make of it. */
 struct source_error {
@@ -30,6 +32,7 @@ struct source_error {
 	int64_t retry_after;              /* seconds from Retry-After, -1 when absent */
 	bool retryable;                   /* 404 408 410 429 5xx and transport errors */
 	char message[SOURCE_MAX_MESSAGE]; /* "imds: HTTP 400: invalid_request: …" */
+	char oauth_error[SOURCE_MAX_OAUTH_ERROR + 1]; /* RFC 6749 §5.2 "error", "" if none */
 };
 
 /* On success @tok is set (the callee may move its access_token out) and @err is NULL. */
@@ -43,13 +46,14 @@ struct source_ctx {
 	const struct identity_env *env;
 	const struct secret_store *secrets;
 	struct oidc_cache *oidc; /* OpenID Connect discovery documents, per issuer */
+	struct signins *signins; /* people signed in: refresh tokens (signins.h) */
 };
 
 struct source_fetch;
 
 /* The source a profile uses ("imds", "app-service", "azure-arc", "cloud-shell",
  * "service-fabric", "workload-identity", "client-secret", "client-certificate",
- * "azure-cli", "oidc"), chosen from its type, its keys and the environment. */
+ * "azure-cli", "oidc", "user"), chosen from its type, its keys and the environment. */
 const char *source_name(const struct profile *p, const struct identity_env *env);
 
 /*

@@ -23,6 +23,15 @@ int azure_cli_start(struct source_fetch *f, const struct profile *p, const char 
 int oidc_start(struct source_fetch *f, const struct profile *p, const char *scope,
 	       struct source_error *err);
 
+/* A person's refresh token grant (person.c).  person_begin() names the
+ * sign-in the fetch uses and fails with "sign-in required" without one;
+ * person_add_refresh_grant() adds the grant once the URL is set. */
+int person_begin(struct source_fetch *f, const struct profile *p, struct source_error *err);
+int person_add_refresh_grant(struct source_fetch *f, const char *client_id, const char *scope,
+			     struct source_error *err);
+int person_entra_prepare(struct source_fetch *f, const struct profile *p, const char *scope,
+			 struct source_error *err);
+
 /* What the builders share (entra.c). */
 /* The secret named @name, or NULL with @err filled.  Reveal it around each use. */
 const struct secret *source_find_secret(struct source_fetch *f, const char *name,

@@ -337,6 +337,61 @@ static int token_field(json_t *doc, const json_t **ret, char *err, size_t errlen
 	return 0;
 }
 
+/* The first of preferred_username, upn, email in the claims of @jwt (not
+ * verified: for display only), or nothing. */
+static void account_from_jwt(const char *jwt, char *out, size_t outlen)
+{
+	static const char *const claims[] = { "preferred_username", "upn", "email" };
+	const char *dot = jwt ? strchr(jwt, '.') : NULL, *end = dot ? strchr(dot + 1, '.') : NULL;
+	size_t len = end ? (size_t)(end - dot - 1) : 0, bin_len = 0;
+	unsigned char *bin = len && len <= TOKEN_RESPONSE_MAX_ID ? malloc(len) : NULL;
+	json_t *doc = NULL;
+
+	if (bin && sodium_base642bin(bin, len, dot + 1, len, NULL, &bin_len, NULL,
+				     sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0)
+		doc = json_loadb((const char *)bin, bin_len, 0, NULL);
+	for (size_t i = 0; json_is_object(doc) && i < 3 && !*out; i++) {
+		const json_t *v = json_object_get(doc, claims[i]);
+
+		if (json_is_string(v))
+			snprintf(out, outlen, "%s", json_string_value(v));
+	}
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	json_decref(doc);
+	if (bin) {
+		sodium_memzero(bin, len);
+		free(bin);
+	}
+}
+
+/* "refresh_token" and who signed in, when the response has them. */
+static int person_fields(json_t *doc, struct token_response *t, const char *access_token, char *err,
+			 size_t errlen)
+{
+	const json_t *rt = member(doc, "refresh_token"), *id = member(doc, "id_token");
+
+	/* IMDS sends "refresh_token": "": only a real one counts. */
+	if (!json_is_string(rt) || json_string_length(rt) == 0 ||
+	    json_string_length(rt) > TOKEN_RESPONSE_MAX_REFRESH)
+		rt = NULL;
+	if (rt) {
+		t->refresh_token_len = json_string_length(rt);
+		t->refresh_token = sodium_malloc(t->refresh_token_len + 1);
+		if (!t->refresh_token) {
+			t->refresh_token_len = 0;
+			return errmsg(err, errlen, -ENOMEM, "out of memory");
+		}
+		memcpy(t->refresh_token, json_string_value(rt), t->refresh_token_len + 1);
+	}
+	account_from_jwt(json_is_string(id) ? json_string_value(id) : NULL, t->account,
+			 sizeof(t->account));
+	if (!t->account[0])
+		account_from_jwt(access_token, t->account, sizeof(t->account));
+	return 0;
+}
+
 static int parse_object(json_t *doc, int64_t now, struct token_response *t, char *err,
 			size_t errlen)
 {
@@ -360,7 +415,7 @@ static int parse_object(json_t *doc, int64_t now, struct token_response *t, char
 		return -ENOMEM;
 	}
 	memcpy(t->access_token, json_string_value(tok), t->access_token_len + 1);
-	return 0;
+	return person_fields(doc, t, t->access_token, err, errlen);
 }
 
 int token_response_parse(const char *body, size_t len, int64_t now, struct token_response *ret,
@@ -389,8 +444,10 @@ int token_response_parse(const char *body, size_t len, int64_t now, struct token
 	else
 		r = errmsg(err, errlen, -EINVAL, "response is not a JSON object");
 	json_decref(doc);
-	if (r < 0)
+	if (r < 0) {
+		token_response_done(&t);
 		return r;
+	}
 	*ret = t;
 	return 0;
 }
@@ -403,6 +460,7 @@ void token_response_done(struct token_response *r)
 		sodium_memzero(r->access_token, r->access_token_len);
 		free(r->access_token);
 	}
+	sodium_free(r->refresh_token); /* wipes */
 	*r = (struct token_response){ .access_token = NULL };
 }
 

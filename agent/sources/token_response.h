@@ -13,7 +13,10 @@
 #define TOKEN_RESPONSE_MAX_TOKEN 16384 /* bytes of an access token */
 #define TOKEN_RESPONSE_MAX_LIFETIME \
 	(366 * 24 * 3600) /* seconds; beyond is a broken clock or peer */
-#define TOKEN_RESPONSE_TYPE_MAX 15
+#define TOKEN_RESPONSE_TYPE_MAX    15
+#define TOKEN_RESPONSE_ACCOUNT_MAX 255
+#define TOKEN_RESPONSE_MAX_REFRESH 16384 /* bytes of a refresh token */
+#define TOKEN_RESPONSE_MAX_ID      16384 /* bytes of an ID token */
 
 struct token_response {
 	char *access_token; /* malloc'ed; token_response_done() wipes and frees it */
@@ -21,6 +24,14 @@ struct token_response {
 	int64_t expires_on;                           /* unix seconds */
 	int64_t refresh_in;                           /* seconds from now, -1 when absent */
 	char token_type[TOKEN_RESPONSE_TYPE_MAX + 1]; /* "Bearer" when absent */
+	/* Signing a person in (RFC 6749 §6): the refresh token when the
+	 * response has one (sodium memory, freed by token_response_done()),
+	 * and who signed in, read without verification from the ID token's
+	 * (else the access token's) preferred_username, upn or email: for
+	 * display only, "" when none. */
+	char *refresh_token;
+	size_t refresh_token_len;
+	char account[TOKEN_RESPONSE_ACCOUNT_MAX + 1];
 };
 
 /*

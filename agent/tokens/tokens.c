@@ -434,6 +434,33 @@ int tokens_get(struct tokens *t, const struct profile *p, const char *scope, tok
 	return 0;
 }
 
+void tokens_forget_profile(struct tokens *t, const char *name, const char *why)
+{
+	struct token_entry *e = t->entries, *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		if (strcmp(e->name, name) != 0)
+			continue;
+		snprintf(e->last_error, sizeof(e->last_error), "%s \"%s\": %s", e->t->owner,
+			 e->name, why);
+		notify(e, false);
+		entry_free(e);
+	}
+}
+
+int tokens_put(struct tokens *t, const struct profile *p, struct token_response *tok)
+{
+	struct token_entry *e = find_or_add(t, p, p->scope);
+
+	if (!e)
+		return -ENOSPC;
+	source_cancel(e->fetch);
+	e->fetch = NULL;
+	fetched_ok(e, tok);
+	return 0;
+}
+
 /* Called with the old configuration still alive: entries move to the new
  * profiles, or go when their profile is gone or now asks for another
  * identity (a still-valid token of the old identity must not be served). */

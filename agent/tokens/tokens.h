@@ -57,6 +57,12 @@ int tokens_get(struct tokens *t, const struct profile *p, const char *scope, tok
 	       void *userdata, struct token_waiter **ret_waiter);
 void tokens_cancel(struct token_waiter *w);
 
+/* Drops every entry of profile @name (a sign-in or a sign-out changed who
+ * its tokens are for); waiters are told @why. */
+void tokens_forget_profile(struct tokens *t, const char *name, const char *why);
+/* Keeps @tok (its access token copied) as @p's token for its own scope, as a
+ * fetch would, and schedules its refresh.  0 or a negative errno. */
+int tokens_put(struct tokens *t, const struct profile *p, struct token_response *tok);
 /* After a reload: drops entries whose profile is gone or changed. */
 void tokens_reconfigure(struct tokens *t, const struct config *c);
 /* The "token" object `list` shows for a token profile (a new reference). */

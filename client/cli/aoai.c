@@ -20,6 +20,8 @@ static const struct {
 	{ "remove", cmd_remove, "Forget a secret, or all of them" },
 	{ "headers", cmd_headers, "Print the headers for a URL" },
 	{ "token", cmd_token, "Print an access token of a token profile" },
+	{ "login", cmd_login, "Sign a person in for a profile" },
+	{ "logout", cmd_logout, "Forget a profile's sign-in" },
 	{ "lock", cmd_lock, "Lock the agent with a passphrase" },
 	{ "unlock", cmd_unlock, "Unlock the agent" },
 	{ "passwd", cmd_passwd, "Set the passphrase of the persistent store" },

@@ -6,7 +6,7 @@ _aoai()
 	local cur prev cmds
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	cmds="add list remove headers token lock unlock passwd status reload env check help"
+	cmds="add list remove headers token login logout lock unlock passwd status reload env check help"
 	case $prev in
 	-S | --socket | --policy)
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -33,6 +33,8 @@ _aoai()
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")) ;;
 	env) COMPREPLY=($(compgen -W "-s --sh -c --csh --fish -h --help" -- "$cur")) ;;
 	add) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-t --lifetime --host --persist --json -h --help" -- "$cur")) ;;
+	login) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--device-code --browser -h --help" -- "$cur")) ;;
+	logout) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
 	check) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-p --profile --policy --named-value --tenant --audience --issuer --client-app-id --claim --openid-config --json -h --help" -- "$cur")) ;;
 	*) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--json -h --help" -- "$cur")) ;;
 	esac

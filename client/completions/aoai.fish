@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # fish completion for aoai.
-set -l cmds add list remove headers token lock unlock passwd status reload env check help
+set -l cmds add list remove headers token login logout lock unlock passwd status reload env check help
 complete -c aoai -f
 complete -c aoai -s S -l socket -r -F -d 'Agent socket'
 complete -c aoai -s h -l help -d 'Show help'
@@ -10,6 +10,10 @@ complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a list -d 'List pro
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a remove -d 'Forget a secret'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a headers -d 'Print the headers for a URL'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a token -d 'Print an access token'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a login -d 'Sign a person in for a profile'
+complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a logout -d "Forget a profile's sign-in"
+complete -c aoai -n '__fish_seen_subcommand_from login' -l device-code -d 'Sign in with a code on another device'
+complete -c aoai -n '__fish_seen_subcommand_from login' -l browser -d 'Sign in with a browser'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a lock -d 'Lock the agent'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a unlock -d 'Unlock the agent'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a passwd -d 'Set the passphrase of the persistent store'

@@ -38,6 +38,8 @@ int cmd_env(int argc, char *argv[], const struct cli *cli);
 int cmd_headers(int argc, char *argv[], const struct cli *cli);
 int cmd_list(int argc, char *argv[], const struct cli *cli);
 int cmd_lock(int argc, char *argv[], const struct cli *cli);
+int cmd_login(int argc, char *argv[], const struct cli *cli);
+int cmd_logout(int argc, char *argv[], const struct cli *cli);
 int cmd_passwd(int argc, char *argv[], const struct cli *cli);
 int cmd_reload(int argc, char *argv[], const struct cli *cli);
 int cmd_remove(int argc, char *argv[], const struct cli *cli);

@@ -15,6 +15,13 @@ One process on one loopback port serves, under the issuer http://127.0.0.1:PORT/
          request.  Success: application/json {"access_token", "token_type": "Bearer",
          "expires_in": integer}; errors 400/401 {"error", "error_description"}.
 
+People sign in as public clients (any client id without authentication) through
+POST /oauth/device/code (RFC 8628, the document's device_authorization_endpoint), GET
+/authorize (the authorization_endpoint, redirecting at once) and the token endpoint's
+device_code, authorization_code and refresh_token grants, played by
+fake_entra_user.PersonGrants; its control API is under /_fake/person/ (approve,
+expire, revoke, settings, requests, issued: see fake_entra_user.py).
+
 Tokens are HS256 JWTs signed with --jwt-key-file for the audience
 tests/fakes/fake_aoai.py accepts, "src": "oidc".
 
@@ -44,11 +51,16 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwt_hs256  # noqa: E402
+from fake_entra_user import PersonGrants  # noqa: E402
 import fakeserver  # noqa: E402
 from fakeserver import BadInput, Server  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
 TOKEN_PATH = "/oauth/token"
+DEVICE_PATH = "/oauth/device/code"
+PERSON_GRANTS = ("refresh_token", "urn:ietf:params:oauth:grant-type:device_code",
+                 "authorization_code")
+AUTHORIZE_PATH = "/authorize"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -98,6 +110,14 @@ class State:
             else ""
         self.jtis = set()
         self.port = None
+        self._person = None
+
+    def person_grants(self, base):
+        with self.lock:
+            if self._person is None:
+                self._person = PersonGrants(base, self.issuer, base + "/activate")
+                self._person.stopping = self.stopping
+            return self._person
 
     @property
     def base(self):
@@ -193,6 +213,10 @@ class Handler(fakeserver.Handler):
         if self.source == "control":
             self._control()
             return
+        if self.source in ("person", "device", "authorize") or (self.source == "token" and
+                                                    self._person_grant()):
+            self._person()
+            return
         if self.source == "unknown":
             self._send(404, {"error": "not_found"})
             return
@@ -211,8 +235,14 @@ class Handler(fakeserver.Handler):
                    scripted="status")
 
     def _classify(self, path):
+        if path.startswith("/_fake/person/"):
+            return "person"
         if path.startswith("/_fake/"):
             return "control"
+        if path == DEVICE_PATH:
+            return "device"
+        if path == AUTHORIZE_PATH and self.command == "GET":
+            return "authorize"
         if self.command == "GET" and path == self.state.issuer_path + DISCOVERY_SUFFIX:
             return "discovery"
         if self.command == "GET" and path == JWKS_PATH:
@@ -221,14 +251,59 @@ class Handler(fakeserver.Handler):
             return "token"
         return "unknown"
 
+    # --- people (public clients) -------------------------------------------------
+
+    def _person_grant(self):
+        try:
+            form = parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return form.get("grant_type", [""])[0] in PERSON_GRANTS
+
+    def _person(self):
+        grants = self.state.person_grants(self.base_url())
+        if self.source == "person":
+            try:
+                doc = json.loads(self.body) if self.body else None
+            except ValueError:
+                doc = None
+            path = "/_fake/" + self.url.path[len("/_fake/person/"):]
+            status, body = grants.control(self.command, path, doc)
+            self.source = "control"
+            self._send(status, body)
+            return
+        try:
+            form = {k: v[0] for k, v in parse_qs(self.body.decode("utf-8"),
+                                                 keep_blank_values=True).items()}
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        if self.source == "authorize":
+            q = {k: v[0] for k, v in parse_qs(self.url.query).items()}
+            status, body, location = grants.authorize(self.url.path, q)
+            if location is not None:
+                self._log(status)
+                self.send_response(status)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        elif self.source == "device":
+            status, body = grants.device_authorization(self.url.path, form)
+        else:
+            status, body = grants.token(self.url.path, form)
+        self._send(status, body, headers=(("Cache-Control", "no-store"),))
+
+    def base_url(self):
+        return self.state.base
+
     # --- discovery ---------------------------------------------------------------
 
     def _discovery(self):
         s, st = self.state.snapshot(), self.state
         doc = {"issuer": s["issuer"] if s["issuer"] is not None else st.issuer,
-               "authorization_endpoint": st.base + "/authorize",
+               "authorization_endpoint": st.base + AUTHORIZE_PATH,
                "token_endpoint": st.base + TOKEN_PATH,
-               "device_authorization_endpoint": st.base + "/oauth/device/code",
+               "device_authorization_endpoint": st.base + DEVICE_PATH,
                "jwks_uri": st.base + JWKS_PATH,
                "response_types_supported": ["code"],
                "subject_types_supported": ["public"],

@@ -584,8 +584,20 @@ static const struct bad bad_profiles[] = {
 	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'http://idp.example', 'client_id': 'c', "
 		"'secret': 's'}",
 	  "credential.issuer", "must be https" },
-	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c'}",
-	  "credential.secret", "signing in a person (a client with neither) is not available yet" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'secret': 's', 'flow': 'device-code'}",
+	  "credential.flow", "applies to signing a person in" },
+	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
+		"'flow': 'password'}",
+	  "credential.flow", "must be \"device-code\" or \"browser\"" },
+	{ HOSTS "'credential': {'type': 'user', 'flow': 'web'}", "credential.flow",
+	  "must be \"device-code\" or \"browser\"" },
+	{ HOSTS "'credential': {'type': 'user', 'client_id': 'az'}", "credential.client_id",
+	  "GUID" },
+	{ HOSTS "'credential': {'type': 'user', 'secret': 's'}", "credential.secret",
+	  "(valid: type, tenant_id, client_id, authority_host, flow)" },
+	{ HOSTS "'credential': {'type': 'user', 'authority_host': 'http://login.example'}",
+	  "credential.authority_host", "https" },
 	{ HOSTS "'credential': {'type': 'oidc', 'issuer': 'https://idp.example', 'client_id': 'c', "
 		"'secret': 's', 'certificate': '/c.pem'}",
 	  "credential.certificate", "cannot be combined with \"secret\"" },

@@ -244,6 +244,68 @@ static void test_decode_jwks(void **state)
 			 PROTO_E_BAD_REQUEST);
 }
 
+static void test_decode_login(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\"}", &req, NULL, 0),
+			 PROTO_OK);
+	assert_int_equal(req.op, PROTO_OP_LOGIN);
+	assert_string_equal(req.login.profile, "me");
+	assert_null(req.login.flow);
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+				    "\"flow\":\"device-code\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_string_equal(req.login.flow, "device-code");
+	proto_request_done(&req);
+	/* A profile is required; the flow is one of two. */
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\"}", &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+				    "\"flow\":\"password\"}",
+				    &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"login_wait\",\"login_id\":\"0a1b\"}", &req, NULL, 0),
+	    PROTO_OK);
+	assert_string_equal(req.login_wait.login_id, "0a1b");
+	proto_request_done(&req);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+		       "\"flow\":\"device-code\",\"redirect_uri\":\"http://127.0.0.1:1/\"}",
+		       &req, NULL, 0),
+	    PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login\",\"profile\":\"me\","
+				    "\"redirect_uri\":\"http://127.0.0.1:1/\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_string_equal(req.login.redirect_uri, "http://127.0.0.1:1/");
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_code\",\"login_id\":\"ab\","
+				    "\"code\":\"c\",\"state\":\"s\"}",
+				    &req, NULL, 0),
+			 PROTO_OK);
+	assert_string_equal(req.login_code.code, "c");
+	assert_string_equal(req.login_code.state, "s");
+	proto_request_done(&req);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_code\",\"login_id\":\"ab\","
+				    "\"code\":\"c\"}",
+				    &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(decode_str("{\"v\":1,\"op\":\"login_wait\"}", &req, NULL, 0),
+			 PROTO_E_BAD_REQUEST);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"logout\",\"profile\":\"me\"}", &req, NULL, 0), PROTO_OK);
+	assert_string_equal(req.logout.profile, "me");
+	proto_request_done(&req);
+	assert_int_equal(
+	    decode_str("{\"v\":1,\"op\":\"logout\",\"profile\":\"a b\"}", &req, NULL, 0),
+	    PROTO_E_BAD_REQUEST);
+}
+
 static void test_decode_token(void **state)
 {
 	const char *scope = "https://cognitiveservices.azure.com/.default";
@@ -871,12 +933,21 @@ static void test_status_names(void **state)
 static void test_op_names(void **state)
 {
 	static const char *const names[] = {
-		[PROTO_OP_ADD] = "add",       [PROTO_OP_REMOVE] = "remove",
-		[PROTO_OP_LIST] = "list",     [PROTO_OP_HEADERS] = "headers",
-		[PROTO_OP_LOCK] = "lock",     [PROTO_OP_UNLOCK] = "unlock",
-		[PROTO_OP_STATUS] = "status", [PROTO_OP_RELOAD] = "reload",
-		[PROTO_OP_TOKEN] = "token",   [PROTO_OP_PASSWD] = "passwd",
+		[PROTO_OP_ADD] = "add",
+		[PROTO_OP_REMOVE] = "remove",
+		[PROTO_OP_LIST] = "list",
+		[PROTO_OP_HEADERS] = "headers",
+		[PROTO_OP_LOCK] = "lock",
+		[PROTO_OP_UNLOCK] = "unlock",
+		[PROTO_OP_STATUS] = "status",
+		[PROTO_OP_RELOAD] = "reload",
+		[PROTO_OP_TOKEN] = "token",
+		[PROTO_OP_PASSWD] = "passwd",
 		[PROTO_OP_JWKS] = "jwks",
+		[PROTO_OP_LOGIN] = "login",
+		[PROTO_OP_LOGIN_WAIT] = "login_wait",
+		[PROTO_OP_LOGOUT] = "logout",
+		[PROTO_OP_LOGIN_CODE] = "login_code",
 	};
 	unsigned i;
 
@@ -891,6 +962,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_add),
+		cmocka_unit_test(test_decode_login),
 		cmocka_unit_test(test_decode_add_minimal),
 		cmocka_unit_test(test_decode_add_lifetime_bounds),
 		cmocka_unit_test(test_decode_remove),

@@ -394,6 +394,48 @@ static void test_done(void **state)
 	expect_ok("{\"access_token\":\"" SENTINEL "\",\"expires_in\":60}", NOW + 60, -1, "Bearer");
 }
 
+/* A person's sign-in: the refresh token (sodium memory) and who, from the
+ * ID token, else the access token; an empty one counts as none. */
+static void expect_person(const char *body, const char *rt, const char *account)
+{
+	struct token_response t = { 0 };
+	char err[256] = "";
+
+	if (token_response_parse(body, strlen(body), NOW, &t, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", body, err);
+	if (rt) {
+		assert_non_null(t.refresh_token);
+		assert_string_equal(t.refresh_token, rt);
+		assert_int_equal(t.refresh_token_len, strlen(rt));
+	} else {
+		assert_null(t.refresh_token);
+	}
+	assert_string_equal(t.account, account);
+	token_response_done(&t);
+	assert_null(t.refresh_token);
+}
+
+static void test_person(void **state)
+{
+	(void)state;
+	expect_person("{\"access_token\":\"" SENTINEL "\",\"expires_in\":60,"
+		      "\"refresh_token\":\"RT-1\",\"id_token\":\"h."
+		      "eyJwcmVmZXJyZWRfdXNlcm5hbWUiOiJhZGFAY29udG9zby5leGFtcGxlIn0.s\"}",
+		      "RT-1", "ada@contoso.example");
+	/* No ID token: the access token's upn (email comes last). */
+	expect_person("{\"access_token\":\"h.eyJ1cG4iOiJib2JAY29udG9zby5leGFtcGxlIiwiZW1haWwiOiJ4"
+		      "QHkifQ.s\",\"expires_in\":60}",
+		      NULL, "bob@contoso.example");
+	/* Control bytes in a claim are not shown. */
+	expect_person("{\"access_token\":\"" SENTINEL "\",\"expires_in\":60,\"refresh_token\":\"\","
+		      "\"id_token\":\"h.eyJlbWFpbCI6ImV2ZVx1MDAwN0B4In0.s\"}",
+		      NULL, "eve?@x");
+	/* Junk ID tokens show nobody. */
+	expect_person("{\"access_token\":\"" SENTINEL
+		      "\",\"expires_in\":60,\"id_token\":\"a.!!.b\"}",
+		      NULL, "");
+}
+
 static void expect_description(const char *body, const char *want)
 {
 	char out[512];
@@ -492,6 +534,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_imds),
+		cmocka_unit_test(test_person),
 		cmocka_unit_test(test_app_service_and_fabric),
 		cmocka_unit_test(test_entra),
 		cmocka_unit_test(test_app_service_2017),
