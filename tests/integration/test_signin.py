@@ -207,7 +207,8 @@ def test_device_code_entra(ctx, build, start_agent, entra, aoai):
     assert entra.requests("token", "refresh_token") == []
     listed = json.loads(aoai("list", "--json").stdout)
     p = next(p for p in listed["profiles"] if p["name"] == "me")
-    assert p["signin"] == {"state": "signed_in", "account": "ada@contoso.example"}, p
+    assert p["signin"] == {"state": "signed_in", "account": "ada@contoso.example",
+                           "persisted": False}, p
     assert p["token"]["state"] == "valid" and p["token"]["expires_in"] > 3000, p
     table = aoai("list").stdout
     assert "signed in as ada@contoso.example" in table and "token expires in" in table, table
