@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "added_profiles.h"
 #include "agent.h"
+#include "agent_load.h"
 #include "log.h"
 #include "secrets.h"
 #include "signins.h"
@@ -475,8 +476,9 @@ int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *er
 	}
 	memcpy(s->key, key, STORE_KEY_LEN);
 	s->state = STORE_UNLOCKED;
-	s->signins = l.signins;
 	follow_signins(a);
+	/* Stale ones (the profile now signs in elsewhere) are dropped, from the file too. */
+	s->signins = l.signins - agent_prune_signins(a, a->config);
 	if (l.expired > 0) {
 		log_info("%zu persisted secret(s) had expired", l.expired);
 		(void)store_sync(a, why, sizeof(why)); /* logs a failure */

@@ -591,6 +591,8 @@ def test_check_a_signed_in_entra_profile(ctx, build, start_agent, entra, aoai):
     single-tenant validate-jwt pointed at it passes the agent's token for a user
     profile, and fails it for another audience."""
     agent = start_agent(config=config(ctx, me=user_profile(entra, tenant_id="contoso.example")))
+    r = expect_rc(aoai("check", "--profile", "me"), 6, "check before the sign-in")
+    assert "sign-in required: run aoai login me" in r.stderr, r.stderr
     sign_in(ctx, build, entra)
     named = {"aad-authority": entra.base, "aad-tenant-id": "contoso.example",
              "aad-audience": COGNITIVE, "claim-name": "upn", "claim-value": "ada@contoso.example"}

@@ -125,11 +125,18 @@ def test_changed_credential_does_not_use_it(ctx, build, start_agent, entra, aoai
     a.stop()
     other = store_config(ctx, me=user_profile(entra, client_id="11111111-2222-3333-4444-"
                                                                "555555555555"))
-    start_agent(config=other)
+    a = start_agent(config=other)
+    before = store_file(ctx).read_bytes()
     expect_rc(aoai("unlock", input=pw + "\n"), 0, "unlock")
+    a.wait_log("0 persisted sign-in(s)", what="the unlock log line")
+    assert store_file(ctx).read_bytes() != before, "the stale sign-in stayed in the store"
     r = aoai("token", "me")
     expect_rc(r, 6, "token with another client id")
     assert "sign-in required" in r.stderr, r.stderr
+    assert refreshes(entra) == []
+    # Back to the first client id: the stale entry is gone for good.
+    a = restart_unlocked(a, start_agent, cfg, aoai, pw)
+    expect_rc(aoai("token", "me"), 6, "token after the stale entry was dropped")
     assert refreshes(entra) == []
 
 
