@@ -174,6 +174,7 @@ static bool parse_signin(const uint8_t *p, const uint8_t *end, uint8_t *scratch,
 	if (n == 0 || n > PROTO_MAX_SECRET || (size_t)(end - p) != n || !take(&p, end, n, at))
 		return false;
 	rec->kind = STORE_RECORD_SIGNIN;
+	rec->expires = 0;
 	rec->secret = at;
 	rec->secret_len = n;
 	return true;
