@@ -143,6 +143,7 @@ struct proto_request {
 			const char *profile;
 			const char *flow; /* "device-code", "browser" or NULL: the profile's */
 			const char *redirect_uri; /* browser: where the client listens */
+			bool persist; /* also keep the sign-in in the persistent store */
 		} login;
 		struct {
 			const char *login_id;

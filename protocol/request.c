@@ -91,6 +91,7 @@ static const struct field login_fields[] = {
 	FIELD("profile", FIELD_NAME, true, 0, login.profile, NO_LEN),
 	FIELD("flow", FIELD_STRING, false, 32, login.flow, NO_LEN),
 	FIELD("redirect_uri", FIELD_STRING, false, 256, login.redirect_uri, NO_LEN),
+	FIELD("persist", FIELD_TRUE, false, 0, login.persist, NO_LEN),
 	{ .key = NULL },
 };
 

@@ -104,6 +104,14 @@ static bool signin_still_valid(const char *profile, const char *binding, void *d
 	return strcmp(now, binding) == 0;
 }
 
+unsigned agent_prune_signins(struct agent *a, const struct config *c)
+{
+	if (!a->source_ctx.signins)
+		return 0;
+	return signins_prune(a->source_ctx.signins, signin_still_valid,
+			     &(struct signin_check){ a, c });
+}
+
 int agent_load_config(struct agent *a, char *err, size_t errlen)
 {
 	struct config *c = NULL;
@@ -122,9 +130,7 @@ int agent_load_config(struct agent *a, char *err, size_t errlen)
 	}
 	if (a->tokens)
 		tokens_reconfigure(a->tokens, c); /* compares with the old profiles */
-	if (a->source_ctx.signins)
-		signins_prune(a->source_ctx.signins, signin_still_valid,
-			      &(struct signin_check){ a, c });
+	agent_prune_signins(a, c);
 	config_free(a->config);
 	a->config = c;
 	drop_shadowed_added(a);

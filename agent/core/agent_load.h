@@ -16,3 +16,6 @@ void agent_schedule_expiry(struct agent *a);
  * is written to @err.  Returns 0 or a negative errno.
  */
 int agent_load_config(struct agent *a, char *err, size_t errlen);
+/* Forgets the sign-ins that @c's profiles no longer make with the same
+ * credential (a reload; an unlock, for persisted ones).  Returns how many. */
+unsigned agent_prune_signins(struct agent *a, const struct config *c);

@@ -10,8 +10,10 @@
 #include "clock.h"
 #include "added_profiles.h"
 #include "agent.h"
+#include "agent_load.h"
 #include "log.h"
 #include "secrets.h"
+#include "signins.h"
 #include "store.h"
 #include "store_file.h"
 
@@ -27,6 +29,7 @@ struct store {
 	size_t snapshot_len;
 	store_name *names; /* the persisted secrets */
 	size_t n, cap;
+	size_t signins; /* sign-ins loaded by the last unlock */
 };
 
 static void set_error(struct store *s, const char *msg)
@@ -158,6 +161,11 @@ size_t store_count(const struct store *s)
 	return s->n;
 }
 
+size_t store_signins_loaded(const struct store *s)
+{
+	return s->signins;
+}
+
 static ssize_t find_name(const struct store *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -248,17 +256,49 @@ struct sealing {
 	const struct secret **revealed;
 	char (*hosts)[HOSTS_MAX_NAME + 16];
 	size_t n;
+	const struct signin **signins; /* revealed */
+	size_t n_signins, cap_signins;
 };
 
-/* Collects the records of @names that are still held, values revealed. */
+static void count_signin(void *data, const char *profile, const struct signin *in)
+{
+	(void)profile;
+	*(size_t *)data += in->persisted && in->refresh_token;
+}
+
+/* Adds a persisted sign-in that holds a refresh token, revealed. */
+static void collect_signin(void *data, const char *profile, const struct signin *in)
+{
+	struct sealing *sl = data;
+	struct store_record *rec = &sl->records[sl->n];
+
+	if (!in->persisted || !in->refresh_token || sl->n_signins == sl->cap_signins)
+		return;
+	signin_reveal(in);
+	sl->signins[sl->n_signins++] = in;
+	*rec = (struct store_record){ .kind = STORE_RECORD_SIGNIN,
+				      .name = profile,
+				      .host = in->binding,
+				      .account = in->account,
+				      .secret = (const unsigned char *)in->refresh_token,
+				      .secret_len = in->len };
+	sl->n++;
+}
+
+/* Collects the records of @names that are still held, values revealed,
+ * then the persisted sign-ins. */
 static int collect(const struct agent *a, const store_name *names, size_t n, struct sealing *sl)
 {
 	uint64_t now = clock_now();
+	struct signins *ins = a->source_ctx.signins;
 
-	sl->records = calloc(n ? n : 1, sizeof(*sl->records));
+	if (ins)
+		signins_foreach(ins, count_signin, &sl->cap_signins);
+	sl->signins = calloc(sl->cap_signins ? sl->cap_signins : 1, sizeof(*sl->signins));
+	sl->records = calloc(n + sl->cap_signins ? n + sl->cap_signins : 1, sizeof(*sl->records));
 	sl->revealed = calloc(n ? n : 1, sizeof(*sl->revealed));
 	sl->hosts = calloc(n ? n : 1, sizeof(*sl->hosts));
-	if (!sl->records || !sl->revealed || !sl->hosts)
+	if (!sl->records || !sl->revealed || !sl->hosts || !sl->signins)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct secret *sec = secrets_find(a->secrets, names[i], now);
@@ -276,13 +316,18 @@ static int collect(const struct agent *a, const store_name *names, size_t n, str
 		rec->secret_len = sec->len;
 		sl->n++;
 	}
+	if (ins)
+		signins_foreach(ins, collect_signin, sl);
 	return 0;
 }
 
 static void sealing_done(struct sealing *sl)
 {
-	for (size_t i = 0; i < sl->n; i++)
+	for (size_t i = 0; i < sl->n - sl->n_signins; i++)
 		secret_conceal(sl->revealed[i]);
+	for (size_t i = 0; i < sl->n_signins; i++)
+		signin_conceal(sl->signins[i]);
+	free(sl->signins);
 	free(sl->records);
 	free(sl->revealed);
 	free(sl->hosts);
@@ -322,7 +367,26 @@ struct loading {
 	uint64_t now;
 	time_t wall;
 	size_t expired;
+	size_t signins;
 };
+
+/* A persisted sign-in back into memory; a binding that no longer matches
+ * the profile's credential makes it unusable (signins_find()), and the
+ * next write of the store drops it once a reload prunes it. */
+static int load_signin(struct loading *l, const struct store_record *rec)
+{
+	struct signins *ins = l->a->source_ctx.signins;
+	int r;
+
+	if (!ins)
+		return 0;
+	r = signins_put(ins, rec->name, rec->host, (const char *)rec->secret, rec->secret_len,
+			rec->account);
+	if (r == 0)
+		r = signins_persist(ins, rec->name, true);
+	l->signins += r == 0;
+	return r;
+}
 
 static int load_record(void *userdata, const struct store_record *rec)
 {
@@ -332,6 +396,8 @@ static int load_record(void *userdata, const struct store_record *rec)
 	char msg[256];
 	int r;
 
+	if (rec->kind == STORE_RECORD_SIGNIN)
+		return load_signin(l, rec);
 	if (config_find_secret(l->a->config, rec->name)) {
 		log_warn("persisted secret \"%s\" is shadowed by the configuration's and was "
 			 "not loaded",
@@ -354,6 +420,28 @@ static int load_record(void *userdata, const struct store_record *rec)
 	return r;
 }
 
+/* A persisted sign-in changed (signins.h): the file follows while unlocked. */
+static void signins_changed(void *data)
+{
+	struct agent *a = data;
+	struct store *s = a->store;
+	char err[1024];
+	int r;
+
+	if (!s || s->state != STORE_UNLOCKED)
+		return;
+	r = write_store(a, s->names, s->n, s->key, &s->kdf, err, sizeof(err));
+	if (r < 0)
+		log_error("cannot update the persistent store: %s", err);
+	set_error(s, r < 0 ? err : NULL);
+}
+
+static void follow_signins(struct agent *a)
+{
+	if (a->source_ctx.signins)
+		signins_set_hook(a->source_ctx.signins, signins_changed, a);
+}
+
 int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *err, size_t errlen)
 {
 	struct store *s = a->store;
@@ -374,6 +462,8 @@ int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *er
 			 "left as it is (move it away to start a new store)",
 			 s->path, why);
 		store_close(a); /* forgets whatever a record before the failure added */
+		if (a->source_ctx.signins)
+			signins_forget_all(a->source_ctx.signins);
 		s->state = STORE_BROKEN;
 		set_error(s, err);
 		return r;
@@ -386,6 +476,9 @@ int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *er
 	}
 	memcpy(s->key, key, STORE_KEY_LEN);
 	s->state = STORE_UNLOCKED;
+	follow_signins(a);
+	/* Stale ones (the profile now signs in elsewhere) are dropped, from the file too. */
+	s->signins = l.signins - agent_prune_signins(a, a->config);
 	if (l.expired > 0) {
 		log_info("%zu persisted secret(s) had expired", l.expired);
 		(void)store_sync(a, why, sizeof(why)); /* logs a failure */
@@ -429,6 +522,7 @@ int store_rekey(struct agent *a, const unsigned char key[STORE_KEY_LEN],
 	s->kdf = *kdf;
 	s->state = STORE_UNLOCKED;
 	set_error(s, NULL);
+	follow_signins(a);
 	return 0;
 }
 

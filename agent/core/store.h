@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The persistent store (aoai add --persist): which added secrets are kept
- * on disk, the key that seals them while the agent is unlocked, and the
+ * The persistent store (aoai add --persist, aoai login --persist): which
+ * added secrets and sign-ins are kept on disk, the key that seals them while the agent is unlocked, and the
  * last bytes read or written, which unlock opens again.  The file format
  * is store_format.c's, the disk side store_file.c's; deriving keys is
  * kdf.c's (off the event loop), and the flows with a client ops_store.c's.
@@ -47,6 +47,8 @@ const char *store_path(const struct store *s);
 /* Why the store is broken (or the last write failed); NULL when fine. */
 const char *store_error(const struct store *s);
 size_t store_count(const struct store *s);
+/* How many persisted sign-ins (aoai login --persist) the last unlock loaded. */
+size_t store_signins_loaded(const struct store *s);
 bool store_has(const struct store *s, const char *name);
 
 /* The parameters to derive the current key with (locked or unlocked). */
@@ -58,12 +60,14 @@ bool store_key_matches(const struct store *s, const unsigned char key[STORE_KEY_
 
 /*
  * Opens the locked store with @key: every record is authenticated, then
- * loaded into the agent's secrets (and --host profiles); expired ones are
- * dropped.  Returns 0; -EACCES (wrong key: nothing changes); -EBADMSG etc.
+ * loaded into the agent's secrets (and --host profiles) and sign-ins;
+ * expired secrets are dropped.  From then on a change to a persisted
+ * sign-in (rotation, sign-in required, logout) rewrites the file.  Returns 0; -EACCES (wrong key: nothing changes); -EBADMSG etc.
  * (the store is now broken, nothing loaded) with a message in @err.
  */
 int store_open(struct agent *a, const unsigned char key[STORE_KEY_LEN], char *err, size_t errlen);
-/* Locks: wipes the key and every persisted secret from memory. */
+/* Locks: wipes the key and every persisted secret from memory (the caller
+ * forgets the sign-ins: ops_forget_signins()). */
 void store_close(struct agent *a);
 
 /*

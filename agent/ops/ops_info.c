@@ -49,8 +49,9 @@ static json_t *signin_json(const struct agent *a, const struct profile *p)
 	const struct signin *in = signins_peek(a->source_ctx.signins, p->name);
 	bool yes = signed_in(a, p);
 
-	return json_pack("{s:s, s:o}", "state", yes ? "signed_in" : "required", "account",
-			 yes && in->account[0] ? json_string(in->account) : json_null());
+	return json_pack("{s:s, s:o, s:b}", "state", yes ? "signed_in" : "required", "account",
+			 yes && in->account[0] ? json_string(in->account) : json_null(),
+			 "persisted", yes && in->persisted);
 }
 
 /* The same checks as a release, without producing anything (a token

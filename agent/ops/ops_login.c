@@ -18,9 +18,11 @@
 #include "dispatch.h"
 #include "lock.h"
 #include "log.h"
+#include "ops_store.h"
 #include "person.h"
 #include "profiles.h"
 #include "signins.h"
+#include "store.h"
 #include "tokens.h"
 
 #define LOGIN_ID_BYTES 16
@@ -33,6 +35,7 @@ struct login_session {
 	struct device_login *d;
 	struct auth_login *al; /* the browser flow */
 	bool waiting;          /* a login_wait waits for the end */
+	bool persist;          /* --persist: the store keeps the sign-in */
 	bool ended;
 	int status;
 	char message[SOURCE_MAX_MESSAGE];
@@ -143,9 +146,15 @@ static int keep_signin(struct login_session *s, struct token_response *tok)
 	person_binding(&p->cred, &a->env, binding, sizeof(binding));
 	if (strcmp(binding, s->binding) != 0)
 		return -ESTALE; /* a reload changed the credential meanwhile */
+	if (s->persist && store_state(a->store) != STORE_UNLOCKED)
+		return -EPERM;
 	if (signins_put(a->source_ctx.signins, s->profile, s->binding, tok->refresh_token,
 			tok->refresh_token_len, tok->account) < 0)
 		return -ENOMEM;
+	/* Signed in again without --persist, the store forgets the old one. */
+	(void)signins_persist(a->source_ctx.signins, s->profile, s->persist);
+	if (s->persist && store_error(a->store))
+		return -EIO;
 	tokens_forget_profile(a->tokens, s->profile, "signed in again");
 	(void)tokens_put(a->tokens, p, tok);
 	snprintf(s->account, sizeof(s->account), "%s", tok->account);
@@ -164,7 +173,12 @@ static void on_done(void *userdata, struct token_response *tok, const char *erro
 	if (!tok) {
 		s->status = PROTO_E_UNAVAILABLE;
 		snprintf(s->message, sizeof(s->message), "sign-in failed: %s", error);
-	} else if ((r = keep_signin(s, tok)) < 0) {
+	} else if ((r = keep_signin(s, tok)) == -EIO) {
+		s->status = PROTO_E_STORE;
+		snprintf(s->message, sizeof(s->message),
+			 "signed in, but not kept in the persistent store: %.400s",
+			 store_error(c->agent->store));
+	} else if (r < 0) {
 		s->status = r == -EPERM ? PROTO_E_LOCKED : PROTO_E_UNAVAILABLE;
 		snprintf(s->message, sizeof(s->message), "sign-in failed: %s",
 			 r == -EPERM ? "the agent was locked meanwhile"
@@ -257,6 +271,8 @@ void op_login(struct conn *c, const struct proto_request *req)
 	char msg[SOURCE_MAX_MESSAGE];
 	int status = pick(c, req->login.profile, &p, msg, sizeof(msg));
 
+	if (status == PROTO_OK && req->login.persist)
+		status = store_check_persist(c->agent, msg, sizeof(msg));
 	if (status != PROTO_OK) {
 		conn_reply_error(c, status, msg);
 		return;
@@ -265,6 +281,7 @@ void op_login(struct conn *c, const struct proto_request *req)
 		conn_reply_error(c, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
+	s->persist = req->login.persist;
 	if (c->session_free == session_free) { /* one sign-in per connection: the last one */
 		struct login_session *old = c->session;
 
@@ -340,7 +357,14 @@ void op_logout(struct conn *c, const struct proto_request *req)
 				 p ? "this profile does not sign a person in" : "no such profile");
 		return;
 	}
-	was = signins_forget(a->source_ctx.signins, p->name);
+	/* Locked, the store's sign-in cannot be removed: unlock first. */
+	if (store_state(a->store) == STORE_LOCKED) {
+		conn_reply_error(c, PROTO_E_LOCKED,
+				 "the agent is locked: unlock it (aoai unlock) so that logout also "
+				 "removes a sign-in kept in the persistent store");
+		return;
+	}
+	was = signins_forget(a->source_ctx.signins, p->name); /* the store follows */
 	tokens_forget_profile(a->tokens, p->name, "signed out");
 	log_info("profile \"%s\": signed out by pid %d", p->name, (int)c->peer.pid);
 	conn_reply(c, json_pack("{s:b, s:b}", "ok", 1, "signed_out", was));

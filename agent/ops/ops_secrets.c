@@ -12,6 +12,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "secrets.h"
+#include "ops_store.h"
 #include "store.h"
 
 /* Checks that `add NAME --host HOST` fits the configuration.  Returns a
@@ -85,25 +86,6 @@ static json_t *added_reply(const struct agent *a, const struct secret *s, long l
 	return NULL;
 }
 
-/* --persist needs an unlocked store. */
-static int check_persist(const struct agent *a, char *msg, size_t len)
-{
-	switch (store_state(a->store)) {
-	case STORE_UNLOCKED:
-		return PROTO_OK;
-	case STORE_NONE:
-		snprintf(msg, len,
-			 "there is no persistent store yet: create one with `aoai passwd`");
-		return PROTO_E_STORE;
-	case STORE_LOCKED:
-		snprintf(msg, len, "the agent is locked");
-		return PROTO_E_LOCKED;
-	default:
-		snprintf(msg, len, "%s", store_error(a->store));
-		return PROTO_E_STORE;
-	}
-}
-
 static int prepare_add(struct agent *a, const struct proto_request *req, struct host_pattern *host,
 		       char *msg, size_t len)
 {
@@ -113,7 +95,7 @@ static int prepare_add(struct agent *a, const struct proto_request *req, struct 
 		snprintf(msg, len, "the agent is locked");
 		return PROTO_E_LOCKED;
 	}
-	if (req->add.persist && (status = check_persist(a, msg, len)) != PROTO_OK)
+	if (req->add.persist && (status = store_check_persist(a, msg, len)) != PROTO_OK)
 		return status;
 	if (config_find_secret(a->config, req->add.name)) {
 		snprintf(msg, len, "secret \"%s\" comes from the configuration file",

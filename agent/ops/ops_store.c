@@ -113,8 +113,8 @@ static void finish_unlock(struct conn *c, const unsigned char *key)
 	 * the file is damaged (then nothing of the file is loaded). */
 	lock_clear(a->lock);
 	agent_schedule_expiry(a);
-	log_info("unlocked by pid %d, %zu persisted secret(s) loaded", (int)c->peer.pid,
-		 store_count(a->store));
+	log_info("unlocked by pid %d, %zu persisted secret(s) loaded, %zu persisted sign-in(s)",
+		 (int)c->peer.pid, store_count(a->store), store_signins_loaded(a->store));
 	if (r < 0) {
 		log_error("persistent store: %s", err);
 		conn_reply_error(c, PROTO_E_STORE, err);
@@ -321,4 +321,23 @@ void store_lock(struct conn *c, const char *passphrase, size_t len)
 
 	if (!in_backoff(c) && (w = wait_new(c, STEP_LOCK)))
 		start(w, passphrase, len);
+}
+
+/* --persist needs an unlocked store. */
+int store_check_persist(const struct agent *a, char *msg, size_t len)
+{
+	switch (store_state(a->store)) {
+	case STORE_UNLOCKED:
+		return PROTO_OK;
+	case STORE_NONE:
+		snprintf(msg, len,
+			 "there is no persistent store yet: create one with `aoai passwd`");
+		return PROTO_E_STORE;
+	case STORE_LOCKED:
+		snprintf(msg, len, "the agent is locked");
+		return PROTO_E_LOCKED;
+	default:
+		snprintf(msg, len, "%s", store_error(a->store));
+		return PROTO_E_STORE;
+	}
 }

@@ -18,7 +18,21 @@ struct signin_entry {
 struct signins {
 	struct signin_entry *entries;
 	unsigned n;
+	signins_hook_fn hook;
+	void *hook_data;
 };
+
+void signins_set_hook(struct signins *s, signins_hook_fn fn, void *data)
+{
+	s->hook = fn;
+	s->hook_data = data;
+}
+
+static void changed(const struct signins *s, bool persisted)
+{
+	if (persisted && s->hook)
+		s->hook(s->hook_data);
+}
 
 int signins_new(struct signins **ret)
 {
@@ -91,7 +105,29 @@ int signins_put(struct signins *s, const char *profile, const char *binding, con
 	if (account && *account)
 		snprintf(e->in.account, sizeof(e->in.account), "%s", account);
 	e->in.why[0] = '\0';
+	changed(s, e->in.persisted);
 	return 0;
+}
+
+int signins_persist(struct signins *s, const char *profile, bool persisted)
+{
+	struct signin_entry *e = find(s, profile);
+	bool was;
+
+	if (!e)
+		return -ENOENT;
+	was = e->in.persisted;
+	e->in.persisted = persisted;
+	changed(s, was || persisted);
+	return 0;
+}
+
+void signins_foreach(const struct signins *s,
+		     void (*fn)(void *data, const char *profile, const struct signin *in),
+		     void *data)
+{
+	for (const struct signin_entry *e = s->entries; e; e = e->next)
+		fn(data, e->profile, &e->in);
 }
 
 void signin_reveal(const struct signin *in)
@@ -130,21 +166,32 @@ void signins_require(struct signins *s, const char *profile, const char *why)
 		return;
 	wipe_token(&e->in);
 	snprintf(e->in.why, sizeof(e->in.why), "%s", why);
+	changed(s, e->in.persisted);
+	e->in.persisted = false;
 }
 
-bool signins_forget(struct signins *s, const char *profile)
+static bool forget(struct signins *s, const char *profile, bool tell)
 {
 	struct signin_entry **pp = &s->entries, *e;
+	bool persisted;
 
 	while (*pp && strcmp((*pp)->profile, profile) != 0)
 		pp = &(*pp)->next;
 	if (!(e = *pp))
 		return false;
 	*pp = e->next;
+	persisted = e->in.persisted;
 	wipe_token(&e->in);
 	free(e);
 	s->n--;
+	if (tell)
+		changed(s, persisted);
 	return true;
+}
+
+bool signins_forget(struct signins *s, const char *profile)
+{
+	return forget(s, profile, true);
 }
 
 unsigned signins_prune(struct signins *s,
@@ -167,6 +214,6 @@ unsigned signins_forget_all(struct signins *s)
 	unsigned n = s->n;
 
 	while (s->entries)
-		signins_forget(s, s->entries->profile);
+		forget(s, s->entries->profile, false);
 	return n;
 }

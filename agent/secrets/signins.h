@@ -27,7 +27,24 @@ struct signin {
 	char account[SIGNIN_MAX_ACCOUNT + 1];
 	char binding[SIGNIN_MAX_BINDING]; /* the credential it was made with */
 	char why[SIGNIN_MAX_MESSAGE];     /* why a sign-in is required again, or "" */
+	bool persisted;                   /* kept in the persistent store too (--persist) */
 };
+
+/*
+ * Called after a persisted sign-in changed: its refresh token rotated, was
+ * refused (sign-in required) or was forgotten (logout, reload), so that
+ * the persistent store follows.  Not called by signins_forget_all() (lock):
+ * the store keeps what a lock forgets.
+ */
+typedef void (*signins_hook_fn)(void *data);
+void signins_set_hook(struct signins *s, signins_hook_fn fn, void *data);
+/* Marks @profile's sign-in as persisted or not; calls the hook when it was or
+ * now is.  -ENOENT when there is none. */
+int signins_persist(struct signins *s, const char *profile, bool persisted);
+/* Calls @fn for every sign-in (the store collects the persisted ones). */
+void signins_foreach(const struct signins *s,
+		     void (*fn)(void *data, const char *profile, const struct signin *in),
+		     void *data);
 
 /* 0 and *ret, or -ENOMEM. */
 int signins_new(struct signins **ret);

@@ -15,8 +15,9 @@
 #define FILE_ID_LEN 16
 #define AD_LEN      (STORE_HEADER_LEN + 4)
 #define CHECK_TEXT  "aoai-agent store check record"
-/* name, host, expiry and secret with their lengths */
-#define MAX_PLAINTEXT (1 + 255 + 1 + 255 + 8 + 4 + PROTO_MAX_SECRET)
+/* kind, then the larger record: a sign-in's profile, binding, account and
+ * refresh token with their lengths */
+#define MAX_PLAINTEXT (1 + 1 + 255 + 2 + STORE_MAX_BINDING + 1 + 255 + 4 + PROTO_MAX_SECRET)
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -60,10 +61,10 @@ static int check_header(const uint8_t *buf, size_t len, struct store_header *h, 
 		return fail(-EBADMSG, err, errlen, "truncated: %zu bytes, shorter than the header",
 			    len);
 	h->version = get32(buf + 8);
-	if (h->version != STORE_VERSION)
+	if (h->version < STORE_VERSION_MIN || h->version > STORE_VERSION)
 		return fail(-EPROTONOSUPPORT, err, errlen,
-			    "format version %u, this agent reads version %d", h->version,
-			    STORE_VERSION);
+			    "format version %u, this agent reads versions %d to %d", h->version,
+			    STORE_VERSION_MIN, STORE_VERSION);
 	if (get32(buf + 12) != crypto_pwhash_ALG_ARGON2ID13)
 		return fail(-EBADMSG, err, errlen, "unknown key derivation %u", get32(buf + 12));
 	h->kdf.opslimit = get64(buf + 16);
@@ -136,16 +137,69 @@ static bool take(const uint8_t **p, const uint8_t *end, size_t n, uint8_t *out)
 	return true;
 }
 
+/* A field of @width (1 or 2) length bytes, then the text: copied to *@at,
+ * which moves past its NUL. */
+static bool take_text(const uint8_t **p, const uint8_t *end, int width, uint8_t **at)
+{
+	size_t n;
+
+	if (end - *p < width)
+		return false;
+	n = width == 1 ? **p : (size_t)(*p)[0] << 8 | (*p)[1];
+	*p += width;
+	if (!take(p, end, n, *at) || strlen((char *)*at) != n)
+		return false;
+	*at += n + 1;
+	return true;
+}
+
+/* A sign-in record after its kind byte (see parse_record()). */
+static bool parse_signin(const uint8_t *p, const uint8_t *end, uint8_t *scratch,
+			 struct store_record *rec)
+{
+	uint8_t *at = scratch;
+	size_t n;
+
+	rec->name = (char *)at;
+	if (!take_text(&p, end, 1, &at) || !proto_name_valid(rec->name))
+		return false;
+	rec->host = (char *)at;
+	if (!take_text(&p, end, 2, &at) || strlen(rec->host) >= STORE_MAX_BINDING)
+		return false;
+	rec->account = (char *)at;
+	if (!take_text(&p, end, 1, &at) || end - p < 4)
+		return false;
+	n = get32(p);
+	p += 4;
+	if (n == 0 || n > PROTO_MAX_SECRET || (size_t)(end - p) != n || !take(&p, end, n, at))
+		return false;
+	rec->kind = STORE_RECORD_SIGNIN;
+	rec->expires = 0;
+	rec->secret = at;
+	rec->secret_len = n;
+	return true;
+}
+
 /*
- * Splits a secret record's plaintext @pt into @rec, copying the strings into
- * @scratch (sodium memory of at least @len + 3 bytes: three NULs).
+ * Splits a record's plaintext @pt into @rec, copying the strings into
+ * @scratch (sodium memory of at least @len + 4 bytes: four NULs).  Version
+ * 1 records have no kind byte.
  */
-static bool parse_record(const uint8_t *pt, size_t len, uint8_t *scratch, struct store_record *rec)
+static bool parse_record(const uint8_t *pt, size_t len, uint32_t version, uint8_t *scratch,
+			 struct store_record *rec)
 {
 	const uint8_t *p = pt, *end = pt + len;
 	uint8_t *name = scratch, *host, *secret;
 	size_t n;
 
+	if (version >= 2) {
+		if (end - p < 1 || *p > STORE_RECORD_SIGNIN)
+			return false;
+		if (*p++ == STORE_RECORD_SIGNIN)
+			return parse_signin(p, end, scratch, rec);
+	}
+	rec->kind = STORE_RECORD_SECRET;
+	rec->account = NULL;
 	if (end - p < 1)
 		return false;
 	n = *p++;
@@ -176,7 +230,7 @@ static bool parse_record(const uint8_t *pt, size_t len, uint8_t *scratch, struct
  * One pass over the records: each is decrypted into @pt; with @fn NULL only
  * authenticated, else parsed and handed over.
  */
-static int open_pass(const uint8_t *buf, size_t len, uint32_t count,
+static int open_pass(const uint8_t *buf, size_t len, const struct store_header *h,
 		     const unsigned char key[STORE_KEY_LEN], uint8_t *pt, uint8_t *scratch,
 		     store_record_fn fn, void *userdata, char *err, size_t errlen)
 {
@@ -186,7 +240,7 @@ static int open_pass(const uint8_t *buf, size_t len, uint32_t count,
 	uint8_t ad[AD_LEN];
 	int r = 0;
 
-	for (uint32_t i = 0; r == 0 && i < count; i++) {
+	for (uint32_t i = 0, count = h->count; r == 0 && i < count; i++) {
 		struct store_record rec;
 
 		r = next_record(buf, len, &off, i, &nonce, &ct, &ct_len, err, errlen);
@@ -208,7 +262,7 @@ static int open_pass(const uint8_t *buf, size_t len, uint32_t count,
 				return fail(-EBADMSG, err, errlen, "bad check record");
 			continue;
 		}
-		if (!parse_record(pt, pt_len, scratch, &rec))
+		if (!parse_record(pt, pt_len, h->version, scratch, &rec))
 			return fail(-EBADMSG, err, errlen, "record %u of %u is malformed", i,
 				    count - 1);
 		if (fn)
@@ -227,14 +281,14 @@ int store_format_open(const uint8_t *buf, size_t len, const unsigned char key[ST
 	if (r < 0)
 		return r;
 	pt = sodium_malloc(MAX_PLAINTEXT);
-	scratch = sodium_malloc(MAX_PLAINTEXT + 3);
+	scratch = sodium_malloc(MAX_PLAINTEXT + 4);
 	if (!pt || !scratch)
 		r = fail(-ENOMEM, err, errlen, "out of memory");
 	/* Authenticate everything first: a damaged file loads nothing. */
 	if (r == 0)
-		r = open_pass(buf, len, h.count, key, pt, scratch, NULL, NULL, err, errlen);
+		r = open_pass(buf, len, &h, key, pt, scratch, NULL, NULL, err, errlen);
 	if (r == 0)
-		r = open_pass(buf, len, h.count, key, pt, scratch, fn, userdata, err, errlen);
+		r = open_pass(buf, len, &h, key, pt, scratch, fn, userdata, err, errlen);
 	sodium_free(pt);
 	sodium_free(scratch);
 	return r;
@@ -242,13 +296,36 @@ int store_format_open(const uint8_t *buf, size_t len, const unsigned char key[ST
 
 static size_t plaintext_len(const struct store_record *rec)
 {
-	return 1 + strlen(rec->name) + 1 + strlen(rec->host) + 8 + 4 + rec->secret_len;
+	if (rec->kind == STORE_RECORD_SIGNIN)
+		return 1 + 1 + strlen(rec->name) + 2 + strlen(rec->host) + 1 +
+		       strlen(rec->account) + 4 + rec->secret_len;
+	return 1 + 1 + strlen(rec->name) + 1 + strlen(rec->host) + 8 + 4 + rec->secret_len;
+}
+
+static uint8_t *put_text(uint8_t *p, int width, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (width == 2)
+		*p++ = (uint8_t)(n >> 8);
+	*p++ = (uint8_t)n;
+	memcpy(p, text, n);
+	return p + n;
 }
 
 static void write_plaintext(const struct store_record *rec, uint8_t *p)
 {
 	size_t n = strlen(rec->name);
 
+	*p++ = (uint8_t)rec->kind;
+	if (rec->kind == STORE_RECORD_SIGNIN) {
+		p = put_text(p, 1, rec->name);
+		p = put_text(p, 2, rec->host);
+		p = put_text(p, 1, rec->account);
+		put32(p, (uint32_t)rec->secret_len);
+		memcpy(p + 4, rec->secret, rec->secret_len);
+		return;
+	}
 	*p++ = (uint8_t)n;
 	memcpy(p, rec->name, n);
 	p += n;
@@ -296,7 +373,11 @@ int store_format_seal(const struct store_kdf *kdf, const unsigned char key[STORE
 	if (n + 1 > STORE_MAX_RECORDS)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (strlen(records[i].name) > 255 || strlen(records[i].host) > 255 ||
+		bool signin = records[i].kind == STORE_RECORD_SIGNIN;
+
+		if (strlen(records[i].name) > 255 ||
+		    strlen(records[i].host) >= (signin ? STORE_MAX_BINDING : 256) ||
+		    (signin && (!records[i].account || strlen(records[i].account) > 255)) ||
 		    records[i].secret_len == 0 || records[i].secret_len > PROTO_MAX_SECRET)
 			return -EINVAL;
 		len += 4 + NONCE_LEN + plaintext_len(&records[i]) + TAG_LEN;

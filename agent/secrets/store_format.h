@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The persistent store's file format (version 1), pure: bytes in, bytes out.
+ * The persistent store's file format (version 2), pure: bytes in, bytes out.
  *
  *   header (STORE_HEADER_LEN bytes, big-endian):
  *     "aoaistor"  magic
- *     u32 version            1
+ *     u32 version            2 (1 is read too)
  *     u32 kdf                crypto_pwhash_ALG_ARGON2ID13
  *     u64 opslimit, u64 memlimit
  *     salt[16]               new with every passphrase
@@ -18,9 +18,13 @@
  * check value: it tells a wrong passphrase from a damaged record, and makes
  * a store without secrets authenticated too.
  *
- * A secret record's plaintext: u8 name length, name, u8 host length, host
- * ("" when none), i64 expiry (Unix seconds, 0 = never), u32 secret length,
- * secret.
+ * A version 2 record's plaintext starts with a u8 kind; version 1 records
+ * have none and are all secrets.  A secret (kind 0): u8 name length, name,
+ * u8 host length, host ("" when none), i64 expiry (Unix seconds, 0 =
+ * never), u32 secret length, secret.  A sign-in (kind 1, aoai login
+ * --persist): u8 profile length, profile, u16 binding length, binding (the
+ * credential it was made with), u8 account length, account, u32 refresh
+ * token length, refresh token.
  */
 #pragma once
 
@@ -30,11 +34,13 @@
 
 #include <sodium.h>
 
-#define STORE_VERSION     1
+#define STORE_VERSION     2
+#define STORE_VERSION_MIN 1
 #define STORE_HEADER_LEN  68
 #define STORE_KEY_LEN     crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define STORE_SALT_LEN    crypto_pwhash_SALTBYTES
-#define STORE_MAX_RECORDS 1025 /* SECRETS_MAX and the check record */
+#define STORE_MAX_RECORDS 2049 /* SECRETS_MAX, SIGNINS_MAX and the check record */
+#define STORE_MAX_BINDING 2048
 #define STORE_MAX_FILE    (32U * 1024 * 1024)
 /* Bounds on what a header may ask of the key derivation: a tampered file
  * must not make unlock take an hour or a terabyte. */
@@ -53,11 +59,18 @@ struct store_header {
 	uint32_t count;
 };
 
+enum store_kind {
+	STORE_RECORD_SECRET,
+	STORE_RECORD_SIGNIN,
+};
+
 struct store_record {
-	const char *name; /* NUL-terminated, as are host and secret */
-	const char *host; /* "" when none */
-	int64_t expires;  /* Unix seconds, 0 = never */
-	const unsigned char *secret;
+	enum store_kind kind;
+	const char *name;    /* NUL-terminated, as are host and secret; a sign-in's profile */
+	const char *host;    /* "" when none; a sign-in's binding */
+	const char *account; /* a sign-in's account ("" when unknown); NULL for a secret */
+	int64_t expires;     /* Unix seconds, 0 = never */
+	const unsigned char *secret; /* a sign-in's refresh token */
 	size_t secret_len;
 };
 

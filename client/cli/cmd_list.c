@@ -79,14 +79,17 @@ static void format_state(const json_t *profile, char *buf, size_t len)
 	const char *state = field(profile, "state") ?: "unknown";
 	const char *detail = field(profile, "detail");
 	const json_t *token = json_object_get(profile, "token");
-	const char *account = field(json_object_get(profile, "signin"), "account");
+	const json_t *signin = json_object_get(profile, "signin");
+	const char *account = field(signin, "account");
+	bool persisted = json_is_true(json_object_get(signin, "persisted"));
 	char about[512];
 	size_t i;
 
 	if (json_is_object(token) && strcmp(state, "ready") == 0) {
 		format_token(token, about, sizeof(about));
-		snprintf(buf, len, "%s (%s%s%s%s)", state, account ? "signed in as " : "",
-			 account ? account : "", account ? ", " : "", about);
+		snprintf(buf, len, "%s (%s%s%s%s%s)", state, account ? "signed in as " : "",
+			 account ? account : "", account && persisted ? " (persisted)" : "",
+			 account ? ", " : "", about);
 		return;
 	}
 	snprintf(buf, len, "%s%s%s", state, detail ? ": " : "", detail ? detail : "");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aoai login PROFILE [--device-code | --browser]: signs a person in for a
+ * aoai login PROFILE [--device-code | --browser] [--persist]: signs a person in for a
  * profile.  The agent asks the provider for a device code and this prints
  * what to do (the provider's message) to stderr, then waits for the agent,
  * which polls the provider; the refresh token never leaves the agent.
@@ -20,7 +20,7 @@
 #define CLI_EXIT_INTERRUPTED 130 /* as a shell reports a SIGINT */
 
 static const char usage_text[] =
-    "Usage: aoai login PROFILE [--device-code | --browser]\n"
+    "Usage: aoai login PROFILE [--device-code | --browser] [--persist]\n"
     "\n"
     "Signs a person in for PROFILE (credential type user, or oidc without a\n"
     "secret or certificate).  The provider's instructions (a URL and a code,\n"
@@ -36,11 +36,15 @@ static const char usage_text[] =
     "                     display exists, and printed; the redirect comes\n"
     "                     back to 127.0.0.1 (default when a browser can be\n"
     "                     opened, unless the profile's flow says otherwise)\n"
+    "      --persist      also keep the sign-in in the encrypted persistent\n"
+    "                     store: after a restart, aoai unlock brings it back\n"
+    "                     (needs an unlocked store, see aoai passwd)\n"
     "      --help         show this help\n"
     "\n"
     "Exit status:\n"
     "  0  signed in\n"
-    "  1  other failure: no such profile, a profile that signs no person in\n"
+    "  1  other failure: no such profile, a profile that signs no person in,\n"
+    "     --persist without a usable persistent store\n"
     "  2  usage error\n"
     "  3  no agent reachable\n"
     "  5  the agent is locked (or was locked during the sign-in)\n"
@@ -58,9 +62,11 @@ static void on_interrupt(int sig)
 }
 
 /* Returns -1 to go on, or the exit code. */
-static int parse_options(int argc, char *argv[], const char **profile, const char **flow)
+static int parse_options(int argc, char *argv[], const char **profile, const char **flow,
+			 bool *persist)
 {
 	static const struct option options[] = {
+		{ "persist", no_argument, NULL, 'P' },
 		{ "device-code", no_argument, NULL, 'd' },
 		{ "browser", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
@@ -72,6 +78,8 @@ static int parse_options(int argc, char *argv[], const char **profile, const cha
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
+		} else if (c == 'P') {
+			*persist = true;
 		} else if ((c == 'd' || c == 'b') && *flow) {
 			return cli_usage_error(argv[0], "--device-code and --browser exclude "
 							"each other");
@@ -180,12 +188,14 @@ static bool offer_browser(const char *flow)
 	return getenv("BROWSER") || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY");
 }
 
-static int start(struct aoai_conn *conn, const char *profile, const char *flow, int *fd,
-		 json_t **reply)
+static int start(struct aoai_conn *conn, const char *profile, const char *flow, bool persist,
+		 int *fd, json_t **reply)
 {
 	char redirect[64];
 	json_t *req = json_pack("{s:s, s:s}", "op", "login", "profile", profile);
 
+	if (req && persist)
+		json_object_set_new(req, "persist", json_true());
 	if (req && flow)
 		json_object_set_new(req, "flow", json_string(flow));
 	if (req && offer_browser(flow)) {
@@ -212,7 +222,8 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 	const char *profile = NULL, *flow = NULL;
 	struct aoai_conn *conn;
 	json_t *reply = NULL, *done = NULL;
-	int r = parse_options(argc, argv, &profile, &flow), fd = -1;
+	bool persist = false;
+	int r = parse_options(argc, argv, &profile, &flow, &persist), fd = -1;
 
 	if (r >= 0)
 		return r;
@@ -220,7 +231,7 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 	if (r != 0)
 		return r;
 	signal(SIGINT, on_interrupt);
-	r = start(conn, profile, flow, &fd, &reply);
+	r = start(conn, profile, flow, persist, &fd, &reply);
 	if (r < 0 && strcmp(str(reply, "flow"), "browser") == 0)
 		r = browser(conn, fd, reply, &done);
 	else if (r < 0)
@@ -232,6 +243,8 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 		return r;
 	aoai_close(conn);
 	show_done(profile, done);
+	if (persist)
+		printf("Kept in the persistent store\n");
 	json_decref(done);
 	return CLI_EXIT_OK;
 }

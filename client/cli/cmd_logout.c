@@ -11,7 +11,9 @@ static const char usage_text[] =
     "\n"
     "Makes the agent forget the sign-in of PROFILE ('aoai login'): its refresh\n"
     "token is wiped and the profile's cached access tokens are dropped, so\n"
-    "every request for it fails until the next 'aoai login'.\n"
+    "every request for it fails until the next 'aoai login'.  A sign-in kept\n"
+    "with 'aoai login --persist' is removed from the persistent store too (the\n"
+    "agent must be unlocked for that).\n"
     "\n"
     "Options:\n"
     "      --help  show this help\n";

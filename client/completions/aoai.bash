@@ -33,7 +33,7 @@ _aoai()
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")) ;;
 	env) COMPREPLY=($(compgen -W "-s --sh -c --csh --fish -h --help" -- "$cur")) ;;
 	add) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-t --lifetime --host --persist --json -h --help" -- "$cur")) ;;
-	login) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--device-code --browser -h --help" -- "$cur")) ;;
+	login) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--device-code --browser --persist -h --help" -- "$cur")) ;;
 	logout) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
 	check) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-p --profile --policy --named-value --tenant --audience --issuer --client-app-id --claim --openid-config --json -h --help" -- "$cur")) ;;
 	*) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--json -h --help" -- "$cur")) ;;

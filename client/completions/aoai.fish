@@ -14,6 +14,7 @@ complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a login -d 'Sign a 
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a logout -d "Forget a profile's sign-in"
 complete -c aoai -n '__fish_seen_subcommand_from login' -l device-code -d 'Sign in with a code on another device'
 complete -c aoai -n '__fish_seen_subcommand_from login' -l browser -d 'Sign in with a browser'
+complete -c aoai -n '__fish_seen_subcommand_from login' -l persist -d 'Keep the sign-in in the persistent store'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a lock -d 'Lock the agent'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a unlock -d 'Unlock the agent'
 complete -c aoai -n "not __fish_seen_subcommand_from $cmds" -a passwd -d 'Set the passphrase of the persistent store'

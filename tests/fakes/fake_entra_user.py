@@ -12,8 +12,12 @@ One process on one loopback port serves Entra's v2.0 endpoints for any tenant:
          refresh_token (RFC 6749 §6, with rotation: the new refresh token replaces the
          old, which then fails with invalid_grant)
 
+    GET  /TENANT[/v2.0]/.well-known/openid-configuration   {"issuer", "jwks_uri", ...}
+    GET  /TENANT/discovery[/v2.0]/keys    the key set that signs the tokens
+
 Errors are 400 {"error", "error_description"}.  A successful token response has
-"access_token" (a JWT for the scope's resource, not signed for anyone to check),
+"access_token" (a JWT for the scope's resource, RS256-signed with a key made at start
+and published at jwks_uri, so `aoai check` can validate it),
 "token_type", "expires_in", "scope", "refresh_token" and "id_token" (with
 "preferred_username").  PersonGrants holds the logic; tests/fakes/fake_oidc.py uses
 it too for its device_authorization_endpoint and the same grants.
@@ -48,6 +52,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakeserver  # noqa: E402
+import jwt_rs256  # noqa: E402
 from fakeserver import Server  # noqa: E402
 
 BIND_HOST = "127.0.0.1"
@@ -57,14 +62,8 @@ MAX_LOG = 20000
 DEFAULT_SETTINGS = {"interval": 1, "expires_in": 900, "slow_down": 0, "hang": 0,
                     "rotate": True, "browser": "approve", "username": "ada@contoso.example"}
 TOKEN_RE = re.compile(r"^/[A-Za-z0-9.-]+/oauth2/v2\.0/(devicecode|token|authorize)$")
-
-
-def b64(obj):
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
-def unsigned_jwt(claims):
-    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}.{secrets.token_urlsafe(32)}"
+DISCOVERY_RE = re.compile(r"^/[A-Za-z0-9.-]+(/v2\.0)?/\.well-known/openid-configuration$")
+KEYS_RE = re.compile(r"^/([A-Za-z0-9.-]+)/discovery(/v2\.0)?/keys$")
 
 
 def audience(scope):
@@ -85,6 +84,18 @@ class PersonGrants:
         self.issued = []     # every code and token handed out (leak checks)
         self.log = []
         self.stopping = threading.Event()
+        self.key = jwt_rs256.generate_key()  # signs access and ID tokens
+
+    def jwks(self):
+        return {"keys": [jwt_rs256.jwk(self.key, issuer=self.issuer)]}
+
+    def openid_configuration(self, jwks_uri):
+        return {"issuer": self.issuer, "jwks_uri": jwks_uri,
+                "token_endpoint": self.base + "/organizations/oauth2/v2.0/token",
+                "id_token_signing_alg_values_supported": ["RS256"]}
+
+    def sign(self, claims):
+        return jwt_rs256.mint(self.key, claims)
 
     def _note(self, entry):
         with self.lock:
@@ -166,12 +177,13 @@ class PersonGrants:
 
     def _tokens(self, scope, username, client_id):
         now = int(time.time())
-        access = unsigned_jwt({"iss": self.issuer, "aud": audience(scope), "iat": now,
-                               "exp": now + EXPIRES_IN, "scp": scope, "upn": username,
-                               "src": "user", "jti": secrets.token_hex(8)})
+        access = self.sign({"iss": self.issuer, "aud": audience(scope), "iat": now,
+                            "nbf": now, "exp": now + EXPIRES_IN, "scp": scope,
+                            "upn": username, "azp": client_id, "src": "user",
+                            "jti": secrets.token_hex(8)})
         rt = "fake-rt-" + secrets.token_urlsafe(32)
-        idt = unsigned_jwt({"iss": self.issuer, "aud": client_id, "iat": now,
-                            "exp": now + EXPIRES_IN, "preferred_username": username})
+        idt = self.sign({"iss": self.issuer, "aud": client_id, "iat": now,
+                         "exp": now + EXPIRES_IN, "preferred_username": username})
         with self.lock:
             self.refresh[rt] = {"username": username, "client_id": client_id}
             self.issued.extend([access, rt, idt])
@@ -310,6 +322,12 @@ class Handler(fakeserver.Handler):
             except ValueError:
                 return self._send(400, {"error": "bad json"})
             return self._send(*grants.control(self.command, url.path, doc))
+        if self.command == "GET" and DISCOVERY_RE.match(url.path):
+            tenant = url.path.split("/")[1]
+            return self._send(200, grants.openid_configuration(
+                f"{grants.base}/{tenant}/discovery/v2.0/keys"))
+        if self.command == "GET" and KEYS_RE.match(url.path):
+            return self._send(200, grants.jwks())
         m = TOKEN_RE.match(url.path)
         if m and m.group(1) == "authorize" and self.command == "GET":
             q = {k: v[0] for k, v in parse_qs(url.query).items()}

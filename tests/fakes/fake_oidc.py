@@ -7,6 +7,7 @@ One process on one loopback port serves, under the issuer http://127.0.0.1:PORT/
     GET  ISSUER_PATH/.well-known/openid-configuration   OpenID Connect Discovery 1.0 §4
          (issuer, token_endpoint, jwks_uri, token_endpoint_auth_methods_supported,
          grant_types_supported …; source "discovery")
+    GET  /.well-known/jwks.json   the key set that signs people's tokens (source "jwks")
     POST /oauth/token    RFC 6749 §4.4 client credentials (source "token"): form-encoded;
          client authentication by client_secret_basic (RFC 6749 §2.3.1: Basic of the
          form-encoded id and secret), client_secret_post, or private_key_jwt (RFC 7523:
@@ -22,8 +23,9 @@ device_code, authorization_code and refresh_token grants, played by
 fake_entra_user.PersonGrants; its control API is under /_fake/person/ (approve,
 expire, revoke, settings, requests, issued: see fake_entra_user.py).
 
-Tokens are HS256 JWTs signed with --jwt-key-file for the audience
-tests/fakes/fake_aoai.py accepts, "src": "oidc".
+Client credentials tokens are HS256 JWTs signed with --jwt-key-file for the audience
+tests/fakes/fake_aoai.py accepts, "src": "oidc".  People's tokens are RS256, their key
+published at jwks_uri.
 
 A control API under /_fake/: POST /_fake/script {"source", "responses"} (as
 fake_identity.py: status, hang, delay, non_json, drop), POST /_fake/settings
@@ -66,7 +68,7 @@ DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JSON_TYPE = "application/json"
 AOAI_AUDIENCE = "https://cognitiveservices.azure.com"
-SOURCES = ("discovery", "token")
+SOURCES = ("discovery", "jwks", "token")
 LOGGED_VALUES = ("grant_type", "scope", "client_id", "audience", "resource")
 MAX_FIELDS = 64
 MAX_LOG = 20000
@@ -226,7 +228,8 @@ class Handler(fakeserver.Handler):
         if self.source == "discovery":
             self._discovery()
         elif self.source == "jwks":
-            self._send(200, {"keys": []})
+            # the key of people's tokens (client credentials ones are HS256)
+            self._send(200, self.state.person_grants(self.base_url()).jwks())
         else:
             self._token()
 

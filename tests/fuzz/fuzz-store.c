@@ -7,7 +7,8 @@
  *         this exercises the header and record framing) must refuse it
  *         cleanly or accept it consistently;
  *   odd:  the rest describes up to 4 records (name, host, secret split at
- *         '\n'); they are sealed, must open to the same records, and the
+ *         '\n'; a name starting with '@' makes a sign-in record, its host the
+ *         binding); they are sealed, must open to the same records, and the
  *         sealed file with one byte flipped (chosen by the input) must be
  *         refused with no record handed over.
  * Nothing touches the disk; no key is derived (Argon2id is not the subject).
@@ -46,7 +47,10 @@ static int compare(void *userdata, const struct store_record *rec)
 	FUZZ_CHECK(e->seen < e->n);
 	want = &e->records[e->seen++];
 	FUZZ_CHECK(strcmp(rec->name, want->name) == 0 && strcmp(rec->host, want->host) == 0);
-	FUZZ_CHECK(rec->expires == want->expires && rec->secret_len == want->secret_len);
+	FUZZ_CHECK(rec->kind == want->kind && rec->expires == want->expires &&
+		   rec->secret_len == want->secret_len);
+	FUZZ_CHECK(rec->kind == STORE_RECORD_SECRET ? rec->account == NULL
+						    : strcmp(rec->account, want->account) == 0);
 	FUZZ_CHECK(memcmp(rec->secret, want->secret, want->secret_len) == 0);
 	return 0;
 }
@@ -85,10 +89,14 @@ static size_t make_records(char *text, struct store_record *rec)
 
 	while (n < MAX_RECORDS && (name = strtok_r(n ? NULL : text, "\n", &save)) &&
 	       (host = strtok_r(NULL, "\n", &save)) && (secret = strtok_r(NULL, "\n", &save))) {
+		bool signin = name[0] == '@';
+
 		rec[n] = (struct store_record){
-			.name = name,
+			.kind = signin ? STORE_RECORD_SIGNIN : STORE_RECORD_SECRET,
+			.name = signin ? name + 1 : name,
 			.host = strcmp(host, "-") == 0 ? "" : host,
-			.expires = (int64_t)strlen(secret) * 1000,
+			.account = signin ? "ada@contoso.example" : NULL,
+			.expires = signin ? 0 : (int64_t)strlen(secret) * 1000,
 			.secret = (const unsigned char *)secret,
 			.secret_len = strlen(secret),
 		};

@@ -207,7 +207,8 @@ def test_device_code_entra(ctx, build, start_agent, entra, aoai):
     assert entra.requests("token", "refresh_token") == []
     listed = json.loads(aoai("list", "--json").stdout)
     p = next(p for p in listed["profiles"] if p["name"] == "me")
-    assert p["signin"] == {"state": "signed_in", "account": "ada@contoso.example"}, p
+    assert p["signin"] == {"state": "signed_in", "account": "ada@contoso.example",
+                           "persisted": False}, p
     assert p["token"]["state"] == "valid" and p["token"]["expires_in"] > 3000, p
     table = aoai("list").stdout
     assert "signed in as ada@contoso.example" in table and "token expires in" in table, table
@@ -568,3 +569,64 @@ def test_exec_identity_endpoint_serves_the_sign_in(ctx, build, start_agent, entr
         fail("aoai-exec's identity endpoint served another token than the agent's")
     c.send("\n")
     assert c.wait() == 0, c.stderr()
+
+
+# --- aoai check on a signed-in profile's token -------------------------------------------
+
+POLICY_ENTRA = os.path.join(os.path.dirname(__file__), "policies", "validate-jwt-entra.xml")
+COGNITIVE = "https://cognitiveservices.azure.com"
+
+
+def check_json(aoai, *args, rc=0):
+    r = expect_rc(aoai("check", *args, "--json"), rc, "aoai check --json")
+    return json.loads(r.stdout)
+
+
+def failing(doc):
+    return sorted(c["check"] for c in doc["checks"] if not c["ok"])
+
+
+def test_check_a_signed_in_entra_profile(ctx, build, start_agent, entra, aoai):
+    """The fake Entra signs its tokens (RS256, keys at its jwks_uri): the docs'
+    single-tenant validate-jwt pointed at it passes the agent's token for a user
+    profile, and fails it for another audience."""
+    agent = start_agent(config=config(ctx, me=user_profile(entra, tenant_id="contoso.example")))
+    r = expect_rc(aoai("check", "--profile", "me"), 6, "check before the sign-in")
+    assert "sign-in required: run aoai login me" in r.stderr, r.stderr
+    sign_in(ctx, build, entra)
+    named = {"aad-authority": entra.base, "aad-tenant-id": "contoso.example",
+             "aad-audience": COGNITIVE, "claim-name": "upn", "claim-value": "ada@contoso.example"}
+    args = ["--profile", "me", "--policy", POLICY_ENTRA]
+    for k, v in named.items():
+        args += ["--named-value", f"{k}={v}"]
+    doc = check_json(aoai, *args)
+    assert doc["token"] == 'the agent\'s, profile "me"', doc
+    assert [c["check"] for c in doc["checks"]] == ["signature", "exp", "nbf", "aud", "iss",
+                                                  "upn"], doc["checks"]
+    assert doc["keys"][0]["openid_config"] == \
+        f"{entra.base}/contoso.example/.well-known/openid-configuration", doc["keys"]
+    args[-1] = "claim-value=bob@contoso.example"
+    assert failing(check_json(aoai, *args, rc=1)) == ["upn"]
+    doc = check_json(aoai, "--profile", "me", "--audience", "api://elsewhere", "--openid-config",
+                     f"{entra.base}/contoso.example/v2.0/.well-known/openid-configuration", rc=1)
+    assert failing(doc) == ["aud"], doc["checks"]
+    assert_clean(agent, aoai, entra)
+
+
+def test_check_an_oidc_profile_with_its_openid_config(ctx, build, start_agent, oidc_idp, aoai):
+    """A public oidc profile's token checked with --openid-config of its (non-Entra)
+    issuer: the keys come from the discovery document's jwks_uri."""
+    cred = {"type": "oidc", "issuer": oidc_idp.issuer, "client_id": "aoai-cli"}
+    agent = start_agent(config=config(ctx, me={"hosts": ["127.0.0.1:9"], "credential": cred,
+                                               "scope": "api://aoai/read"}))
+    sign_in(ctx, build, oidc_idp)
+    url = oidc_idp.issuer + "/.well-known/openid-configuration"
+    doc = check_json(aoai, "--profile", "me", "--openid-config", url,
+                     "--audience", "api://aoai/read")
+    assert all(c["ok"] for c in doc["checks"]), doc["checks"]
+    assert doc["claims"]["iss"] == oidc_idp.issuer, doc["claims"]
+    assert doc["keys"][0]["openid_config"] == url, doc["keys"]
+    doc = check_json(aoai, "--profile", "me", "--openid-config", url, "--issuer",
+                     "https://other.example/", rc=1)
+    assert failing(doc) == ["iss"], doc["checks"]
+    assert_clean(agent, aoai, oidc_idp)

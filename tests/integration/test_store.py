@@ -68,7 +68,7 @@ def test_round_trip_across_restart(ctx, with_store, start_agent, store_config, a
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     with open(path, "rb") as f:
         data = f.read()
-    assert data.startswith(b"aoaistor") and struct.unpack(">I", data[8:12])[0] == 1
+    assert data.startswith(b"aoaistor") and struct.unpack(">I", data[8:12])[0] == 2
     assert_absent(key.encode(), data, "the store file")
     st = aoai_json("status")["store"]
     assert st["state"] == "unlocked" and st["secrets"] == 1 and st["path"] == str(path)
@@ -205,7 +205,7 @@ def damage(data, how):
 @pytest.mark.parametrize("how,reason", [
     ("truncated", "truncated"),
     ("header-only", "truncated"),
-    ("version", "format version 7, this agent reads version 1"),
+    ("version", "format version 7, this agent reads versions 1 to 2"),
     ("garbage", "not an aoai store"),
     ("empty", "empty file"),
 ])

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +66,43 @@ static bool keep_a(const char *profile, const char *binding, void *data)
 	return strcmp(profile, "a") == 0;
 }
 
+static void count_call(void *data)
+{
+	(*(int *)data)++;
+}
+
+/* The store's hook: called for changes of persisted sign-ins only, never by a lock. */
+static void test_persist_hook(void **state)
+{
+	struct signins *s = NULL;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(signins_new(&s), 0);
+	signins_set_hook(s, count_call, &calls);
+	assert_int_equal(signins_put(s, "me", "b1", "RT-1", 4, "ada@x"), 0);
+	assert_int_equal(calls, 0); /* not persisted */
+	assert_int_equal(signins_persist(s, "nobody", true), -ENOENT);
+	assert_int_equal(signins_persist(s, "me", true), 0);
+	assert_int_equal(calls, 1);
+	assert_true(signins_peek(s, "me")->persisted);
+	assert_int_equal(signins_put(s, "me", "b1", "RT-2", 4, ""), 0); /* rotation */
+	assert_int_equal(calls, 2);
+	assert_true(signins_peek(s, "me")->persisted);
+	assert_int_equal(signins_forget_all(s), 1); /* lock: the store keeps it */
+	assert_int_equal(calls, 2);
+	assert_int_equal(signins_put(s, "me", "b1", "RT-3", 4, ""), 0);
+	assert_int_equal(signins_persist(s, "me", true), 0);
+	signins_require(s, "me", "invalid_grant");
+	assert_int_equal(calls, 4);
+	assert_false(signins_peek(s, "me")->persisted);
+	assert_int_equal(signins_put(s, "me", "b1", "RT-4", 4, ""), 0);
+	assert_int_equal(signins_persist(s, "me", true), 0);
+	assert_true(signins_forget(s, "me")); /* logout */
+	assert_int_equal(calls, 6);
+	signins_free(s);
+}
+
 static void test_prune(void **state)
 {
 	struct signins *s = NULL;
@@ -85,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_put_find_rotate),
 		cmocka_unit_test(test_require_forget),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_persist_hook),
 	};
 
 	if (sodium_init() < 0)

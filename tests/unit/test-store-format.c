@@ -27,6 +27,8 @@ struct seen {
 	char hosts[4][300];
 	char secrets[4][80];
 	int64_t expires[4];
+	enum store_kind kinds[4];
+	char accounts[4][80];
 };
 
 static int remember(void *userdata, const struct store_record *rec)
@@ -39,6 +41,9 @@ static int remember(void *userdata, const struct store_record *rec)
 		snprintf(s->secrets[s->n], sizeof(s->secrets[0]), "%.*s", (int)rec->secret_len,
 			 (const char *)rec->secret);
 		s->expires[s->n] = rec->expires;
+		s->kinds[s->n] = rec->kind;
+		snprintf(s->accounts[s->n], sizeof(s->accounts[0]), "%s",
+			 rec->account ? rec->account : "");
 	}
 	s->n++;
 	return 0;
@@ -218,9 +223,41 @@ static void other_version_refused(void **state)
 {
 	struct sealed *f = *state;
 
-	f->buf[11] = 2;
+	f->buf[11] = 3;
 	assert_int_equal(check(f, f->len), -EPROTONOSUPPORT);
-	assert_non_null(strstr(f->err, "version 2"));
+	assert_non_null(strstr(f->err, "version 3"));
+}
+
+/* A sign-in record next to a secret: both come back with their kind. */
+static void signin_round_trip(void **state)
+{
+	static const char binding[] = "user\nhttps://login.example\ncontoso\nclient";
+	const struct store_record records[] = {
+		{ .name = "kept",
+		  .host = "",
+		  .secret = (const unsigned char *)SECRET_A,
+		  .secret_len = strlen(SECRET_A) },
+		{ .kind = STORE_RECORD_SIGNIN,
+		  .name = "me",
+		  .host = binding,
+		  .account = "ada@contoso.example",
+		  .secret = (const unsigned char *)SECRET_B,
+		  .secret_len = strlen(SECRET_B) },
+	};
+	struct sealed f = { 0 };
+
+	(void)state;
+	assert_int_equal(store_format_seal(&kdf, key, records, 2, &f.buf, &f.len), 0);
+	assert_int_equal(open_with(&f, key), 0);
+	assert_int_equal(f.seen.n, 2);
+	assert_int_equal(f.seen.kinds[0], STORE_RECORD_SECRET);
+	assert_int_equal(f.seen.kinds[1], STORE_RECORD_SIGNIN);
+	assert_string_equal(f.seen.names[1], "me");
+	assert_string_equal(f.seen.hosts[1], binding);
+	assert_string_equal(f.seen.accounts[1], "ada@contoso.example");
+	assert_string_equal(f.seen.secrets[1], SECRET_B);
+	assert_null(memmem(f.buf, f.len, SECRET_B, strlen(SECRET_B)));
+	free(f.buf);
 }
 
 static void absurd_parameters_refused(void **state)
@@ -268,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(every_truncation_refused, seal_two, unseal),
 		cmocka_unit_test_setup_teardown(trailing_bytes_refused, seal_two, unseal),
 		cmocka_unit_test_setup_teardown(other_version_refused, seal_two, unseal),
+		cmocka_unit_test(signin_round_trip),
 		cmocka_unit_test_setup_teardown(absurd_parameters_refused, seal_two, unseal),
 		cmocka_unit_test(not_a_store),
 		cmocka_unit_test(seal_refuses_bad_records),
