@@ -246,13 +246,8 @@ int main(int argc, char *argv[])
 		    "already running under aoai-exec (profile \"%s\"): run the command "
 		    "directly, or unset %s to wrap it again",
 		    nested, NEST_VAR);
-	r = aoai_socket_path(socket_path, sizeof(socket_path));
-	if (r == AOAI_E_NOAGENT)
-		return exec_error(
-		    CLI_EXIT_NOAGENT,
-		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: %s",
-		    CLI_START_HINT);
-	if (r < 0)
-		return exec_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
+	r = cli_find_socket(socket_path, sizeof(socket_path), exec_error);
+	if (r != 0)
+		return r;
 	return run(&o, socket_path);
 }

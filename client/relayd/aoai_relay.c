@@ -196,13 +196,8 @@ int main(int argc, char *argv[])
 	r = parse_options(argc, argv);
 	if (r >= 0)
 		return r;
-	r = aoai_socket_path(socket_path, sizeof(socket_path));
-	if (r == AOAI_E_NOAGENT)
-		return relayd_error(
-		    CLI_EXIT_NOAGENT,
-		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: %s",
-		    CLI_START_HINT);
-	if (r < 0)
-		return relayd_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
+	r = cli_find_socket(socket_path, sizeof(socket_path), relayd_error);
+	if (r != 0)
+		return r;
 	return run(socket_path);
 }

@@ -56,16 +56,7 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len)
 			return cli_error(CLI_EXIT_USAGE, "invalid socket path");
 		return 0;
 	}
-	r = aoai_socket_path(buf, len);
-	if (r == AOAI_E_NOAGENT)
-		return cli_error(
-		    CLI_EXIT_NOAGENT,
-		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: "
-		    "%s",
-		    CLI_START_HINT);
-	if (r < 0)
-		return cli_error(CLI_EXIT_NOAGENT, "the agent socket path is too long");
-	return 0;
+	return cli_find_socket(buf, len, cli_error);
 }
 
 int cli_connect(const struct cli *cli, struct aoai_conn **ret_conn)

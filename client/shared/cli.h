@@ -68,6 +68,13 @@ int cli_socket_path(const struct cli *cli, char *buf, size_t len);
  */
 const char *cli_noagent_hint(int err);
 /*
+ * The agent's socket path (aoai_socket_path()) into @buf; when there is
+ * none, prints why through @report and returns the exit code it returns.
+ */
+int cli_find_socket(char *buf, size_t len,
+		    int (*report)(int code, const char *fmt, ...)
+			__attribute__((format(printf, 2, 3))));
+/*
  * Says why aoai_connect() to @path failed (@r < 0, errno @err) through
  * @report (cli_error(), exec_error()) and returns the exit code it returns.
  */

@@ -24,6 +24,20 @@ const char *cli_noagent_hint(int err)
 	}
 }
 
+int cli_find_socket(char *buf, size_t len, int (*report)(int code, const char *fmt, ...))
+{
+	int r = aoai_socket_path(buf, len);
+
+	if (r == AOAI_E_NOAGENT)
+		return report(
+		    CLI_EXIT_NOAGENT,
+		    "no agent socket: AOAI_AUTH_SOCK and XDG_RUNTIME_DIR are both unset: %s",
+		    CLI_START_HINT);
+	if (r < 0)
+		return report(CLI_EXIT_NOAGENT, "the agent socket path is too long");
+	return 0;
+}
+
 int cli_connect_failed(const char *path, int r, int err,
 		       int (*report)(int code, const char *fmt, ...))
 {
