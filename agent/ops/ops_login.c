@@ -82,9 +82,10 @@ static json_t *code_reply(const struct login_session *s, const struct device_cod
 	return o;
 }
 
-static void on_code(void *userdata, const struct device_code_info *info, const char *error)
+/* The first answer of a sign-in: how to go on (@reply), or why it cannot (@error). */
+static void answer_start(struct login_session *s, const char *flow, const char *error,
+			 json_t *reply)
 {
-	struct login_session *s = userdata;
 	struct conn *c = s->c;
 
 	conn_set_pending(c, NULL, NULL);
@@ -93,31 +94,29 @@ static void on_code(void *userdata, const struct device_code_info *info, const c
 		conn_reply_error(c, PROTO_E_UNAVAILABLE, error);
 		session_end(s);
 	} else {
-		log_info("profile \"%s\": sign-in started (device code, pid %d)", s->profile,
+		log_info("profile \"%s\": sign-in started (%s, pid %d)", s->profile, flow,
 			 (int)c->peer.pid);
-		conn_reply(c, code_reply(s, info));
+		conn_reply(c, reply);
 	}
 	conn_resume(c);
+}
+
+static void on_code(void *userdata, const struct device_code_info *info, const char *error)
+{
+	struct login_session *s = userdata;
+
+	answer_start(s, "device code", error, error ? NULL : code_reply(s, info));
 }
 
 static void on_url(void *userdata, const char *url, const char *state, const char *error)
 {
 	struct login_session *s = userdata;
-	struct conn *c = s->c;
 
-	conn_set_pending(c, NULL, NULL);
-	if (error) {
-		log_warn("profile \"%s\": sign-in failed: %s", s->profile, error);
-		conn_reply_error(c, PROTO_E_UNAVAILABLE, error);
-		session_end(s);
-	} else {
-		log_info("profile \"%s\": sign-in started (browser, pid %d)", s->profile,
-			 (int)c->peer.pid);
-		conn_reply(c, json_pack("{s:b, s:s, s:s, s:s, s:s, s:i}", "ok", 1, "login_id",
-					s->id, "flow", "browser", "authorization_url", url, "state",
-					state, "expires_in", AUTH_CODE_TIMEOUT));
-	}
-	conn_resume(c);
+	answer_start(s, "browser", error,
+		     error ? NULL
+			   : json_pack("{s:b, s:s, s:s, s:s, s:s, s:i}", "ok", 1, "login_id", s->id,
+				       "flow", "browser", "authorization_url", url, "state", state,
+				       "expires_in", AUTH_CODE_TIMEOUT));
 }
 
 static void answer_wait(struct login_session *s)
