@@ -93,11 +93,12 @@ CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 # The load generator of tests/integration/test_load.py (libaoai, pthreads).
 LOADGEN := $(BUILD)/tests/loadgen
 # aoai-exec: libaoai for the agent, libmicrohttpd for the local identity endpoint.
-EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
+EXEC_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(EXEC_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) \
+	$(COMMON_LIB) $(PROTO_LIB)
 EXEC_BIN := $(BUILD)/bin/aoai-exec
 # aoai-relay: the same relay, for every profile with one, until told to stop.
 RELAYD_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(RELAYD_SRC) $(RELAY_SRC) $(LOOPBACK_SRC)) $(CLIENT_SHARED_LIB) \
-	$(PROTO_LIB)
+	$(COMMON_LIB) $(PROTO_LIB)
 RELAYD_BIN := $(BUILD)/bin/aoai-relay
 SYSTEMD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)

@@ -82,7 +82,7 @@ static bool host_is_ip(const char *host)
 	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
 }
 
-static bool host_is_loopback(const char *host)
+bool host_is_loopback(const char *host)
 {
 	struct in6_addr a6;
 	struct in_addr a4;

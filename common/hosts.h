@@ -59,6 +59,8 @@ int url_target_parse(const char *url, struct url_target *ret, char *err, size_t 
  */
 int host_pattern_score(const struct host_pattern *p, const struct url_target *t);
 
+/* True for localhost and the loopback addresses (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
+bool host_is_loopback(const char *host);
 /* True when headers may go to @t: https, or http to a loopback host. */
 bool url_target_secure(const struct url_target *t);
 

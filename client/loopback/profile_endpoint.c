@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hosts.h"
 #include "profile_endpoint.h"
 
 int endpoint_split_host(const char *s, size_t n, char *host, unsigned *port)
@@ -55,12 +56,6 @@ int endpoint_split_host(const char *s, size_t n, char *host, unsigned *port)
 	return 0;
 }
 
-static bool is_loopback(const char *host)
-{
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-	       strcmp(host, "::1") == 0;
-}
-
 int profile_endpoint(const json_t *profile, char **ret)
 {
 	const json_t *host;
@@ -76,7 +71,7 @@ int profile_endpoint(const json_t *profile, char **ret)
 		if (!h || strncmp(h, "*.", 2) == 0 ||
 		    endpoint_split_host(h, strlen(h), name, &port) < 0)
 			continue;
-		if (asprintf(ret, "%s://%s/", is_loopback(name) ? "http" : "https", h) < 0) {
+		if (asprintf(ret, "%s://%s/", host_is_loopback(name) ? "http" : "https", h) < 0) {
 			*ret = NULL;
 			return -1;
 		}

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hosts.h"
 #include "relay_server.h"
 
 #define RELAY_MAX_CONNECTIONS 256
@@ -59,43 +60,29 @@ static struct MHD_Daemon *start_daemon(struct relay *r)
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, r, MHD_OPTION_END);
 }
 
-static bool loopback_host(const char *host, size_t len)
-{
-	static const char *const names[] = { "localhost", "[::1]" };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == len && strncasecmp(host, names[i], len) == 0)
-			return true;
-	return len > 4 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == len;
-}
-
-/* scheme://authority of @upstream into r->base; https, or http to a loopback host. */
+/*
+ * scheme://authority of @upstream into r->base, read by the URL rule the
+ * agent and the hook use (common/hosts.c): https, or http to a loopback
+ * host only.
+ */
 static int set_upstream(struct relay *r, const char *upstream)
 {
-	const char *authority, *end, *port;
+	const char *authority = strstr(upstream, "://");
+	struct url_target t;
+	char err[256];
 	size_t n;
 
-	if (strncasecmp(upstream, "https://", 8) == 0) {
-		authority = upstream + 8;
-	} else if (strncasecmp(upstream, "http://", 7) == 0) {
-		authority = upstream + 7;
-		r->plain_http = true;
-	} else {
+	if (!authority || url_target_parse(upstream, &t, err, sizeof(err)) < 0 ||
+	    !url_target_secure(&t))
 		return -EINVAL;
-	}
-	end = authority + strcspn(authority, "/?#");
-	if (end == authority || (*end && strcmp(end, "/") != 0))
+	n = (size_t)(authority + 3 - upstream) + strcspn(authority + 3, "/?#");
+	if (upstream[n] && strcmp(upstream + n, "/") != 0)
 		return -EINVAL; /* a path would be dropped: better say so */
-	n = (size_t)(end - upstream);
 	if (n >= sizeof(r->base))
 		return -EINVAL;
 	memcpy(r->base, upstream, n);
 	r->base[n] = '\0';
-	port = authority[0] == '[' ? strchr(authority, ']') : authority;
-	port = port ? memchr(port, ':', (size_t)(end - port)) : NULL;
-	if (r->plain_http && !loopback_host(authority, (size_t)((port ? port : end) - authority)))
-		return -EINVAL;
+	r->plain_http = !t.https;
 	return 0;
 }
 
