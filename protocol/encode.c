@@ -4,7 +4,7 @@
  * out.  Frames may carry secrets (an "add" request, a "headers" reply), so
  * every buffer holding one is wiped before it is freed.
  *
- * The writer is our own rather than json_dumpb(): jansson's dump formats a
+ * The writer is our own (writer.c) rather than json_dumpb(): jansson's dump formats a
  * loop-detection key with snprintf for every object and has to run twice to
  * size the buffer, which made encoding the largest cost of a request.  The
  * output is the same compact JSON (UTF-8 passed through, control characters
@@ -18,103 +18,7 @@
 
 #include "proto.h"
 
-#define ENCODE_INITIAL   512
 #define ENCODE_MAX_DEPTH PROTO_JSON_MAX_DEPTH /* what proto_json_parse() reads back */
-
-#define QUOTE(x)   #x
-#define TEXT_OF(x) QUOTE(x) /* a number macro as a string literal */
-
-struct writer {
-	uint8_t *buf;
-	size_t len, cap;
-};
-
-/* Grows the buffer to hold @n more bytes; realloc() would leave unwiped copies. */
-static int reserve(struct writer *w, size_t n)
-{
-	size_t cap = w->cap ? w->cap : ENCODE_INITIAL;
-	uint8_t *buf;
-
-	if (n > PROTO_HEADER_LEN + PROTO_MAX_FRAME - w->len)
-		return -EMSGSIZE;
-	if (w->len + n <= w->cap)
-		return 0;
-	while (cap < w->len + n)
-		cap *= 2;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	if (w->buf)
-		memcpy(buf, w->buf, w->len);
-	proto_buf_free(w->buf, w->cap);
-	w->buf = buf;
-	w->cap = cap;
-	return 0;
-}
-
-static int put(struct writer *w, const void *data, size_t n)
-{
-	int r = reserve(w, n);
-
-	if (r < 0)
-		return r;
-	memcpy(w->buf + w->len, data, n);
-	w->len += n;
-	return 0;
-}
-
-static int put_char(struct writer *w, char c)
-{
-	return put(w, &c, 1);
-}
-
-/* The escape for byte @c, or NULL when it goes out as it is. */
-static const char *escape_of(unsigned char c, char tmp[7])
-{
-	switch (c) {
-	case '"':
-		return "\\\"";
-	case '\\':
-		return "\\\\";
-	case '\b':
-		return "\\b";
-	case '\f':
-		return "\\f";
-	case '\n':
-		return "\\n";
-	case '\r':
-		return "\\r";
-	case '\t':
-		return "\\t";
-	default:
-		if (c >= 0x20)
-			return NULL;
-		snprintf(tmp, 7, "\\u%04X", c);
-		return tmp;
-	}
-}
-
-/* A JSON string: runs of plain bytes are copied at once. */
-static int put_string(struct writer *w, const char *s, size_t len)
-{
-	size_t run = 0;
-	char tmp[7];
-	int r = put_char(w, '"');
-
-	for (size_t i = 0; r >= 0 && i < len; i++) {
-		const char *esc = escape_of((unsigned char)s[i], tmp);
-
-		if (!esc)
-			continue;
-		r = put(w, s + run, i - run);
-		if (r >= 0)
-			r = put(w, esc, strlen(esc));
-		run = i + 1;
-	}
-	if (r >= 0)
-		r = put(w, s + run, len - run);
-	return r < 0 ? r : put_char(w, '"');
-}
 
 /* "1e+07" → "1e7", "1e-07" → "1e-7": an exponent without '+' or leading zeros. */
 static size_t tidy_exponent(char *num, size_t n)
@@ -136,7 +40,7 @@ static size_t tidy_exponent(char *num, size_t n)
 
 /* Numbers as jansson writes them: integers exactly, reals with 17 digits,
  * a fraction or an exponent always, and a tidy exponent. */
-static int put_number(struct writer *w, const json_t *v)
+static void put_number(struct proto_writer *w, const json_t *v)
 {
 	char num[40];
 	int n;
@@ -145,22 +49,22 @@ static int put_number(struct writer *w, const json_t *v)
 		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else
 		n = snprintf(num, sizeof(num) - 2, "%.17g", json_real_value(v));
-	if (n <= 0 || (size_t)n >= sizeof(num) - 2)
-		return -EINVAL;
+	if (n <= 0 || (size_t)n >= sizeof(num) - 2) {
+		w->err = w->err ? w->err : -EINVAL;
+		return;
+	}
 	if (json_is_real(v) && !strpbrk(num, ".e"))
 		n += snprintf(num + n, 3, ".0");
-	return put(w, num, tidy_exponent(num, (size_t)n));
+	proto_writer_raw(w, num, tidy_exponent(num, (size_t)n));
 }
 
-static int put_value(struct writer *w, const json_t *v, unsigned depth);
+static void put_value(struct proto_writer *w, const json_t *v, unsigned depth);
 
 /* Members of @obj in insertion order, without @skip (NULL: none). */
-static int put_members(struct writer *w, const json_t *obj, const char *skip, bool first,
-		       unsigned depth)
+static void put_members(struct proto_writer *w, const json_t *obj, const char *skip, bool first,
+			unsigned depth)
 {
-	int r = 0;
-
-	for (void *it = json_object_iter((json_t *)obj); it && r >= 0;
+	for (void *it = json_object_iter((json_t *)obj); it && !w->err;
 	     it = json_object_iter_next((json_t *)obj, it)) {
 		const char *key = json_object_iter_key(it);
 		size_t key_len = json_object_iter_key_len(it);
@@ -168,105 +72,90 @@ static int put_members(struct writer *w, const json_t *obj, const char *skip, bo
 		if (skip && key_len == strlen(skip) && memcmp(key, skip, key_len) == 0)
 			continue;
 		if (!first)
-			r = put_char(w, ',');
+			proto_writer_raw(w, ",", 1);
 		first = false;
-		if (r >= 0)
-			r = put_string(w, key, key_len);
-		if (r >= 0)
-			r = put_char(w, ':');
-		if (r >= 0)
-			r = put_value(w, json_object_iter_value(it), depth + 1);
+		proto_writer_string(w, key, key_len);
+		proto_writer_raw(w, ":", 1);
+		put_value(w, json_object_iter_value(it), depth + 1);
 	}
-	return r;
 }
 
-static int put_array(struct writer *w, const json_t *arr, unsigned depth)
+static void put_array(struct proto_writer *w, const json_t *arr, unsigned depth)
 {
-	int r = put_char(w, '[');
-
-	for (size_t i = 0; r >= 0 && i < json_array_size(arr); i++) {
+	proto_writer_raw(w, "[", 1);
+	for (size_t i = 0; !w->err && i < json_array_size(arr); i++) {
 		if (i > 0)
-			r = put_char(w, ',');
-		if (r >= 0)
-			r = put_value(w, json_array_get(arr, i), depth + 1);
+			proto_writer_raw(w, ",", 1);
+		put_value(w, json_array_get(arr, i), depth + 1);
 	}
-	return r < 0 ? r : put_char(w, ']');
+	proto_writer_raw(w, "]", 1);
 }
 
-static int put_value(struct writer *w, const json_t *v, unsigned depth)
+static void put_value(struct proto_writer *w, const json_t *v, unsigned depth)
 {
-	int r;
-
-	if (depth > ENCODE_MAX_DEPTH)
-		return -ELOOP;
+	if (depth > ENCODE_MAX_DEPTH) {
+		w->err = w->err ? w->err : -ELOOP;
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		r = put_char(w, '{');
-		if (r >= 0)
-			r = put_members(w, v, NULL, true, depth);
-		return r < 0 ? r : put_char(w, '}');
+		proto_writer_raw(w, "{", 1);
+		put_members(w, v, NULL, true, depth);
+		proto_writer_raw(w, "}", 1);
+		return;
 	case JSON_ARRAY:
-		return put_array(w, v, depth);
+		put_array(w, v, depth);
+		return;
 	case JSON_STRING:
-		return put_string(w, json_string_value(v), json_string_length(v));
+		proto_writer_string(w, json_string_value(v), json_string_length(v));
+		return;
 	case JSON_INTEGER:
 	case JSON_REAL:
-		return put_number(w, v);
+		put_number(w, v);
+		return;
 	case JSON_TRUE:
-		return put(w, "true", 4);
+		proto_writer_raw(w, "true", 4);
+		return;
 	case JSON_FALSE:
-		return put(w, "false", 5);
+		proto_writer_raw(w, "false", 5);
+		return;
 	case JSON_NULL:
-		return put(w, "null", 4);
+		proto_writer_raw(w, "null", 4);
+		return;
 	}
-	return -EINVAL;
+	w->err = w->err ? w->err : -EINVAL;
 }
 
 /*
  * @msg with "v" first, as PROTOCOL.md shows it: PROTO_VERSION, or the "v"
  * @msg already has (which lets tests speak other versions).
  */
-static int put_message(struct writer *w, const json_t *msg)
+static void put_message(struct proto_writer *w, const json_t *msg)
 {
-	static const char ours[] = "{\"v\":" TEXT_OF(PROTO_VERSION);
 	const json_t *version = json_object_get(msg, "v");
-	int r = version ? put(w, ours, 5) : put(w, ours, sizeof(ours) - 1);
 
-	if (r >= 0 && version)
-		r = put_value(w, version, 1);
-	if (r >= 0)
-		r = put_members(w, msg, "v", false, 0);
-	return r < 0 ? r : put_char(w, '}');
+	proto_writer_frame_begin(w);
+	if (version && !w->err) {
+		/* Back to {"v": and the given value instead of ours. */
+		w->len = w->frame_start + PROTO_HEADER_LEN + strlen("{\"v\":");
+		put_value(w, version, 1);
+	}
+	put_members(w, msg, "v", false, 0);
+	proto_writer_frame_end(w);
 }
 
 int proto_encode(json_t *msg, uint8_t **ret_buf, size_t *ret_len)
 {
-	struct writer w = { 0 };
-	int r;
+	struct proto_writer w = { 0 };
 
 	if (!json_is_object(msg) || !ret_buf || !ret_len)
 		return -EINVAL;
-	r = reserve(&w, PROTO_HEADER_LEN);
-	if (r >= 0) {
-		w.len = PROTO_HEADER_LEN;
-		r = put_message(&w, msg);
-	}
-	if (r >= 0)
-		r = proto_frame_header(w.len - PROTO_HEADER_LEN, w.buf);
-	if (r < 0) {
+	put_message(&w, msg);
+	if (w.err) {
 		proto_buf_free(w.buf, w.cap);
-		return r;
+		return w.err;
 	}
 	*ret_buf = w.buf;
 	*ret_len = w.len;
 	return 0;
-}
-
-void *proto_buf_free(void *buf, size_t len)
-{
-	if (!buf)
-		return NULL;
-	explicit_bzero(buf, len);
-	free(buf);
-	return NULL;
 }

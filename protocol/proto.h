@@ -215,6 +215,36 @@ int proto_encode(json_t *msg, uint8_t **ret_buf, size_t *ret_len);
 /* Wipes @len bytes of @buf and frees it.  Accepts NULL; returns NULL. */
 void *proto_buf_free(void *buf, size_t len);
 
+/*
+ * A frame written piece by piece, for the replies on the hot path that
+ * proto_encode() would first have to build as a value tree.  Errors stick:
+ * the caller checks @err once at the end.  The buffer may hold other
+ * frames before @frame_start; it may hold secrets, so it is wiped whenever
+ * it grows or shrinks, and freed with proto_buf_free(buf, cap).
+ */
+struct proto_writer {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t frame_start; /* where the frame being written begins */
+	int err;            /* the first error: -EMSGSIZE or -ENOMEM */
+};
+
+/* Begins a frame at the end of @w: its header (filled in by
+ * proto_writer_frame_end()) and {"v":PROTO_VERSION, to which the caller
+ * appends ,"key":value members with the functions below. */
+void proto_writer_frame_begin(struct proto_writer *w);
+/* Closes the object and writes the frame's length into its header. */
+void proto_writer_frame_end(struct proto_writer *w);
+/* Drops (and wipes) everything from the frame's start on. */
+void proto_writer_frame_discard(struct proto_writer *w);
+/* Appends bytes as they are. */
+void proto_writer_raw(struct proto_writer *w, const void *data, size_t n);
+/* Appends a JSON string, quoted. */
+void proto_writer_string(struct proto_writer *w, const char *s, size_t len);
+/* Appends the inside of a JSON string (escaped, no quotes): a string whose
+ * value is written in pieces. */
+void proto_writer_escaped(struct proto_writer *w, const char *s, size_t len);
+
 /* Builds {"ok":false,"error":CODE,"message":MSG}.  NULL on ENOMEM. */
 json_t *proto_error_reply(enum proto_status status, const char *message);
 /* Builds {"ok":true}, to which the handler adds its fields. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Header value templates.  Expansion runs in two passes over the template —
- * one to measure, one to copy — so the only buffer that ever holds a secret
- * is the result itself, allocated once at its exact size and wiped by
+ * Header value templates.  template_expand_into() hands the expansion piece
+ * by piece to its caller, who writes it where it goes (the reply frame): no
+ * buffer of ours ever holds a secret.  template_expand() runs two passes —
+ * one to measure, one to copy — so the only buffer that holds one is the
+ * result itself, allocated once at its exact size and wiped by
  * template_value_free() (or here, on any failure after it was filled).
  */
 #include <errno.h>
@@ -167,12 +169,10 @@ static int placeholder_value(const struct placeholder *ph, const struct template
 	return 0;
 }
 
-/*
- * One pass over @tmpl: measures (@out NULL) or copies into @out, never beyond
- * @cap bytes.  Sets *ret_len to the expanded length.
- */
-static int expand_pass(const char *tmpl, const struct template_vars *vars, char *out, size_t cap,
-		       size_t *ret_len, char *missing, size_t missing_len)
+/* One pass over @tmpl, handing each piece to @sink (NULL: measure only),
+ * never beyond @cap bytes.  Sets *ret_len to the expanded length. */
+static int expand_pass(const char *tmpl, const struct template_vars *vars, template_sink_fn sink,
+		       void *ctx, size_t cap, size_t *ret_len, char *missing, size_t missing_len)
 {
 	struct placeholder ph;
 	struct piece piece;
@@ -195,41 +195,66 @@ static int expand_pass(const char *tmpl, const struct template_vars *vars, char 
 		}
 		if (piece.len > cap - len)
 			return -E2BIG;
-		if (out)
-			memcpy(out + len, piece.data, piece.len);
+		if (sink)
+			sink(ctx, piece.data, piece.len);
 		len += piece.len;
 	}
 	*ret_len = len;
 	return 0;
 }
 
+static const struct template_vars no_vars = { .secret = NULL };
+
+int template_expand_into(const char *tmpl, const struct template_vars *vars, template_sink_fn sink,
+			 void *ctx, char *missing, size_t missing_len)
+{
+	size_t len;
+
+	if (!tmpl)
+		return -EINVAL;
+	return expand_pass(tmpl, vars ? vars : &no_vars, sink, ctx, TEMPLATE_MAX_VALUE, &len,
+			   missing, missing_len);
+}
+
+struct copy {
+	char *out;
+	size_t len;
+};
+
+static void copy_piece(void *ctx, const char *data, size_t len)
+{
+	struct copy *c = ctx;
+
+	memcpy(c->out + c->len, data, len);
+	c->len += len;
+}
+
 int template_expand(const char *tmpl, const struct template_vars *vars, char **ret, size_t *ret_len,
 		    char *missing, size_t missing_len)
 {
-	static const struct template_vars none = { .secret = NULL };
+	struct copy copy;
 	size_t len, len2;
-	char *out;
 	int r;
 
 	if (!tmpl)
 		return -EINVAL;
 	if (!vars)
-		vars = &none;
-	r = expand_pass(tmpl, vars, NULL, TEMPLATE_MAX_VALUE, &len, missing, missing_len);
+		vars = &no_vars;
+	r = expand_pass(tmpl, vars, NULL, NULL, TEMPLATE_MAX_VALUE, &len, missing, missing_len);
 	if (r < 0)
 		return r;
-	out = malloc(len + 1);
-	if (!out)
+	copy = (struct copy){ .out = malloc(len + 1) };
+	if (!copy.out)
 		return -ENOMEM;
 	/* The lookups run again; a value that changed length in between cannot overflow @out. */
-	r = expand_pass(tmpl, vars, out, len, &len2, missing, missing_len);
+	r = expand_pass(tmpl, vars, copy_piece, &copy, len, &len2, missing, missing_len);
 	if (r < 0 || len2 != len) {
-		sodium_memzero(out, len + 1);
-		free(out);
+		sodium_memzero(copy.out, len + 1);
+		free(copy.out);
 		return r < 0 ? r : -EAGAIN;
 	}
-	out[len] = '\0';
-	*ret = out;
+	copy.out[len] = '\0';
+	*ret = copy.out;
 	if (ret_len)
 		*ret_len = len;
 	return 0;

@@ -50,5 +50,14 @@ struct template_vars {
  */
 int template_expand(const char *tmpl, const struct template_vars *vars, char **ret, size_t *ret_len,
 		    char *missing, size_t missing_len);
+/*
+ * Expands like template_expand(), handing each piece (literal text, or a
+ * checked secret or token value) to @sink instead, with @ctx.  Returns
+ * template_expand()'s errors but -ENOMEM; on an error @sink may have had
+ * part of the value, which the caller then discards.
+ */
+typedef void (*template_sink_fn)(void *ctx, const char *data, size_t len);
+int template_expand_into(const char *tmpl, const struct template_vars *vars, template_sink_fn sink,
+			 void *ctx, char *missing, size_t missing_len);
 /* Wipes and frees a value from template_expand().  Accepts NULL; returns NULL. */
 char *template_value_free(char *value);

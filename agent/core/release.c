@@ -88,51 +88,59 @@ static void explain_missing(const struct release *rel, const char *missing, char
 		 addable ? " (aoai add " : "", addable ? name : "", addable ? ")" : "");
 }
 
-static json_t *header_entry(const struct header_template *h, const char *value, size_t len)
+static void write_piece(void *ctx, const char *data, size_t len)
 {
-	json_t *e = json_object();
+	proto_writer_escaped(ctx, data, len);
+}
 
-	if (e && json_object_set_new(e, "name", json_string(h->name)) == 0 &&
-	    json_object_set_new(e, "value", json_stringn(value, len)) == 0 &&
-	    json_object_set_new(e, "exists_action", json_string(exists_action_name(h->action))) ==
-		0)
-		return e;
-	json_decref(e);
-	return NULL;
+/* {"name":…,"value":…,"exists_action":…}, the value expanded straight into
+ * @w; nothing but @w's buffer ever holds it. */
+static int write_header(const struct header_template *h, const struct template_vars *vars,
+			struct proto_writer *w, char *missing, size_t missing_len)
+{
+	const char *action = exists_action_name(h->action);
+	int r;
+
+	proto_writer_raw(w, "{\"name\":", 8);
+	proto_writer_string(w, h->name, strlen(h->name));
+	proto_writer_raw(w, ",\"value\":\"", 10);
+	r = template_expand_into(h->value, vars, write_piece, w, missing, missing_len);
+	proto_writer_raw(w, "\",\"exists_action\":", 18);
+	proto_writer_string(w, action, strlen(action));
+	proto_writer_raw(w, "}", 1);
+	return r;
 }
 
 /* Expands every header of @rel->profile; release_expand() conceals after. */
-static int expand_headers(struct release *rel, const struct template_vars *vars, json_t *list,
-			  char *msg, size_t len)
+static int expand_headers(struct release *rel, const struct template_vars *vars,
+			  struct proto_writer *w, char *msg, size_t len)
 {
 	const struct profile *p = rel->profile;
 	char missing[PROTO_MAX_NAME + 16];
 
 	for (size_t i = 0; i < p->n_headers; i++) {
 		const struct header_template *h = &p->headers[i];
-		char *value = NULL;
-		size_t value_len = 0;
-		int r =
-		    template_expand(h->value, vars, &value, &value_len, missing, sizeof(missing));
+		int r;
 
+		if (w && i > 0)
+			proto_writer_raw(w, ",", 1);
+		r = w ? write_header(h, vars, w, missing, sizeof(missing))
+		      : template_expand_into(h->value, vars, NULL, NULL, missing, sizeof(missing));
 		if (r == -ENOENT && !rel->oom) {
 			explain_missing(rel, missing, msg, len);
 			return PROTO_E_MISSING_SECRET;
 		}
-		if (r < 0 ||
-		    (list && json_array_append_new(list, header_entry(h, value, value_len)) < 0)) {
-			template_value_free(value);
+		if (r < 0 || (w && w->err)) {
 			snprintf(msg, len, "profile \"%s\": cannot build header \"%s\"", p->name,
 				 h->name);
 			return PROTO_E_INTERNAL;
 		}
-		template_value_free(value);
 	}
 	return PROTO_OK;
 }
 
 int release_expand(const struct agent *a, const struct profile *p, uint64_t now, const char *token,
-		   size_t token_len, json_t *list, char *msg, size_t len)
+		   size_t token_len, struct proto_writer *w, char *msg, size_t len)
 {
 	struct release rel = { .a = a, .profile = p, .now = now };
 	struct template_vars vars = {
@@ -141,7 +149,7 @@ int release_expand(const struct agent *a, const struct profile *p, uint64_t now,
 		.token = token,
 		.token_len = token_len,
 	};
-	int status = expand_headers(&rel, &vars, list, msg, len);
+	int status = expand_headers(&rel, &vars, w, msg, len);
 
 	conceal_all(&rel);
 	return status;

@@ -100,26 +100,33 @@ static void audit(struct conn *c, const struct profile *p, const struct url_targ
 	dispatch_log_release(c, &e);
 }
 
-/* Expands the profile's headers and answers; @token is NULL for api-key. */
+/* {"ok":true,"profile":…,"headers":[…]}, written straight into the
+ * connection's output: the values go nowhere else.  @token is NULL for
+ * api-key. */
 static void answer(struct conn *c, const struct profile *p, const struct url_target *t,
 		   const char *token, size_t token_len)
 {
-	json_t *reply = NULL, *list = json_array();
+	static const char ok[] = ",\"ok\":true,\"profile\":";
+	static const char headers[] = ",\"headers\":[";
+	struct proto_writer *w = conn_reply_begin(c);
 	char msg[512];
-	int status = list ? release_expand(c->agent, p, clock_now(), token, token_len, list, msg,
-					   sizeof(msg))
-			  : PROTO_E_INTERNAL;
+	int status;
 
-	if (status == PROTO_OK) {
-		reply = json_pack("{s:b, s:s, s:O}", "ok", 1, "profile", p->name, "headers", list);
-		status = reply ? PROTO_OK : PROTO_E_INTERNAL;
-		snprintf(msg, sizeof(msg), "out of memory");
+	proto_writer_raw(w, ok, sizeof(ok) - 1);
+	proto_writer_string(w, p->name, strlen(p->name));
+	proto_writer_raw(w, headers, sizeof(headers) - 1);
+	status = release_expand(c->agent, p, clock_now(), token, token_len, w, msg, sizeof(msg));
+	proto_writer_raw(w, "]", 1);
+	if (status != PROTO_OK) {
+		conn_reply_discard(c);
+	} else if (conn_reply_end(c) < 0) {
+		status = PROTO_E_INTERNAL;
+		snprintf(msg, sizeof(msg), "profile \"%s\": the headers do not fit a reply",
+			 p->name);
 	}
+	/* Logged before the queued reply is sent, which happens once the handler returns. */
 	audit(c, p, t, status);
-	json_decref(list);
-	if (status == PROTO_OK)
-		conn_reply(c, reply);
-	else
+	if (status != PROTO_OK)
 		conn_reply_error(c, status, msg);
 }
 

@@ -36,10 +36,8 @@ static void conn_free(struct conn *c)
 	peer_done(&c->peer);
 	if (c->in)
 		sodium_memzero(c->in, c->in_cap);
-	if (c->out)
-		sodium_memzero(c->out, c->out_cap);
 	free(c->in);
-	free(c->out);
+	proto_buf_free(c->out.buf, c->out.cap);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -73,14 +71,38 @@ static int buf_grow(uint8_t **buf, size_t len, size_t *cap, size_t want)
 
 static void queue_bytes(struct conn *c, const uint8_t *data, size_t len)
 {
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	if (buf_grow(&c->out, c->out_len, &c->out_cap, c->out_len + len) < 0) {
+	if (c->out_off == c->out.len)
+		c->out_off = c->out.len = 0;
+	c->out.frame_start = c->out.len;
+	proto_writer_raw(&c->out, data, len);
+	if (c->out.err)
 		c->dead = true;
-		return;
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
+}
+
+struct proto_writer *conn_reply_begin(struct conn *c)
+{
+	if (c->out_off == c->out.len)
+		c->out_off = c->out.len = 0;
+	proto_writer_frame_begin(&c->out);
+	return &c->out;
+}
+
+int conn_reply_end(struct conn *c)
+{
+	int r;
+
+	proto_writer_frame_end(&c->out);
+	r = c->out.err;
+	if (r < 0)
+		proto_writer_frame_discard(&c->out);
+	else
+		c->busy = false;
+	return r;
+}
+
+void conn_reply_discard(struct conn *c)
+{
+	proto_writer_frame_discard(&c->out);
 }
 
 void conn_reply(struct conn *c, json_t *reply)
@@ -231,16 +253,17 @@ static int read_input(struct conn *c)
 
 static int flush_output(struct conn *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.buf + c->out_off, c->out.len - c->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		c->out_off += (size_t)n;
 	}
-	sodium_memzero(c->out, c->out_len);
-	c->out_off = c->out_len = 0;
+	if (c->out.buf)
+		sodium_memzero(c->out.buf, c->out.len);
+	c->out_off = c->out.len = 0;
 	return 0;
 }
 
@@ -283,7 +306,7 @@ static int update_frame_timer(struct conn *c)
 /* Once input has ended, what is left unanswered is a partial frame. */
 static bool finished(const struct conn *c)
 {
-	bool drained = c->out_off == c->out_len && !c->busy;
+	bool drained = c->out_off == c->out.len && !c->busy;
 
 	return c->dead || (drained && (c->closing || c->eof));
 }
@@ -301,9 +324,9 @@ static void conn_kick(struct conn *c)
 		conn_free(c);
 		return;
 	}
-	if (!c->busy && !c->closing && !c->eof && c->out_len - c->out_off < CONN_MAX_OUT)
+	if (!c->busy && !c->closing && !c->eof && c->out.len - c->out_off < CONN_MAX_OUT)
 		events |= EPOLLIN;
-	if (c->out_off < c->out_len)
+	if (c->out_off < c->out.len)
 		events |= EPOLLOUT;
 	if (sd_event_source_set_io_events(c->io, events) < 0)
 		conn_free(c);

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "peer.h"
+#include "proto.h"
 
 #define CONN_MAX_DEFAULT        4096              /* connections, when descriptors allow */
 #define CONN_FD_RESERVE         64                /* descriptors kept for all but connections */
@@ -42,8 +43,8 @@ struct conn {
 	struct peer peer;
 	uint8_t *in;
 	size_t in_len, in_cap;
-	uint8_t *out;
-	size_t out_len, out_off, out_cap;
+	struct proto_writer out; /* replies queued; sent up to out_off */
+	size_t out_off;
 	bool busy;    /* a request is being handled; its reply is not queued yet */
 	bool closing; /* take no more requests; close once the replies are sent */
 	bool eof;     /* the peer sent everything: answer what it sent, then close */
@@ -77,6 +78,17 @@ int conn_on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 void conn_reply(struct conn *c, json_t *reply);
 /* Shorthand for conn_reply(c, proto_error_reply(status, message)). */
 void conn_reply_error(struct conn *c, int status, const char *message);
+/*
+ * A reply written straight into the output queue instead (the hot path):
+ * conn_reply_begin() starts the frame with {"v":…, the handler appends
+ * members to the writer it returns, then either conn_reply_end() queues
+ * the frame (returning 0) or, when writing failed, drops it and returns the
+ * error, or conn_reply_discard() drops it; after either drop the handler
+ * replies again, with an error.
+ */
+struct proto_writer *conn_reply_begin(struct conn *c);
+int conn_reply_end(struct conn *c);
+void conn_reply_discard(struct conn *c);
 
 /*
  * Calls @fn(c, @data) at @when (agent clock) to finish the current request;
