@@ -124,9 +124,8 @@ void proto_writer_frame_begin(struct proto_writer *w)
 void proto_writer_frame_end(struct proto_writer *w)
 {
 	proto_writer_raw(w, "}", 1);
-	if (!w->err &&
-	    proto_frame_header(w->len - w->frame_start - PROTO_HEADER_LEN,
-			       w->buf + w->frame_start) < 0)
+	if (!w->err && proto_frame_header(w->len - w->frame_start - PROTO_HEADER_LEN,
+					  w->buf + w->frame_start) < 0)
 		set_error(w, -EMSGSIZE);
 }
 
