@@ -170,6 +170,15 @@ struct proto_request {
  */
 enum proto_status proto_request_decode(const uint8_t *payload, size_t len,
 				       struct proto_request *ret, char *err, size_t errlen);
+/* The longest payload proto_headers_request_read() reads itself. */
+#define PROTO_HEADERS_READ_MAX 2048
+/*
+ * Reads a plain "headers" request (see headers_request.c) without building
+ * a value tree, copying its URL into @url (@url_size bytes, NUL-terminated).
+ * Returns false for anything else, which proto_request_decode() then reads:
+ * this is a shortcut, never a verdict.
+ */
+bool proto_headers_request_read(const uint8_t *payload, size_t len, char *url, size_t url_size);
 /* Releases what proto_request_decode() produced; safe on an empty request. */
 void proto_request_done(struct proto_request *req);
 

@@ -181,12 +181,28 @@ void conn_set_handler(conn_request_fn fn)
 	request_handler = fn;
 }
 
+/* The plain "headers" request, read without a value tree (the hot path). */
+static bool handle_headers_frame(struct conn *c, const uint8_t *payload, size_t len)
+{
+	char url[PROTO_HEADERS_READ_MAX];
+	struct proto_request req = { .op = PROTO_OP_HEADERS, .headers.url = url };
+
+	if (!request_handler || !proto_headers_request_read(payload, len, url, sizeof(url)))
+		return false;
+	c->busy = true;
+	request_handler(c, &req);
+	explicit_bzero(url, strlen(url)); /* it may carry credentials */
+	return true;
+}
+
 static void handle_frame(struct conn *c, const uint8_t *payload, size_t len)
 {
 	struct proto_request req;
 	char err[256];
 	enum proto_status status;
 
+	if (handle_headers_frame(c, payload, len))
+		return;
 	status = proto_request_decode(payload, len, &req, err, sizeof(err));
 	if (status != PROTO_OK) {
 		log_debug("pid %d: rejected request: %s", (int)c->peer.pid, err);

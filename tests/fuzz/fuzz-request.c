@@ -4,7 +4,9 @@
  * from a peer.  Beyond memory safety, it checks what callers rely on: a
  * known status, a terminated message that never quotes a secret (seeds
  * mark theirs with FUZZ_SECRET_MARK), an empty request on failure, and
- * fields within the documented bounds on success.
+ * fields within the documented bounds on success.  And the hot path's
+ * shortcut, proto_headers_request_read(), must read only requests the full
+ * decoder accepts as "headers", with the same URL.
  */
 #include "fuzz.h"
 #include "proto.h"
@@ -55,11 +57,14 @@ static void check_request(const struct proto_request *req)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_request req, again;
-	char err[REQUEST_ERR_LEN], short_err[REQUEST_SHORT_ERR];
+	char err[REQUEST_ERR_LEN], short_err[REQUEST_SHORT_ERR], url[PROTO_HEADERS_READ_MAX];
 	enum proto_status st, st2;
+	bool quick = proto_headers_request_read(data, size, url, sizeof(url));
 
 	memset(err, 'x', sizeof(err));
 	st = proto_request_decode(data, size, &req, err, sizeof(err));
+	FUZZ_CHECK(!quick || (st == PROTO_OK && req.op == PROTO_OP_HEADERS &&
+			      strcmp(url, req.headers.url) == 0));
 	FUZZ_CHECK((unsigned)st < _PROTO_STATUS_MAX);
 	FUZZ_CHECK(fuzz_message_ok(err, sizeof(err)));
 	FUZZ_CHECK(strcmp(proto_status_name(st), "internal") != 0 || st == PROTO_E_INTERNAL);
