@@ -31,6 +31,7 @@ static void conn_free(struct conn *c)
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->frame_timer);
 	sd_event_source_disable_unref(c->defer_timer);
+	sd_event_source_disable_unref(c->peer_watch);
 	if (c->fd >= 0)
 		close(c->fd);
 	peer_done(&c->peer);
@@ -181,6 +182,33 @@ void conn_set_handler(conn_request_fn fn)
 	request_handler = fn;
 }
 
+static int on_peer_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)fd;
+	(void)revents;
+	peer_exited(&c->peer);
+	return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+/* Once the peer has a pidfd (taken at its first release), the loop watches
+ * it, ahead of the connections' own events: releases need no poll() each.
+ * Without the watch (out of memory) they still ask the kernel. */
+static void watch_peer(struct conn *c)
+{
+	if (c->peer_watch || c->peer.pidfd < 0 || c->peer.exited)
+		return;
+	if (sd_event_add_io(c->agent->event, &c->peer_watch, c->peer.pidfd, EPOLLIN, on_peer_exit,
+			    c) < 0)
+		return;
+	if (sd_event_source_set_priority(c->peer_watch, SD_EVENT_PRIORITY_IMPORTANT) < 0) {
+		c->peer_watch = sd_event_source_disable_unref(c->peer_watch);
+		return;
+	}
+	peer_watched(&c->peer);
+}
+
 /* The plain "headers" request, read without a value tree (the hot path). */
 static bool handle_headers_frame(struct conn *c, const uint8_t *payload, size_t len)
 {
@@ -192,6 +220,7 @@ static bool handle_headers_frame(struct conn *c, const uint8_t *payload, size_t 
 	c->busy = true;
 	request_handler(c, &req);
 	explicit_bzero(url, strlen(url)); /* it may carry credentials */
+	watch_peer(c);
 	return true;
 }
 
@@ -217,6 +246,7 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len)
 	c->busy = true;
 	request_handler(c, &req);
 	proto_request_done(&req);
+	watch_peer(c);
 }
 
 /* Handles every complete frame in the input buffer, one request at a time. */

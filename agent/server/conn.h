@@ -41,6 +41,7 @@ struct conn {
 	conn_free_fn session_free; /* state kept across requests (a sign-in) */
 	void *session;
 	struct peer peer;
+	sd_event_source *peer_watch; /* the peer's pidfd, once it has one */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	struct proto_writer out; /* replies queued; sent up to out_off */

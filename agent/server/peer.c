@@ -164,6 +164,10 @@ static bool pidfd_running(int pidfd)
  * running out of descriptors (asked again at the next check). */
 static bool peer_alive(struct peer *peer)
 {
+	if (peer->exited)
+		return false;
+	if (peer->watched)
+		return true;
 	switch (peer->hold) {
 	case PEER_HOLD_SOCKET:
 		if (peer->pidfd < 0)
@@ -181,6 +185,17 @@ static bool peer_alive(struct peer *peer)
 	default:
 		return false;
 	}
+}
+
+void peer_watched(struct peer *peer)
+{
+	peer->watched = true;
+}
+
+void peer_exited(struct peer *peer)
+{
+	peer->exited = true;
+	set_unknown(peer);
 }
 
 const char *peer_exe(struct peer *peer)

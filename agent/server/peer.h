@@ -63,6 +63,8 @@ struct peer {
 	int pidfd; /* -1 until held; closed by peer_done() */
 	enum peer_hold hold;
 	bool exe_read; /* exe[] was read at accept; else it is "?" */
+	bool watched;  /* the event loop watches pidfd: peer_exited() will be called */
+	bool exited;   /* the pidfd turned readable: the process has exited */
 	char *exe_now; /* what it exec'd since accept, once seen (owned; freed by peer_done()) */
 	char exe[PATH_MAX]; /* at accept; "?" when it cannot be read or the process has exited */
 };
@@ -74,6 +76,15 @@ struct peer {
  * peer_done().
  */
 int peer_from_socket(int fd, struct peer *ret);
+/*
+ * Once the event loop watches @peer's pidfd (readable when the process
+ * exits) and calls peer_exited() then, releases need not ask the kernel
+ * each time whether the process still runs: what they see is the state as
+ * of the loop's last wait, which is as current as a check made just before
+ * the release could be (the process can exit right after either).
+ */
+void peer_watched(struct peer *peer);
+void peer_exited(struct peer *peer);
 /* Closes the peer's pidfd and frees what it holds (safe to call twice). */
 void peer_done(struct peer *peer);
 /* True when @peer may talk to an agent run by @agent_uid: same uid or root. */

@@ -50,20 +50,14 @@ bool log_debug_enabled(void)
  * three system calls on every release.  A single write also keeps lines
  * whole when several processes share the log file.  Longer lines are cut.
  */
-static void write_line(const char *prefix, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-static void write_line(const char *prefix, const char *fmt, va_list ap)
+/* Writes @line (@len bytes, room for one more) with its newline, cut to a
+ * log line's length. */
+static void write_out(char *line, size_t len)
 {
 	static const char cut[] = "...";
-	char line[LOG_MAX_LINE];
-	size_t len = (size_t)snprintf(line, sizeof(line), "aoai-agent: %s", prefix);
-	int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 
-	if (n < 0)
-		n = 0;
-	len += (size_t)n;
-	if (len > sizeof(line) - 2) {
-		len = sizeof(line) - 2;
+	if (len > LOG_MAX_LINE - 2) {
+		len = LOG_MAX_LINE - 2;
 		memcpy(line + len - strlen(cut), cut, strlen(cut));
 	}
 	line[len++] = '\n';
@@ -76,6 +70,17 @@ static void write_line(const char *prefix, const char *fmt, va_list ap)
 			return;
 		off += (size_t)w;
 	}
+}
+
+static void write_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void write_line(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[LOG_MAX_LINE];
+	size_t len = (size_t)snprintf(line, sizeof(line), "aoai-agent: %s", prefix);
+	int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+
+	write_out(line, len + (size_t)(n < 0 ? 0 : n));
 }
 
 static void log_vwrite(int priority, const char *fmt, va_list ap)
@@ -127,30 +132,48 @@ DEFINE_LOG_FN(log_warn, LOG_WARNING, true)
 DEFINE_LOG_FN(log_info, LOG_INFO, true)
 DEFINE_LOG_FN(log_debug, LOG_DEBUG, log_debug_on)
 
-void log_release(const struct release_event *e)
+/* The journal entry of a release: its text, priority and fields. */
+static void journal_release(int priority, const char *text, const struct release_event *e)
 {
-	int priority = e->result && strcmp(e->result, "ok") == 0 ? LOG_INFO : LOG_WARNING;
-	char *fields[RELEASE_FIELDS_MAX], text[2048], msg[2100], prio[16];
+	struct release_fields f;
 	struct iovec iov[RELEASE_FIELDS_MAX + 3];
-	int n, m = 0;
+	char msg[LOG_MAX_LINE + 16], prio[16];
+	int m = 0;
 
-	release_text(e, text, sizeof(text));
-	if (!log_journal) {
-		log_text(priority, "%s", text);
-		return;
-	}
-	n = release_fields(e, fields);
-	if (n < 0) {
-		sd_journal_print(priority, "%s", text);
-		return;
-	}
+	release_fields(e, &f);
 	snprintf(msg, sizeof(msg), "MESSAGE=%s", text);
 	snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
 	iov[m++] = (struct iovec){ msg, strlen(msg) };
 	iov[m++] = (struct iovec){ prio, strlen(prio) };
 	iov[m++] = (struct iovec){ "SYSLOG_IDENTIFIER=aoai-agent", 28 };
-	for (int i = 0; i < n; i++)
-		iov[m++] = (struct iovec){ fields[i], strlen(fields[i]) };
+	for (int i = 0; i < f.n; i++)
+		iov[m++] = f.iov[i];
 	sd_journal_sendv(iov, m);
-	release_fields_free(fields, n);
+}
+
+void log_release(const struct release_event *e)
+{
+	static const char tag[] = "aoai-agent: ";
+	int priority = e->result && strcmp(e->result, "ok") == 0 ? LOG_INFO : LOG_WARNING;
+	char line[LOG_MAX_LINE];
+	size_t len;
+
+	if (log_target == LOG_TARGET_SYSLOG || log_journal) {
+		release_text(e, line, sizeof(line));
+		if (log_journal)
+			journal_release(priority, line, e);
+		else
+			log_text(priority, "%s", line);
+		return;
+	}
+	/* stderr, formatted without printf: this line is written per release. */
+	memcpy(line, tag, sizeof(tag) - 1);
+	if (priority == LOG_WARNING) {
+		memcpy(line + sizeof(tag) - 1, "warning: ", 9);
+		len = sizeof(tag) - 1 + 9;
+	} else {
+		len = sizeof(tag) - 1;
+	}
+	len += release_text(e, line + len, sizeof(line) - len);
+	write_out(line, len);
 }

@@ -7,8 +7,13 @@
  */
 #pragma once
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+
+#include "hosts.h"
+#include "proto.h"
 
 struct release_event {
 	const char *profile; /* NULL: "?" */
@@ -22,18 +27,26 @@ struct release_event {
 };
 
 #define RELEASE_FIELDS_MAX 7
+/* Room for every field at its longest: the exe is a path, the scope and
+ * host protocol-bounded, the rest short. */
+#define RELEASE_FIELDS_BUF (PATH_MAX + PROTO_MAX_SCOPE + HOSTS_MAX_NAME + 512)
+
+/* The journal fields of one release, in one buffer. */
+struct release_fields {
+	struct iovec iov[RELEASE_FIELDS_MAX]; /* "KEY=value", each followed by a NUL */
+	int n;
+	char buf[RELEASE_FIELDS_BUF];
+};
 
 /*
- * Formats @e as "KEY=value" journal fields into @out (AOAI_PROFILE,
+ * Formats @e as "KEY=value" journal fields into @f (AOAI_PROFILE,
  * AOAI_HOST when there is one, AOAI_SCOPE when there is one, AOAI_PEER_PID,
- * AOAI_PEER_UID, AOAI_PEER_EXE, AOAI_RESULT).  Returns the number of fields
- * or -ENOMEM; free them with release_fields_free().
+ * AOAI_PEER_UID, AOAI_PEER_EXE, AOAI_RESULT).
  */
-int release_fields(const struct release_event *e, char *out[RELEASE_FIELDS_MAX]);
-void release_fields_free(char *f[], int n);
+void release_fields(const struct release_event *e, struct release_fields *f);
 /*
  * The log line of @e: "release profile=P host=H:PORT pid= uid= exe= result=",
- * or "release profile=P token scope=S …" for a token release.  Returns what
- * snprintf returns.
+ * or "release profile=P token scope=S …" for a token release, cut to fit
+ * @len bytes with its NUL.  Returns its length.
  */
-int release_text(const struct release_event *e, char *buf, size_t len);
+size_t release_text(const struct release_event *e, char *buf, size_t len);

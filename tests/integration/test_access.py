@@ -243,6 +243,41 @@ def test_connection_outliving_its_process(ctx, start_agent, aoai):
     assert " exe=? " in release_line(line, "guarded", "denied", pid=child), line
 
 
+def test_process_exiting_after_releases(ctx, start_agent, aoai):
+    """The process that connected was admitted, then exits while its
+    socket lives on in another: the agent, which watches the process from
+    its first release instead of asking the kernel at each one, refuses the
+    next request on that connection all the same."""
+    cfg = ctx.write_config({"profiles": {
+        "guarded": api_key_profile("guarded.example", allow={"exe": [self_exe()]}),
+    }})
+    a = start_agent(config=cfg)
+    k = ctx.secret()
+    expect_rc(aoai("add", "guarded", input=k + "\n"), 0, "add")
+    request = {"v": 1, "op": "headers", "url": "https://guarded.example/"}
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            s.connect(str(ctx.sock))
+            for _ in range(3):  # admitted: the first release takes the pidfd, then it is watched
+                code = 0 if InheritedClient(s).request(request).get("ok") is True else 2
+                if code:
+                    break
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child was not admitted"
+    with InheritedClient(s) as c:
+        reply = c.request(request)
+        expect_error(reply, "denied", "a connection whose process exited after releases")
+        assert_absent(k, json.dumps(reply), "the denied reply")
+    line = a.wait_log(lambda t: release_line(t, "guarded", "denied", pid=pid),
+                      what=f"the denial for pid {pid}")
+    assert " exe=? " in release_line(line, "guarded", "denied", pid=pid), line
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not os.access(NS_LAST_PID, os.W_OK),
                     reason="setting the next pid needs root")
 def test_recycled_pid_not_attributed(ctx, start_agent, aoai):
