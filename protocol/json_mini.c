@@ -197,6 +197,19 @@ static int simple_escape(char c, char *ret)
 	return 0;
 }
 
+/* Skips the run of bytes at ps->p that go as they are (printable ASCII but
+ * '"' and '\\'): most strings are nothing else, and need no copy. */
+static void skip_plain(struct json_mini_parser *ps)
+{
+	while (ps->p < ps->end) {
+		unsigned char c = (unsigned char)*ps->p;
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			return;
+		ps->p++;
+	}
+}
+
 /*
  * Decodes the string at ps->p in place and NUL-terminates it: the decoded
  * form is never longer than the quoted one, so it fits where it was.
@@ -204,11 +217,14 @@ static int simple_escape(char c, char *ret)
 int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
 {
 	char *start, *out, c;
+	bool ascii = true;
 	uint32_t cp;
 
 	if (json_mini_expect(ps, '"') < 0)
 		return -EBADMSG;
-	start = out = ps->p;
+	start = ps->p;
+	skip_plain(ps);
+	out = ps->p;
 	for (;;) {
 		if (ps->p >= ps->end)
 			return -EBADMSG;
@@ -219,6 +235,7 @@ int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
 		if ((unsigned char)c < 0x20)
 			return -EBADMSG;
 		if (c != '\\') {
+			ascii = ascii && (unsigned char)c < 0x80;
 			*out++ = c;
 			continue;
 		}
@@ -234,7 +251,8 @@ int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
 		}
 	}
 	*out = '\0';
-	if (!json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
+	/* Escapes decode to valid UTF-8 by construction; raw bytes need checking. */
+	if (!ascii && !json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
 		return -EBADMSG;
 	*ret = start;
 	*ret_len = (size_t)(out - start);
