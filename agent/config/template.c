@@ -190,7 +190,7 @@ static int expand_pass(const char *tmpl, const struct template_vars *vars, templ
 				return r;
 			p += ph.len;
 		} else {
-			piece = (struct piece){ .data = p, .len = strcspn(p, "{") };
+			piece = (struct piece){ .data = p, .len = (size_t)(strchrnul(p, '{') - p) };
 			p += piece.len;
 		}
 		if (piece.len > cap - len)
