@@ -6,6 +6,7 @@
  * same target (scheme, host, port, default port, loopback) and the same
  * authority as written.  When the plain reader declines, it must leave its
  * outputs untouched (url_target_parse then answers from libcurl alone).
+ * Each input is tried as it is and after "http://".
  */
 #include "fuzz.h"
 #include "hosts.h"
@@ -43,9 +44,9 @@ static void check_untouched(const struct url_target *t, const struct url_authori
 		FUZZ_CHECK(bytes[i] == URL_PLAIN_POISON);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check_url(const char *url)
 {
-	char *url = fuzz_strndup(data, size), err[URL_PLAIN_ERR_LEN] = "";
+	char err[URL_PLAIN_ERR_LEN] = "";
 	struct url_target fast, slow;
 	struct url_authority fast_a, slow_a;
 	int r;
@@ -54,8 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fast_a, URL_PLAIN_POISON, sizeof(fast_a));
 	if (!url_plain_parse(url, &fast, &fast_a)) {
 		check_untouched(&fast, &fast_a);
-		free(url);
-		return 0;
+		return;
 	}
 	r = url_target_parse_libcurl(url, &slow, &slow_a, err, sizeof(err));
 	if (r < 0)
@@ -63,6 +63,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0);
 	check_same_target(&fast, &slow);
 	check_same_authority(&fast_a, &slow_a);
+}
+
+/* The input as a URL, and after "http://": most mutations of a URL break its scheme, this way
+ * every one of them also reaches the host, port and path rules. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char scheme[] = "http://";
+	char *url = malloc(sizeof(scheme) + size);
+
+	FUZZ_CHECK(url);
+	memcpy(url, scheme, sizeof(scheme) - 1);
+	if (size > 0)
+		memcpy(url + sizeof(scheme) - 1, data, size);
+	url[sizeof(scheme) - 1 + size] = '\0';
+	check_url(url + sizeof(scheme) - 1);
+	check_url(url);
 	free(url);
 	return 0;
 }
