@@ -191,6 +191,11 @@ static bool rest_plain(const char *p)
 	return true;
 }
 
+static char byte_lower(char c)
+{
+	return class_of(c) & CLASS_LETTER ? (char)(c | URL_PLAIN_ASCII_CASE) : c;
+}
+
 /* The ASCII bytes of @w with 'A'..'Z' lowered: the high bit of a byte from 'A' up, of none
  * above 'Z', shifted onto the case bit (no carry leaves a byte below 0x80). */
 static uint64_t word_lower(uint64_t w)
@@ -217,9 +222,7 @@ static void copy_host(char *out, const char *host, size_t len)
 	out[len] = '\0';
 	if (len < sizeof(w)) {
 		for (i = 0; i < len; i++)
-			out[i] =
-			    (char)(out[i] |
-				   (class_of(out[i]) & CLASS_LETTER ? URL_PLAIN_ASCII_CASE : 0));
+			out[i] = byte_lower(out[i]);
 		return;
 	}
 	for (i = 0;; i += sizeof(w)) {
@@ -253,8 +256,8 @@ static bool host_plain(const char *host, const char *end, const char *last, bool
 	return true;
 }
 
-/* Written into @ret field by field only once the whole URL is known to be plain: @ret is left
- * untouched otherwise, and a copy of a whole url_target would cost as much as the parse. */
+/* Written into @ret field by field, once the whole URL is known to be plain: @ret is left
+ * untouched otherwise, and its 256-byte host is written once, not zeroed and copied. */
 bool url_plain_parse(const char *url, struct url_target *ret, struct url_authority *ret_a)
 {
 	const char *host, *end, *last, *port = NULL, *p;
