@@ -41,15 +41,25 @@ int host_pattern_format(const struct host_pattern *p, char *buf, size_t len);
 bool host_pattern_equal(const struct host_pattern *a, const struct host_pattern *b);
 
 /*
- * Parses an absolute http(s) URL with libcurl's URL parser (so userinfo,
- * fragments, IPv6 literals and default ports are handled exactly as libcurl
- * handles them), and only where every mainstream URL parser reads the same
- * host and port from it (url_authority.h).  Returns 0; -EINVAL when it is
- * not such a URL; -EILSEQ when another parser could read another host or
- * port from it.  The reason is in @err (never echoing the URL, which may
- * carry credentials).
+ * Parses an absolute http(s) URL as libcurl's URL parser reads it (so
+ * userinfo, fragments, IPv6 literals and default ports are handled exactly
+ * as libcurl handles them), and only where every mainstream URL parser reads
+ * the same host and port from it (url_authority.h).  Plain URLs are read
+ * without libcurl, to the same answer (url_plain.h).  Returns 0; -EINVAL
+ * when it is not such a URL; -EILSEQ when another parser could read another
+ * host or port from it.  The reason is in @err (never echoing the URL, which
+ * may carry credentials).
  */
 int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen);
+
+struct url_authority;
+/*
+ * url_target_parse() through libcurl alone, whatever the URL, also handing
+ * back the authority as written: what the plain reader (url_plain.h) must
+ * agree with, for the differential fuzzer and tests.  Same returns.
+ */
+int url_target_parse_libcurl(const char *url, struct url_target *ret, struct url_authority *ret_a,
+			     char *err, size_t errlen);
 
 /*
  * How specifically @p covers @t: a negative value when it does not, else a
