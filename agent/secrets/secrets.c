@@ -77,6 +77,9 @@ struct secret_store *secrets_new(void)
 
 static void secret_clear(struct secret_store *store, struct secret *s)
 {
+	/* Removed while revealed (a caller's bug): its slab must not stay readable for ever. */
+	if (s->value && s->reveals > 0)
+		arena_unreveal(s->slab, true);
 	if (s->value)
 		arena_wipe(store->arena, s->slab, s->value, s->len);
 	free(s->error); /* a load error: nothing secret */
