@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The largest value arena_store() takes (the store's own cap is lower). */
+#define ARENA_MAX_VALUE (1024 * 1024)
+
 struct secret_arena;
 struct arena_slab;
 
@@ -25,16 +28,17 @@ struct secret_arena *arena_free(struct secret_arena *arena);
 /*
  * Copies @len bytes of @value, then a NUL, into the arena: *ret_value points
  * to the copy (which never moves) and *ret_slab to the slab holding it, for
- * the calls below.  The slab is left as protected as it was (a new one
- * PROT_NONE).  Returns 0, -EINVAL (@len 0 or beyond ARENA_MAX_VALUE), or
- * -ENOMEM.
+ * the calls below.  Afterwards the slab is PROT_NONE, or read-only while a
+ * reveal of it is in force (either way it was writable only meanwhile).
+ * Returns 0, -EINVAL (@len 0 or beyond ARENA_MAX_VALUE), or -ENOMEM.
  */
 int arena_store(struct secret_arena *arena, const void *value, size_t len,
 		unsigned char **ret_value, struct arena_slab **ret_slab);
 /*
  * Wipes the @len-byte value arena_store() gave as @value in @slab and gives
- * its room back; unmaps the slab when it was the last.  Aborts when the
- * value's canary was overwritten: memory next to a secret was corrupted.
+ * its room back; unmaps the slab when it was the last (protection as after
+ * arena_store()).  Aborts when the value's canary was overwritten: memory
+ * next to a secret was corrupted.
  */
 void arena_wipe(struct secret_arena *arena, struct arena_slab *slab, unsigned char *value,
 		size_t len);
@@ -42,16 +46,14 @@ void arena_wipe(struct secret_arena *arena, struct arena_slab *slab, unsigned ch
 /* Makes @slab readable until as many arena_unreveal() calls; aborts when it cannot. */
 void arena_reveal(struct arena_slab *slab);
 /*
- * Ends one arena_reveal().  When none is left, @conceal_now makes the slab
- * PROT_NONE at once; otherwise it stays readable until arena_conceal_idle().
+ * Ends one arena_reveal() (an unpaired call does nothing).  When none is
+ * left, @conceal makes the slab PROT_NONE at once; otherwise it stays
+ * readable until arena_conceal_idle().
  */
-void arena_unreveal(struct arena_slab *slab, bool conceal_now);
+void arena_unreveal(struct arena_slab *slab, bool conceal);
 /* Conceals every slab left readable with no reveal in force. */
 void arena_conceal_idle(struct secret_arena *arena);
 
-/* How many slabs the arena holds, and how many bytes they span (for tests and status). */
+/* How many slabs the arena holds, and how many bytes of values they span (for tests). */
 size_t arena_slab_count(const struct secret_arena *arena);
 size_t arena_bytes(const struct secret_arena *arena);
-
-/* The largest value arena_store() takes (the store's own cap is lower). */
-#define ARENA_MAX_VALUE (1024 * 1024)
