@@ -34,14 +34,14 @@ $(BENCH_DIR)/hook-server: $(BENCH_DIR)/hook-server.o
 	$(Q)$(CC) $(NOSAN_CFLAGS) $(EXE_LDFLAGS) $(NOSAN_LDFLAGS) -o $@ $^
 
 # The agent with its secrets left readable (-DAOAI_SECRETS_NO_MPROTECT): the
-# baseline of the "mprotect switching cost" row.  Its secrets.o comes first,
-# so the archive's is never pulled in.
-$(BENCH_DIR)/secrets-nomprotect.o: agent/secrets/secrets.c
+# baseline of the "mprotect switching cost" row.  Its arena.o (where the
+# secrets' slabs are switched) comes first, so the archive's is never pulled in.
+$(BENCH_DIR)/arena-nomprotect.o: agent/secrets/arena.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $< (no mprotect)")
 	$(Q)$(CC) $(BASE_CFLAGS) $(AGENT_INC) -fPIE $(AGENT_CFLAGS) $(CFLAGS) -DAOAI_SECRETS_NO_MPROTECT -c -o $@ $<
 
-$(BENCH_DIR)/aoai-agent-nomprotect: $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(BENCH_DIR)/secrets-nomprotect.o \
+$(BENCH_DIR)/aoai-agent-nomprotect: $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(BENCH_DIR)/arena-nomprotect.o \
 		$(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)

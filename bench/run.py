@@ -41,6 +41,8 @@ FAKE_SECRET = b"fake-bench-key-0123456789abcdef0123456789abcdef\n"
 # Section names as the table shows them; hook.py and tokens.py use "5 hook", "6 tokens".
 S1, S2, S3, S4, S7 = "1 latency", "2 throughput", "3 ssh-agent", "4 connect", "7 memory"
 MANY = 1000  # profiles and secrets for the memory figure (caps: 1024)
+IDLE_RSS_MAX_KB = 4096  # target: an api-key agent at rest
+MANY_RSS_MAX_KB = 16384  # target: MANY profiles and MANY secrets
 CLIENT_COUNTS = (1, 8, 64)
 
 
@@ -121,12 +123,15 @@ class Server:
         set_affinity(self.proc.pid, cpus)
 
     def status(self):
-        """VmRSS and VmHWM in kB from /proc/PID/status."""
+        """VmRSS and VmHWM (/proc/PID/status) and Private_Dirty (/proc/PID/smaps_rollup:
+        the pages only this process holds and nobody can drop, the cost of one more
+        instance), in kB."""
         out = {}
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            key, _, val = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = float(val.split()[0])
+        for name, keys in (("status", ("VmRSS", "VmHWM")), ("smaps_rollup", ("Private_Dirty",))):
+            for line in Path(f"/proc/{self.proc.pid}/{name}").read_text().splitlines():
+                key, _, val = line.partition(":")
+                if key in keys:
+                    out[key] = float(val.split()[0])
         return out
 
     def stop(self):
@@ -215,18 +220,22 @@ def write_config(path, profiles):
 
 # --- sections 1-4 -------------------------------------------------------------
 
-def met_target(ratio, target):
-    """"<= 2x" / ">= 0.5x" against @ratio; None when there is no target."""
-    if target is None or ratio is None:
+def met_target(ratio, target, value=None):
+    """"<= 2x" / ">= 0.5x" against @ratio; "<= 4096 kB" (a figure in the row's unit)
+    against @value itself; None when there is no target or nothing to hold it to."""
+    if target is None:
         return None
-    op, num = target.split()
+    op, num, *unit = target.split()
+    measured = value if unit else ratio
+    if measured is None:
+        return None
     num = float(num.rstrip("x"))
-    return ratio <= num if op == "<=" else ratio >= num
+    return measured <= num if op == "<=" else measured >= num
 
 
 def trow(section, metric, value, unit, baseline, baseline_name, target):
     r = row(section, metric, value, unit, baseline, baseline_name, target)
-    r["met"] = met_target(r["ratio"], target)
+    r["met"] = met_target(r["ratio"], target, value)
     return r
 
 
@@ -377,6 +386,9 @@ def memory_requests(scene, plan, ssh_idle):
     agent = scene.start_agent("mem", cfg)
     sock = scene.sockets["mem"]
     scene.aoai_add(sock, "bench")
+    # The binaries were just linked: their page-cache pages are dirty until written
+    # back, and smaps counts them as the agent's Private_Dirty.  Not its memory.
+    os.sync()
     idle = agent.status()
     log(f"memory: {plan.mem_total} requests on a fresh agent")
     scene.bench("aoai", "latency", True, "-n", plan.mem_first, "-w", 0, sock=sock)
@@ -386,8 +398,12 @@ def memory_requests(scene, plan, ssh_idle):
     agent.stop()
     k1, k2 = (f"{n // 1000000}M" if n % 1000000 == 0 else f"{n // 1000}k"
               for n in (plan.mem_first, plan.mem_total))
-    rows = [row(S7, "agent VmRSS idle (1 profile, 1 secret)", idle["VmRSS"], "kB",
-                ssh_idle["VmRSS"] if ssh_idle else None, "ssh-agent (1 key)" if ssh_idle else None),
+    ssh = ssh_idle or {}
+    ssh_name = "ssh-agent (1 key)" if ssh_idle else None
+    rows = [trow(S7, "agent VmRSS idle (1 profile, 1 secret)", idle["VmRSS"], "kB",
+                 ssh.get("VmRSS"), ssh_name, f"<= {IDLE_RSS_MAX_KB} kB"),
+            trow(S7, "agent Private_Dirty idle (1 profile, 1 secret)", idle["Private_Dirty"], "kB",
+                 ssh.get("Private_Dirty"), ssh_name, "<= 1.5x" if ssh_idle else None),
             row(S7, "agent VmHWM idle", idle["VmHWM"], "kB"),
             row(S7, f"agent VmRSS after {k1} requests", first["VmRSS"], "kB", idle["VmRSS"],
                 "idle"),
@@ -413,8 +429,10 @@ def memory_many(scene, plan, idle, p50_one):
                       "-u", last, sock=sock)
     agent.stop()
     return [row(S7, f"agent VmRSS, {MANY} profiles", loaded["VmRSS"], "kB", idle["VmRSS"], "idle"),
-            row(S7, f"agent VmRSS, {MANY} profiles + {MANY} secrets", full["VmRSS"], "kB",
-                idle["VmRSS"], "idle"),
+            trow(S7, f"agent VmRSS, {MANY} profiles + {MANY} secrets", full["VmRSS"], "kB",
+                 idle["VmRSS"], "idle", f"<= {MANY_RSS_MAX_KB} kB"),
+            row(S7, f"agent Private_Dirty, {MANY} profiles + {MANY} secrets",
+                full["Private_Dirty"], "kB", idle["Private_Dirty"], "idle"),
             row(S7, f"agent VmHWM, {MANY} profiles + {MANY} secrets", full["VmHWM"], "kB",
                 idle["VmHWM"], "idle"),
             row(S1, f"headers latency p50, {MANY} profiles, last one (pinned)", lat["p50_us"], "us",

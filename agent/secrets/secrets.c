@@ -3,40 +3,12 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <sodium.h>
 
+#include "arena.h"
 #include "clock.h"
-#include "log.h"
 #include "secrets.h"
-
-/*
- * Values stay PROT_NONE except while secret_reveal() is in force (and until
- * secrets_conceal_idle() after secret_conceal_later()), so a stray read
- * elsewhere in the agent (an overflow, a wild pointer) faults instead of
- * copying a key out.  -DAOAI_SECRETS_NO_MPROTECT leaves them readable: the
- * bench's baseline for what the switching costs.
- */
-static int protect_noaccess(void *value)
-{
-#ifdef AOAI_SECRETS_NO_MPROTECT
-	(void)value;
-	return 0;
-#else
-	return sodium_mprotect_noaccess(value);
-#endif
-}
-
-static int protect_readonly(void *value)
-{
-#ifdef AOAI_SECRETS_NO_MPROTECT
-	(void)value;
-	return 0;
-#else
-	return sodium_mprotect_readonly(value);
-#endif
-}
 
 /* A name whose lifetime ran out: no value, nothing secret. */
 struct expired_name {
@@ -44,7 +16,14 @@ struct expired_name {
 	uint64_t at;
 };
 
+/*
+ * Values stay PROT_NONE except while secret_reveal() is in force (and until
+ * secrets_conceal_idle() after secret_conceal_later()), so a stray read
+ * elsewhere in the agent (an overflow, a wild pointer) faults instead of
+ * copying a key out.  The arena switches them a slab at a time.
+ */
 struct secret_store {
+	struct secret_arena *arena;
 	struct secret *items;
 	size_t n;
 	size_t cap;
@@ -70,12 +49,6 @@ static void note_expired(struct secret_store *store, const struct secret *s)
 	store->next_expired = (store->next_expired + 1) % SECRETS_EXPIRED_MAX;
 }
 
-static void conceal_now(struct secret *e)
-{
-	(void)protect_noaccess(e->value); /* on failure it merely stays readable */
-	e->readable = false;
-}
-
 const char *secret_origin_name(enum secret_origin origin)
 {
 	switch (origin) {
@@ -93,12 +66,23 @@ const char *secret_origin_name(enum secret_origin origin)
 
 struct secret_store *secrets_new(void)
 {
-	return calloc(1, sizeof(struct secret_store));
+	struct secret_store *store = calloc(1, sizeof(struct secret_store));
+
+	if (store && !(store->arena = arena_new())) {
+		free(store);
+		return NULL;
+	}
+	return store;
 }
 
-static void secret_clear(struct secret *s)
+static void secret_clear(struct secret_store *store, struct secret *s)
 {
-	sodium_free(s->value); /* makes it writable, wipes, unmaps */
+	/* Removed while revealed (a caller's bug): its slab must not stay readable for ever. */
+	if (s->value && s->reveals > 0)
+		arena_unreveal(s->slab, true);
+	if (s->value)
+		arena_wipe(store->arena, s->slab, s->value, s->len);
+	free(s->error); /* a load error: nothing secret */
 	sodium_memzero(s, sizeof(*s));
 }
 
@@ -107,8 +91,9 @@ struct secret_store *secrets_free(struct secret_store *store)
 	if (!store)
 		return NULL;
 	for (size_t i = 0; i < store->n; i++)
-		secret_clear(&store->items[i]);
+		secret_clear(store, &store->items[i]);
 	free(store->items);
+	arena_free(store->arena);
 	free(store);
 	return NULL;
 }
@@ -127,7 +112,7 @@ static int claim_slot(struct secret_store *store, const char *name, struct secre
 	struct secret *s = find_slot(store, name);
 
 	if (s) {
-		secret_clear(s);
+		secret_clear(store, s);
 	} else {
 		if (store->n == SECRETS_MAX)
 			return -ENOSPC;
@@ -149,31 +134,6 @@ static int claim_slot(struct secret_store *store, const char *name, struct secre
 	return 0;
 }
 
-/*
- * sodium_malloc() tries mlock() but ignores a refusal.  Each secret locks at
- * least a page and RLIMIT_MEMLOCK is only 64 KiB on older kernels, so a
- * refusal is likely: say so once (the values may then reach swap) and carry
- * on.
- */
-static void lock_in_ram(void *value, size_t len)
-{
-	static bool warned;
-	char limit[32] = "unlimited"; /* getrlimit() cannot fail here */
-	struct rlimit rl;
-	int err;
-
-	if (sodium_mlock(value, len) == 0 || warned)
-		return;
-	err = errno;
-	warned = true;
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		snprintf(limit, sizeof(limit), "%llu bytes", (unsigned long long)rl.rlim_cur);
-	log_warn(
-	    "cannot lock secrets in memory (%s; RLIMIT_MEMLOCK is %s): they may be written to "
-	    "swap; raise the limit (LimitMEMLOCK= in the systemd unit, ulimit -l) or disable swap",
-	    strerror(err), limit);
-}
-
 /* "sha256:" and 12 hex digits: tells keys apart, reveals nothing useful. */
 static void fingerprint(const void *value, size_t len, char out[SECRET_FINGERPRINT_LEN])
 {
@@ -189,29 +149,27 @@ static void fingerprint(const void *value, size_t len, char out[SECRET_FINGERPRI
 int secrets_put(struct secret_store *store, const char *name, const void *value, size_t len,
 		enum secret_origin origin, uint64_t expires_at)
 {
+	struct arena_slab *slab;
 	unsigned char *copy;
 	struct secret *s;
 	int r;
 
 	if (!proto_name_valid(name) || len == 0 || len > PROTO_MAX_SECRET)
 		return -EINVAL;
-	copy = sodium_malloc(len + 1);
-	if (!copy)
-		return -ENOMEM;
-	lock_in_ram(copy, len + 1);
+	r = arena_store(store->arena, value, len, &copy, &slab);
+	if (r < 0)
+		return r;
 	r = claim_slot(store, name, &s);
 	if (r < 0) {
-		sodium_free(copy);
+		arena_wipe(store->arena, slab, copy, len);
 		return r;
 	}
-	memcpy(copy, value, len);
-	copy[len] = '\0';
 	s->value = copy;
 	s->len = len;
+	s->slab = slab;
 	s->origin = origin;
 	s->expires_at = expires_at;
-	fingerprint(copy, len, s->fingerprint);
-	conceal_now(s);
+	fingerprint(value, len, s->fingerprint); /* the caller's copy: the arena's is concealed */
 	return 0;
 }
 
@@ -219,21 +177,27 @@ int secrets_put_missing(struct secret_store *store, const char *name, enum secre
 			const char *error)
 {
 	struct secret *s;
+	char *copy;
 	int r;
 
 	if (!proto_name_valid(name))
 		return -EINVAL;
+	copy = strndup(error, SECRET_MAX_ERROR - 1);
+	if (!copy)
+		return -ENOMEM;
 	r = claim_slot(store, name, &s);
-	if (r < 0)
+	if (r < 0) {
+		free(copy);
 		return r;
+	}
 	s->origin = origin;
-	snprintf(s->error, sizeof(s->error), "%s", error);
+	s->error = copy;
 	return 0;
 }
 
 static void remove_at(struct secret_store *store, size_t i)
 {
-	secret_clear(&store->items[i]);
+	secret_clear(store, &store->items[i]);
 	memmove(&store->items[i], &store->items[i + 1], (store->n - i - 1) * sizeof(struct secret));
 	store->n--;
 	memset(&store->items[store->n], 0, sizeof(struct secret));
@@ -336,19 +300,14 @@ uint64_t secrets_next_expiry(const struct secret_store *store)
 
 /* The count lives in the entry, which the store owns and never hands out
  * as really const: readers get const pointers so they cannot change the
- * value, yet revealing it is not a change of the store. */
+ * value, yet revealing it is not a change of the store.  The slab counts
+ * the entries revealed from it. */
 void secret_reveal(const struct secret *s)
 {
 	struct secret *e = (struct secret *)s;
 
-	if (!e->value || e->reveals++ > 0 || e->readable)
-		return;
-	if (protect_readonly(e->value) != 0) {
-		/* Reading it would fault anyway: stop here, saying why. */
-		log_error("cannot make a secret readable: %s", strerror(errno));
-		abort();
-	}
-	e->readable = true;
+	if (e->value && e->reveals++ == 0)
+		arena_reveal(e->slab);
 }
 
 /* Drops one reveal; true when none is left. */
@@ -362,22 +321,20 @@ void secret_conceal(const struct secret *s)
 	struct secret *e = (struct secret *)s;
 
 	if (unreveal(e))
-		conceal_now(e);
+		arena_unreveal(e->slab, true);
 }
 
 void secret_conceal_later(const struct secret *s)
 {
-	(void)unreveal((struct secret *)s);
+	struct secret *e = (struct secret *)s;
+
+	if (unreveal(e))
+		arena_unreveal(e->slab, false);
 }
 
 void secrets_conceal_idle(struct secret_store *store)
 {
-	for (size_t i = 0; i < store->n; i++) {
-		struct secret *e = &store->items[i];
-
-		if (e->value && e->readable && e->reveals == 0)
-			conceal_now(e);
-	}
+	arena_conceal_idle(store->arena);
 }
 
 size_t secrets_count(const struct secret_store *store)

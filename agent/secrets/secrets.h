@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The secret store: named values in sodium_malloc memory (guard pages,
- * mlock'ed, wiped on free, inaccessible while not being read), each with an
- * origin and an optional expiry.
+ * The secret store: named values in the secret arena (arena.h: slabs of
+ * sodium_malloc memory, mlock'ed, wiped on free, inaccessible while not
+ * being read), each with an origin and an optional expiry.
  * Time is passed in by the caller (CLOCK_BOOTTIME microseconds) so the
  * lifetime rules are testable without waiting.
  */
@@ -26,18 +26,22 @@ enum secret_origin {
 	ORIGIN_KEYVAULT,    /* config "keyvault" */
 };
 
+struct arena_slab;
+
 struct secret {
 	char name[PROTO_MAX_NAME + 1];
-	/* sodium memory, NUL-terminated; NULL when missing.  PROT_NONE: read
+	/* In the arena, NUL-terminated; NULL when missing.  PROT_NONE: read
 	 * it only between secret_reveal() and secret_conceal(). */
 	unsigned char *value;
 	size_t len;
-	unsigned reveals; /* secret_reveal() calls not yet concealed */
-	bool readable;    /* revealed, or left so by secret_conceal_later() */
+	struct arena_slab *slab; /* the arena's slab holding value */
+	unsigned reveals;        /* secret_reveal() calls not yet concealed */
 	enum secret_origin origin;
 	uint64_t expires_at; /* 0 = never */
 	char fingerprint[SECRET_FINGERPRINT_LEN];
-	char error[SECRET_MAX_ERROR]; /* why value is NULL (config sources) */
+	/* Why value is NULL (config sources), < SECRET_MAX_ERROR bytes; heap
+	 * memory, as only failed sources have one. */
+	char *error;
 };
 
 struct secret_store;
@@ -57,7 +61,7 @@ int secrets_put(struct secret_store *store, const char *name, const void *value,
 		enum secret_origin origin, uint64_t expires_at);
 /*
  * Records that the config secret @name could not be loaded (shown by list
- * and in errors).  Returns 0 or -ENOSPC / -EINVAL.
+ * and in errors).  Returns 0 or -ENOSPC / -EINVAL / -ENOMEM.
  */
 int secrets_put_missing(struct secret_store *store, const char *name, enum secret_origin origin,
 			const char *error);
@@ -101,6 +105,8 @@ void secret_conceal(const struct secret *s);
  * secret_conceal() that leaves the value readable until
  * secrets_conceal_idle(): mprotect() costs a request more than all else the
  * agent does for it (TLB flushes), so a burst of releases switches once.
+ * Protection is per slab of the arena: a reveal makes the values sharing
+ * the slab readable too.
  */
 void secret_conceal_later(const struct secret *s);
 /* Conceals every value left readable by secret_conceal_later(). */

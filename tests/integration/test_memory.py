@@ -205,6 +205,36 @@ def test_mlock_allowed_no_warning(ctx, build, mem_agent, aoai):
     assert MLOCK_WARNING not in a.log(), a.log()
 
 
+def locked_kb(pid):
+    """The agent's mlock'ed memory (kB), from /proc/PID/smaps_rollup."""
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("Locked:"))
+
+
+MANY_SECRETS = 64
+
+
+@needs_root
+def test_secrets_share_locked_pages(ctx, mem_agent, aoai):
+    """Values are packed into a few locked slabs (one page for the first, then
+    doubling), not a page each: 65 secrets lock a few pages, where they took
+    260 kB; and a secret is still held only in PROT_NONE memory once the
+    release of another one is over."""
+    hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1 << 20:
+        pytest.skip(f"the hard RLIMIT_MEMLOCK ({hard} bytes) is below 1 MiB")
+    a = mem_agent(memlock="unlimited" if hard == resource.RLIM_INFINITY else hard)
+    before = locked_kb(a.pid)
+    values = [ctx.secret(24) for _ in range(MANY_SECRETS)]
+    for i, value in enumerate(values):
+        expect_rc(aoai("add", f"s{i}", input=value + "\n"), 0, f"add s{i}")
+    expect_rc(aoai("add", "mem", input=values[-1] + "\n"), 0, "add mem")
+    grown = locked_kb(a.pid) - before
+    assert 0 < grown <= 64, f"{MANY_SECRETS + 1} secrets locked {grown} kB (a page each: 260)"
+    expect_rc(aoai("headers", URL), 0, "headers")
+    assert_held_concealed(a.pid, values[0], "another secret, after a release")
+
+
 # Run as uid 65534: starts the agent and, as a control, an ordinary process,
 # both its children (so even a Yama ptrace_scope of 1 would allow the open
 # but for dumpability); reports who owns their /proc files and whether their

@@ -216,6 +216,29 @@ static void value_readable_only_while_revealed(void **state)
 	assert_int_equal(secrets_remove(s, "k"), 0);
 }
 
+/* Values share slabs: a reveal makes the slab readable, the last conceal hides it again. */
+static void neighbours_share_a_slab(void **state)
+{
+	struct secret_store *s = *state;
+	const struct secret *a, *b;
+
+	assert_int_equal(secrets_put(s, "a", "fake-a", 6, ORIGIN_ADDED, 0), 0);
+	assert_int_equal(secrets_put(s, "b", "fake-b", 6, ORIGIN_ADDED, 0), 0);
+	a = secrets_find(s, "a", 0);
+	b = secrets_find(s, "b", 0);
+	assert_ptr_equal(a->slab, b->slab);
+	secret_reveal(a);
+	secret_reveal(b);
+	secret_conceal(a);
+	assert_false(read_faults(a)); /* b's reveal holds the slab */
+	secret_conceal(b);
+	assert_true(read_faults(b));
+	/* Removing a revealed entry (a caller's bug) does not leave the slab readable. */
+	secret_reveal(a);
+	assert_int_equal(secrets_remove(s, "a"), 0);
+	assert_true(read_faults(secrets_find(s, "b", 0)));
+}
+
 static void capacity_is_capped(void **state)
 {
 	struct secret_store *s = *state;
@@ -243,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(capacity_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(value_readable_only_while_revealed, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(neighbours_share_a_slab, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
