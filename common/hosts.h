@@ -46,8 +46,9 @@ bool host_pattern_equal(const struct host_pattern *a, const struct host_pattern 
  * handles them), and only where every mainstream URL parser reads the same
  * host and port from it (url_authority.h).  Returns 0; -EINVAL when it is
  * not such a URL; -EILSEQ when another parser could read another host or
- * port from it.  The reason is in @err (never echoing the URL, which may
- * carry credentials).
+ * port from it; curl_dl_open()'s error when libcurl cannot be loaded.
+ * The reason is in @err (never echoing the URL, which may carry
+ * credentials).
  */
 int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen);
 
