@@ -37,9 +37,14 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -MMD -MP -DAOAI_VERSIO
 EXE_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 SO_LDFLAGS := -shared -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined
 
-PKGS_AGENT := libsystemd libsodium jansson libcurl openssl
-AGENT_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_AGENT) 2>/dev/null)
+# libcurl and OpenSSL are dlopen()ed on first use (common/curl_dl.c,
+# agent/util/openssl_dl.c): the agent is compiled against their headers but
+# links only the first three; tests that call them directly add AGENT_DL_LIBS.
+PKGS_AGENT := libsystemd libsodium jansson
+PKGS_AGENT_DL := libcurl openssl
+AGENT_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_AGENT) $(PKGS_AGENT_DL) 2>/dev/null)
 AGENT_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_AGENT) 2>/dev/null)
+AGENT_DL_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_AGENT_DL) 2>/dev/null)
 JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -106,6 +111,8 @@ MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 
 AGENT_BIN := $(BUILD)/bin/aoai-agent
+# The agent as on a machine without libcurl and OpenSSL (see its rule).
+NOLIBS_AGENT := $(BUILD)/tests/aoai-agent-nolibs
 CLI_BIN := $(BUILD)/bin/aoai
 LIBAOAI := $(BUILD)/lib/libaoai.so.$(SOVERSION)
 AGENT_CORE := $(BUILD)/libagent-core.a
@@ -122,7 +129,7 @@ endif
 	fuzz fuzz-replay bench load valgrind deb
 all: $(AGENT_BIN) $(CLI_BIN) $(CHECK_BIN) $(LIBAOAI) $(BUILD)/lib/libaoai.so $(BUILD)/lib/pkgconfig/aoai.pc \
 	$(if $(PRELOAD_SRC),$(PRELOAD)) $(CURL_TEST_BIN) $(if $(EXEC_SRC),$(EXEC_BIN)) \
-	$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(LOADGEN)
+	$(if $(RELAYD_SRC),$(RELAYD_BIN)) $(LOADGEN) $(NOLIBS_AGENT)
 
 help:
 	@echo "make            build everything into $(BUILD)/"
@@ -203,6 +210,25 @@ $(AGENT_BIN): $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(AGENT_CORE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
+# The agent as on a machine without libcurl and OpenSSL: its loaders ask for
+# sonames that do not exist (tests/integration/test_lazy_libs.py).  Its own
+# loader objects come first, so the archive's are never pulled in.
+NOLIBS_DEFS := -DCURL_DL_SONAME='"libcurl-aoai-missing.so.4"' \
+	-DOPENSSL_DL_CRYPTO_SONAME='"libcrypto-aoai-missing.so.3"' \
+	-DOPENSSL_DL_SSL_SONAME='"libssl-aoai-missing.so.3"'
+NOLIBS_OBJ := $(BUILD)/nolibs/curl_dl.o $(BUILD)/nolibs/openssl_dl.o
+$(BUILD)/nolibs/%.o: BASE_CFLAGS := $(AGENT_INC) $(BASE_CFLAGS)
+$(BUILD)/nolibs/curl_dl.o: common/curl_dl.c
+$(BUILD)/nolibs/openssl_dl.o: agent/util/openssl_dl.c
+$(NOLIBS_OBJ):
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (missing libraries)")
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIE $(AGENT_CFLAGS) $(CFLAGS) $(NOLIBS_DEFS) -c -o $@ $<
+$(NOLIBS_AGENT): $(patsubst %.c,$(OBJ)/%.o,$(AGENT_MAIN_SRC)) $(NOLIBS_OBJ) $(AGENT_CORE)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
 $(LIBAOAI): $(LIBAOAI_OBJ) $(COMMON_PIC_LIB) client/libaoai/libaoai.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
@@ -264,7 +290,7 @@ $(OBJ)/client/relay/%.o: BASE_CFLAGS += -Iclient/shared -Iclient/loopback $(MHD_
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(AGENT_DL_LIBS) $(CMOCKA_LIBS)
 
 # From libexec/aoai/ the build tree's and the installed lib/ are two levels up.
 $(CHECK_BIN): $(CHECK_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
@@ -282,7 +308,8 @@ CHECK_UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/un
 $(CHECK_UNIT_BIN): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CHECK_CORE) $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(CHECK_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(AGENT_DL_LIBS) $(CHECK_LIBS) \
+		$(CMOCKA_LIBS)
 $(OBJ)/tests/unit/test-check-%.o: BASE_CFLAGS += -Iclient/check -Iclient/shared $(CHECK_CFLAGS)
 
 # The tests of aoai-exec's parts that need neither libaoai nor libmicrohttpd.

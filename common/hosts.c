@@ -18,8 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
+#include "curl_dl.h"
 #include "errmsg.h"
 #include "hosts.h"
 #include "url_authority.h"
@@ -332,29 +331,29 @@ static int target_from_curl(CURLU *u, struct url_target *t, char *err, size_t er
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	int r = -EINVAL;
 
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+	if (sym_curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
 		errmsg(err, errlen, -EINVAL, "URL has no scheme");
 		goto out;
 	}
 	r = target_set_scheme(t, scheme, err, errlen);
 	if (r < 0)
 		goto out;
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (sym_curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		r = errmsg(err, errlen, -EINVAL, "URL has no host");
 		goto out;
 	}
 	r = target_set_host(t, host, err, errlen);
 	if (r < 0)
 		goto out;
-	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+	if (sym_curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		r = errmsg(err, errlen, -EINVAL, "URL has no port");
 		goto out;
 	}
 	r = target_set_port(t, port, err, errlen);
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
+	sym_curl_free(scheme);
+	sym_curl_free(host);
+	sym_curl_free(port);
 	return r;
 }
 
@@ -409,23 +408,26 @@ int url_target_parse_libcurl(const char *url, struct url_target *ret, struct url
 	r = url_authority_split(url, &a, err, errlen);
 	if (r < 0)
 		return r;
-	u = curl_url();
+	r = curl_dl_open(err, errlen);
+	if (r < 0)
+		return r;
+	u = sym_curl_url();
 	if (!u) {
 		errmsg(err, errlen, -EINVAL, "out of memory");
 		return -ENOMEM;
 	}
 	/* Flags 0: no scheme guessing, so relative URLs and bare host names are refused. */
-	uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	uc = sym_curl_url_set(u, CURLUPART_URL, url, 0);
 	if (uc == CURLUE_OUT_OF_MEMORY)
 		r = -ENOMEM;
 	else if (uc == CURLUE_UNSUPPORTED_SCHEME)
 		r = errmsg(err, errlen, -EINVAL, "unsupported URL scheme (only http and https)");
 	else if (uc != CURLUE_OK)
 		r = errmsg(err, errlen, -EINVAL, "not an absolute http(s) URL (%s)",
-			   curl_url_strerror(uc));
+			   sym_curl_url_strerror(uc));
 	else
 		r = target_from_curl(u, &t, err, errlen);
-	curl_url_cleanup(u);
+	sym_curl_url_cleanup(u);
 	if (r >= 0)
 		r = target_as_written(&t, &a, err, errlen);
 	if (r < 0)

@@ -47,8 +47,9 @@ bool host_pattern_equal(const struct host_pattern *a, const struct host_pattern 
  * the same host and port from it (url_authority.h).  Plain URLs are read
  * without libcurl, to the same answer (url_plain.h).  Returns 0; -EINVAL
  * when it is not such a URL; -EILSEQ when another parser could read another
- * host or port from it.  The reason is in @err (never echoing the URL, which
- * may carry credentials).
+ * host or port from it; curl_dl_open()'s error when libcurl is needed and
+ * cannot be loaded.  The reason is in @err (never echoing the URL, which may
+ * carry credentials).
  */
 int url_target_parse(const char *url, struct url_target *ret, char *err, size_t errlen);
 

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "config.h"
+#include "curl_dl.h"
 #include "config_keys.h"
 #include "config_credential.h"
 #include "config_secrets.h"
@@ -93,24 +92,29 @@ static int keyvault_url_rest(const struct cfg_ctx *ctx, const char *url)
 	static const CURLUPart extra[] = { CURLUPART_USER, CURLUPART_QUERY, CURLUPART_FRAGMENT };
 	char *part = NULL;
 	size_t i;
+	char why[CURL_DL_MAX_ERROR];
 	int r = 0;
-	CURLU *u = curl_url();
+	CURLU *u;
 
+	if (curl_dl_open(why, sizeof(why)) < 0)
+		return cfg_error(ctx, "keyvault", "%s", why);
+	u = sym_curl_url();
 	if (!u)
 		return cfg_oom(ctx);
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &part, 0) != CURLUE_OK || !keyvault_path_valid(part))
+	if (sym_curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    sym_curl_url_get(u, CURLUPART_PATH, &part, 0) != CURLUE_OK ||
+	    !keyvault_path_valid(part))
 		r = cfg_error(ctx, "keyvault",
 			      "must be a secret URL ending in /secrets/NAME[/VERSION]");
 	for (i = 0; r >= 0 && i < sizeof(extra) / sizeof(extra[0]); i++) {
-		curl_free(part);
+		sym_curl_free(part);
 		part = NULL;
-		if (curl_url_get(u, extra[i], &part, 0) == CURLUE_OK)
+		if (sym_curl_url_get(u, extra[i], &part, 0) == CURLUE_OK)
 			r = cfg_error(ctx, "keyvault",
 				      "must not carry a user name, query or fragment");
 	}
-	curl_free(part);
-	curl_url_cleanup(u);
+	sym_curl_free(part);
+	sym_curl_url_cleanup(u);
 	return r;
 }
 

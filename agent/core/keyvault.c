@@ -288,7 +288,7 @@ static void on_token(void *userdata, const struct token_view *view, const char *
 	else
 		sodium_free(auth);
 	if (r < 0)
-		failed(e, -1, "cannot start the request: %s", strerror(-r));
+		failed(e, -1, "cannot start the request: %s", http_strerror(r));
 }
 
 static void fetch(struct kv_entry *e)

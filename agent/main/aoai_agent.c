@@ -15,7 +15,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 
 #include "agent_load.h"
@@ -24,6 +23,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "conn.h"
+#include "curl_dl.h"
 #include "dispatch.h"
 #include "daemon.h"
 #include "harden.h"
@@ -223,7 +223,7 @@ static void agent_done(struct agent *a, struct listener *l)
 	a->config = config_free(a->config);
 	free(a->config_path);
 	free(a->last_reload_error);
-	curl_global_cleanup();
+	curl_dl_cleanup(); /* when a fetch loaded libcurl */
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -356,8 +356,7 @@ int main(int argc, char **argv)
 	if (o.kill)
 		return daemon_kill(o.shell);
 	r = harden_process();
-	if (r == 0 && http_global_init() < 0)
-		r = -ENOMEM;
+	http_global_init();
 	if (r < 0) {
 		fprintf(stderr, "aoai-agent: cannot harden the process: %s\n", strerror(-r));
 		return 1;

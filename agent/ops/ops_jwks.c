@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "dispatch.h"
+#include "http.h"
 #include "jwks.h"
 
 /* A connection waiting for a fetch; freed by whichever comes first. */
@@ -80,6 +81,8 @@ void op_jwks(struct conn *c, const struct proto_request *req)
 		conn_reply_error(c, PROTO_E_INSECURE_URL, err);
 	else if (r == -EBUSY)
 		conn_reply_error(c, PROTO_E_LIMIT, "too many key sets are being fetched");
+	else if (r == -ELIBACC)
+		conn_reply_error(c, PROTO_E_UNAVAILABLE, http_strerror(r));
 	else
 		conn_reply_error(c, PROTO_E_INTERNAL, "out of memory");
 }

@@ -15,17 +15,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "read_full.h"
 #include "errmsg.h"
 #include "assertion.h"
+#include "openssl_dl.h"
 
 #define ASSERTION_UUID_LEN 36
 #define ASSERTION_DIGEST   "SHA256"
@@ -40,8 +35,8 @@ struct assertion_cert {
 /* The oldest OpenSSL error as text, then an empty queue: nothing is left for libcurl to find. */
 static const char *ssl_reason(char *buf, size_t len)
 {
-	unsigned long e = ERR_get_error();
-	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	unsigned long e = sym_ERR_get_error();
+	const char *reason = e ? sym_ERR_reason_error_string(e) : NULL;
 
 	if (reason)
 		snprintf(buf, len, "%s", reason);
@@ -49,7 +44,7 @@ static const char *ssl_reason(char *buf, size_t len)
 		snprintf(buf, len, "OpenSSL error %lu", e);
 	else
 		snprintf(buf, len, "unknown error");
-	ERR_clear_error();
+	sym_ERR_clear_error();
 	return buf;
 }
 
@@ -114,9 +109,9 @@ static int add_cert(struct assertion_cert *c, const unsigned char *der, long len
 	if (c->n_certs == ASSERTION_MAX_CERTS)
 		return errmsg(err, errlen, -EINVAL, "%s: more than %d certificates", path,
 			      ASSERTION_MAX_CERTS);
-	x = d2i_X509(NULL, &p, len);
+	x = sym_d2i_X509(NULL, &p, len);
 	if (!x || p != der + len) {
-		X509_free(x);
+		sym_X509_free(x);
 		return errmsg(err, errlen, -EINVAL, "%s: certificate %zu is invalid: %s", path,
 			      c->n_certs + 1, ssl_reason(why, sizeof(why)));
 	}
@@ -132,7 +127,7 @@ static int add_key(struct assertion_cert *c, const unsigned char *der, long len,
 
 	if (c->key)
 		return errmsg(err, errlen, -EINVAL, "%s: more than one private key", path);
-	c->key = d2i_AutoPrivateKey(NULL, &p, len);
+	c->key = sym_d2i_AutoPrivateKey(NULL, &p, len);
 	if (!c->key)
 		return errmsg(err, errlen, -EINVAL, "%s: the private key is invalid: %s", path,
 			      ssl_reason(why, sizeof(why)));
@@ -159,7 +154,7 @@ static int add_block(struct assertion_cert *c, const char *name, const char *hea
 static int parse_pem(struct assertion_cert *c, const char *pem, size_t len, const char *path,
 		     char *err, size_t errlen)
 {
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	BIO *bio = sym_BIO_new_mem_buf(pem, (int)len);
 	char *name = NULL, *header = NULL, why[128];
 	unsigned char *der = NULL;
 	long n = 0;
@@ -167,18 +162,18 @@ static int parse_pem(struct assertion_cert *c, const char *pem, size_t len, cons
 
 	if (!bio)
 		return errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
-	while (r == 0 && PEM_read_bio_ex(bio, &name, &header, &der, &n,
-					 PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) == 1) {
+	while (r == 0 && sym_PEM_read_bio_ex(bio, &name, &header, &der, &n,
+					     PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) == 1) {
 		r = add_block(c, name, header, der, n, path, err, errlen);
-		OPENSSL_secure_free(name);
-		OPENSSL_secure_free(header);
-		OPENSSL_secure_clear_free(der, (size_t)n);
+		sym_CRYPTO_secure_free(name, OPENSSL_FILE, OPENSSL_LINE);
+		sym_CRYPTO_secure_free(header, OPENSSL_FILE, OPENSSL_LINE);
+		sym_CRYPTO_secure_clear_free(der, (size_t)n, OPENSSL_FILE, OPENSSL_LINE);
 	}
-	if (r == 0 && ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+	if (r == 0 && ERR_GET_REASON(sym_ERR_peek_last_error()) != PEM_R_NO_START_LINE)
 		r = errmsg(err, errlen, -EINVAL, "%s: malformed PEM: %s", path,
 			   ssl_reason(why, sizeof(why)));
-	ERR_clear_error();
-	BIO_free(bio);
+	sym_ERR_clear_error();
+	sym_BIO_free(bio);
 	return r;
 }
 
@@ -191,15 +186,15 @@ static int check_pair(const struct assertion_cert *c, const char *path, char *er
 		r = errmsg(err, errlen, -EINVAL, "%s: no private key", path);
 	else if (c->n_certs == 0)
 		r = errmsg(err, errlen, -EINVAL, "%s: no certificate", path);
-	else if (!EVP_PKEY_is_a(c->key, "RSA"))
+	else if (!sym_EVP_PKEY_is_a(c->key, "RSA"))
 		r = errmsg(err, errlen, -EINVAL, "%s: the private key is not an RSA key", path);
-	else if (EVP_PKEY_get_bits(c->key) < ASSERTION_MIN_BITS)
+	else if (sym_EVP_PKEY_get_bits(c->key) < ASSERTION_MIN_BITS)
 		r = errmsg(err, errlen, -EINVAL, "%s: the RSA key has fewer than %d bits", path,
 			   ASSERTION_MIN_BITS);
-	else if (X509_check_private_key(c->certs[0], c->key) != 1)
+	else if (sym_X509_check_private_key(c->certs[0], c->key) != 1)
 		r = errmsg(err, errlen, -EINVAL,
 			   "%s: the private key does not belong to the first certificate", path);
-	ERR_clear_error();
+	sym_ERR_clear_error();
 	return r;
 }
 
@@ -212,7 +207,10 @@ int assertion_cert_load(const char *path, struct assertion_cert **ret, char *err
 
 	if (!path || !*path)
 		return errmsg(err, errlen, -EINVAL, "no certificate file");
-	ERR_clear_error(); /* so that the reasons given are this call's */
+	r = openssl_dl_open(err, errlen);
+	if (r < 0)
+		return r;
+	sym_ERR_clear_error(); /* so that the reasons given are this call's */
 	r = read_pem(path, &pem, &len, err, errlen);
 	if (r < 0)
 		return r;
@@ -236,9 +234,9 @@ struct assertion_cert *assertion_cert_free(struct assertion_cert *c)
 {
 	if (!c)
 		return NULL;
-	EVP_PKEY_free(c->key); /* clears the private numbers */
+	sym_EVP_PKEY_free(c->key); /* clears the private numbers */
 	for (size_t i = 0; i < c->n_certs; i++)
-		X509_free(c->certs[i]);
+		sym_X509_free(c->certs[i]);
 	free(c);
 	return NULL;
 }
@@ -265,7 +263,7 @@ static json_t *cert_base64(X509 *x)
 	unsigned char *der = NULL;
 	json_t *s = NULL;
 	char *b64;
-	int n = i2d_X509(x, &der);
+	int n = sym_i2d_X509(x, &der);
 
 	if (n <= 0)
 		return NULL;
@@ -273,7 +271,7 @@ static json_t *cert_base64(X509 *x)
 	if (b64)
 		s = json_string(b64);
 	free(b64);
-	OPENSSL_free(der);
+	sym_CRYPTO_free(der, OPENSSL_FILE, OPENSSL_LINE);
 	return s;
 }
 
@@ -298,7 +296,7 @@ static json_t *jwt_header(const struct assertion_cert *c, enum assertion_alg alg
 	json_t *h = NULL;
 	char *thumb;
 
-	if (X509_digest(c->certs[0], pss ? EVP_sha256() : EVP_sha1(), md, &md_len) != 1)
+	if (sym_X509_digest(c->certs[0], pss ? sym_EVP_sha256() : sym_EVP_sha1(), md, &md_len) != 1)
 		return NULL;
 	thumb = base64url(md, md_len);
 	if (thumb)
@@ -363,7 +361,7 @@ static char *json_base64url(const json_t *j)
 static int sign(EVP_PKEY *key, enum assertion_alg alg, const char *data, size_t len,
 		unsigned char **ret, size_t *ret_len)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = sym_EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *sig = NULL;
 	size_t n = 0;
@@ -371,17 +369,17 @@ static int sign(EVP_PKEY *key, enum assertion_alg alg, const char *data, size_t 
 
 	if (!ctx)
 		return -ENOMEM;
-	if (EVP_DigestSignInit_ex(ctx, &pctx, ASSERTION_DIGEST, NULL, NULL, key, NULL) != 1)
+	if (sym_EVP_DigestSignInit_ex(ctx, &pctx, ASSERTION_DIGEST, NULL, NULL, key, NULL) != 1)
 		goto out;
 	if (alg == ASSERTION_PS256 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, ASSERTION_PSS_SALT) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, ASSERTION_DIGEST, NULL) != 1))
+	    (sym_EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     sym_EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, ASSERTION_PSS_SALT) != 1 ||
+	     sym_EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, ASSERTION_DIGEST, NULL) != 1))
 		goto out;
-	if (EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)data, len) != 1)
+	if (sym_EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)data, len) != 1)
 		goto out;
 	r = (sig = malloc(n)) ? -EIO : -ENOMEM;
-	if (sig && EVP_DigestSign(ctx, sig, &n, (const unsigned char *)data, len) == 1) {
+	if (sig && sym_EVP_DigestSign(ctx, sig, &n, (const unsigned char *)data, len) == 1) {
 		*ret = sig;
 		*ret_len = n;
 		sig = NULL;
@@ -389,7 +387,7 @@ static int sign(EVP_PKEY *key, enum assertion_alg alg, const char *data, size_t 
 	}
 out:
 	free(sig);
-	EVP_MD_CTX_free(ctx);
+	sym_EVP_MD_CTX_free(ctx);
 	return r;
 }
 
@@ -450,7 +448,7 @@ int assertion_build(const struct assertion_cert *c, enum assertion_alg alg, bool
 	if (!client_id || !*client_id || !audience || !*audience)
 		return errmsg(err, errlen, -EINVAL,
 			      "client assertion needs a client_id and audience");
-	ERR_clear_error();
+	sym_ERR_clear_error();
 	r = signing_input(c, alg, send_chain, client_id, audience, now, &input);
 	if (r == -EINVAL)
 		return errmsg(err, errlen, r, "client_id or audience is not valid UTF-8");
@@ -469,7 +467,7 @@ int assertion_build(const struct assertion_cert *c, enum assertion_alg alg, bool
 	if (sig)
 		sodium_memzero(sig, sig_len);
 	free(sig);
-	ERR_clear_error();
+	sym_ERR_clear_error();
 	if (r == 0)
 		*ret = jwt;
 	return r;

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "auth_code.h"
 #include "clock.h"
 #include "fetch.h"
+#include "url_escape.h"
 #include "hosts.h"
 #include "oidc_discovery.h"
 #include "person.h"
@@ -51,14 +51,14 @@ struct auth_login *auth_login_free(struct auth_login *l)
 /* Appends "&key=escaped" (or "?" first) to @url. */
 static int add_param(char *url, size_t len, const char *key, const char *value)
 {
-	char *esc = curl_easy_escape(NULL, value, 0);
+	char *esc = url_escape(value, 0);
 	size_t used = strlen(url);
 	int n;
 
 	if (!esc)
 		return -ENOMEM;
 	n = snprintf(url + used, len - used, "%s%s=%s", strchr(url, '?') ? "&" : "?", key, esc);
-	curl_free(esc);
+	url_escape_free(esc);
 	return n < 0 || (size_t)n >= len - used ? -E2BIG : 0;
 }
 

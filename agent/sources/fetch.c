@@ -5,12 +5,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "arc_challenge.h"
 #include "fetch.h"
+#include "url_escape.h"
 #include "hosts.h"
 
 #define FETCH_MAX_URL  8192
@@ -105,7 +105,7 @@ void fetch_error(struct source_fetch *f, struct source_error *err, long status, 
 /* Keeps @value, raw and form-encoded, for mask(). */
 int fetch_note_secret(struct source_fetch *f, const char *value, size_t len)
 {
-	char *esc = curl_easy_escape(NULL, value, (int)len);
+	char *esc = url_escape(value, len);
 	const char *forms[2] = { value, esc };
 	size_t lens[2] = { len, esc ? strlen(esc) : 0 };
 	int r = esc ? 0 : -ENOMEM;
@@ -123,10 +123,7 @@ int fetch_note_secret(struct source_fetch *f, const char *value, size_t len)
 		copy[lens[i]] = '\0';
 		f->secrets[f->n_secrets++] = copy;
 	}
-	if (esc) {
-		sodium_memzero(esc, strlen(esc));
-		curl_free(esc);
-	}
+	url_escape_free(esc);
 	return r;
 }
 
@@ -161,7 +158,7 @@ int fetch_add_header(struct source_fetch *f, const char *name, const char *value
 static int append_param(char **buf, size_t *len, char sep, const char *key, const char *value,
 			size_t vlen, size_t max)
 {
-	char *esc = curl_easy_escape(NULL, value, (int)vlen);
+	char *esc = url_escape(value, vlen);
 	char sepstr[2] = { sep, '\0' };
 	size_t need;
 	char *n;
@@ -176,8 +173,7 @@ static int append_param(char **buf, size_t *len, char sep, const char *key, cons
 		*buf = n;
 		*len = strlen(n);
 	}
-	sodium_memzero(esc, strlen(esc));
-	curl_free(esc);
+	url_escape_free(esc);
 	return n ? 0 : need > max ? -E2BIG : -ENOMEM;
 }
 
@@ -376,6 +372,6 @@ int fetch_send_to(struct source_fetch *f, http_done_fn done, void *userdata,
 		o.headers[i] = f->headers[i];
 	r = http_start(f->ctx->http, &o, done, userdata, &f->req);
 	if (r < 0)
-		fetch_error(f, err, 0, false, "cannot start the request: %s", strerror(-r));
+		fetch_error(f, err, 0, false, "cannot start the request: %s", http_strerror(r));
 	return r;
 }

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "clock.h"
 #include "oidc_discovery.h"
 #include "secrets.h"
 #include "source_builders.h"
+#include "url_escape.h"
 
 /* What the fetch needs after discovery, copied at start: a reload may free
  * the profile meanwhile.  Owned by the fetch (its cancel hook frees it). */
@@ -55,7 +55,7 @@ static void on_done(void *userdata, struct token_response *tok, const struct sou
 /* Authorization: Basic base64(urlencode(id):urlencode(secret)), RFC 6749 §2.3.1. */
 static int add_basic(struct source_fetch *f, const char *id, const char *secret, size_t len)
 {
-	char *eid = curl_easy_escape(NULL, id, 0), *esec = curl_easy_escape(NULL, secret, (int)len);
+	char *eid = url_escape(id, 0), *esec = url_escape(secret, len);
 	size_t plain_len = (eid ? strlen(eid) : 0) + 1 + (esec ? strlen(esec) : 0);
 	size_t b64_len = sodium_base64_ENCODED_LEN(plain_len, sodium_base64_VARIANT_ORIGINAL);
 	char *plain = sodium_malloc(plain_len + 1), *header = sodium_malloc(b64_len + 8);
@@ -72,10 +72,8 @@ static int add_basic(struct source_fetch *f, const char *id, const char *secret,
 		r = fetch_note_secret(f, header + 6, strlen(header + 6));
 	if (r == 0)
 		r = fetch_add_header(f, "Authorization", header);
-	if (esec)
-		sodium_memzero(esec, strlen(esec));
-	curl_free(eid);
-	curl_free(esec);
+	url_escape_free(eid);
+	url_escape_free(esec);
 	sodium_free(plain);
 	sodium_free(header);
 	return r;

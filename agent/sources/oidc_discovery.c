@@ -338,7 +338,7 @@ static int start_run(struct oidc_cache *c, struct http *http, const char *issuer
 	o.url = run->url;
 	o.allow_http = r == 0 && !t.https;
 	if (r == 0 && (r = http_start(http, &o, on_response, run, &run->req)) < 0)
-		snprintf(why, whylen, "cannot start the discovery request: %s", strerror(-r));
+		snprintf(why, whylen, "cannot start the discovery request: %s", http_strerror(r));
 	if (r < 0) {
 		run_free(run);
 		return r;

@@ -227,7 +227,7 @@ static void on_config(const struct http_response *resp, void *userdata)
 	}
 	r = start(e, e->pending_jwks_uri, on_keys);
 	if (r < 0)
-		failed(e, "cannot fetch the keys: %s", strerror(-r));
+		failed(e, "cannot fetch the keys: %s", http_strerror(r));
 }
 
 static struct jwks_entry *find(struct jwks_cache *c, const char *url)

@@ -10,12 +10,11 @@
 #include <sys/epoll.h>
 #include <time.h>
 
-#include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
+#include "curl_dl.h"
 #include "http.h"
+#include "openssl_dl.h"
 
 struct http {
 	sd_event *event;
@@ -60,10 +59,10 @@ static void request_free(struct http_request *r)
 		h->requests = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	curl_multi_remove_handle(h->multi, r->easy);
-	curl_easy_cleanup(r->easy);
+	sym_curl_multi_remove_handle(h->multi, r->easy);
+	sym_curl_easy_cleanup(r->easy);
 	wipe_headers(r->headers);
-	curl_slist_free_all(r->headers);
+	sym_curl_slist_free_all(r->headers);
 	if (r->body)
 		sodium_memzero(r->body, r->body_len);
 	if (r->resp)
@@ -153,29 +152,32 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 static int verify_pinned(X509_STORE_CTX *store, void *arg)
 {
 	const struct http_request *r = arg;
-	X509 *cert = X509_STORE_CTX_get0_cert(store);
+	X509 *cert = sym_X509_STORE_CTX_get0_cert(store);
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	unsigned int len = 0;
 
-	if (!cert || X509_digest(cert, EVP_sha1(), digest, &len) != 1 || len != 20)
+	if (!cert || sym_X509_digest(cert, sym_EVP_sha1(), digest, &len) != 1 || len != 20)
 		return 0;
 	sodium_bin2hex(hex, sizeof(hex), digest, len);
 	return strcasecmp(hex, r->pinned_sha1) == 0;
 }
 
 /* Every TLS connection: OpenSSL wipes its copy of each record it decrypted
- * (a response carries an access token) once libcurl has read it. */
+ * (a response carries an access token) once libcurl has read it.  libcurl
+ * has loaded OpenSSL by now; without its functions no connection is made. */
 static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *userdata)
 {
 	const struct http_request *r = userdata;
 
 	(void)easy;
+	if (openssl_dl_open(NULL, 0) < 0)
+		return CURLE_SSL_ENGINE_INITFAILED;
 #ifdef SSL_OP_CLEANSE_PLAINTEXT
-	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	sym_SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
 #endif
 	if (r->pinned_sha1[0])
-		SSL_CTX_set_cert_verify_callback(ssl_ctx, verify_pinned, userdata);
+		sym_SSL_CTX_set_cert_verify_callback(ssl_ctx, verify_pinned, userdata);
 	return CURLE_OK;
 }
 
@@ -186,7 +188,7 @@ static void drain(struct http *h)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)))
+	while ((msg = sym_curl_multi_info_read(h->multi, &left)))
 		if (msg->msg == CURLMSG_DONE)
 			finish(h, msg->easy_handle, msg->data.result);
 }
@@ -203,7 +205,7 @@ static int on_socket_event(sd_event_source *s, int fd, uint32_t revents, void *u
 		flags |= CURL_CSELECT_OUT;
 	if (revents & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(h->multi, fd, flags, &running);
+	sym_curl_multi_socket_action(h->multi, fd, flags, &running);
 	drain(h);
 	return 0;
 }
@@ -215,7 +217,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	(void)s;
 	(void)usec;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	sym_curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain(h);
 	return 0;
 }
@@ -231,7 +233,7 @@ static int watch_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		sd_event_source_disable_unref(src);
-		curl_multi_assign(h->multi, fd, NULL);
+		sym_curl_multi_assign(h->multi, fd, NULL);
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
@@ -242,7 +244,7 @@ static int watch_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, 
 		return sd_event_source_set_io_events(src, events) < 0 ? -1 : 0;
 	if (sd_event_add_io(h->event, &src, fd, events, on_socket_event, h) < 0)
 		return -1;
-	curl_multi_assign(h->multi, fd, src);
+	sym_curl_multi_assign(h->multi, fd, src);
 	return 0;
 }
 
@@ -307,12 +309,9 @@ static void *wiping_realloc(void *p, size_t n)
 	return grown;
 }
 
-int http_global_init(void)
+void http_global_init(void)
 {
-	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc,
-				    strdup, calloc) == CURLE_OK
-		   ? 0
-		   : -EIO;
+	curl_dl_use_memory(malloc, wiping_free, wiping_realloc, strdup, calloc);
 }
 
 int http_new(sd_event *event, struct http **ret)
@@ -323,11 +322,6 @@ int http_new(sd_event *event, struct http **ret)
 	if (!h)
 		return -ENOMEM;
 	h->event = sd_event_ref(event);
-	h->multi = curl_multi_init();
-	if (!h->multi) {
-		http_free(h);
-		return -ENOMEM;
-	}
 	/* libcurl's timeouts are in milliseconds and it often asks for 0 ("act
 	 * now"): sd-event's default 250 ms slack would stall a lone fetch. */
 	r = sd_event_add_time_relative(event, &h->timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
@@ -338,12 +332,35 @@ int http_new(sd_event *event, struct http **ret)
 		http_free(h);
 		return r;
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, watch_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, set_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	*ret = h;
 	return 0;
+}
+
+/* The first request loads libcurl and makes the multi handle: an agent
+ * that never fetches never maps libcurl. */
+static int multi_open(struct http *h)
+{
+	if (h->multi)
+		return 0;
+	if (curl_dl_open(NULL, 0) < 0)
+		return -ELIBACC;
+	h->multi = sym_curl_multi_init();
+	if (!h->multi)
+		return -ENOMEM;
+	sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, watch_socket);
+	sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, set_timer);
+	sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return 0;
+}
+
+const char *http_strerror(int r)
+{
+	static __thread char why[CURL_DL_MAX_ERROR];
+
+	if (r != -ELIBACC || curl_dl_open(why, sizeof(why)) == 0)
+		return strerror(-r);
+	return why;
 }
 
 struct http *http_free(struct http *h)
@@ -353,7 +370,7 @@ struct http *http_free(struct http *h)
 	while (h->requests)
 		request_free(h->requests);
 	if (h->multi)
-		curl_multi_cleanup(h->multi);
+		sym_curl_multi_cleanup(h->multi);
 	sd_event_source_disable_unref(h->timer);
 	sd_event_unref(h->event);
 	free(h);
@@ -375,7 +392,7 @@ static void finish(struct http *h, CURL *easy, CURLcode code)
 			 HTTP_MAX_RESPONSE);
 	}
 	resp.curl_code = (int)code;
-	resp.error = code == CURLE_OK ? "" : r->error[0] ? r->error : curl_easy_strerror(code);
+	resp.error = code == CURLE_OK ? "" : r->error[0] ? r->error : sym_curl_easy_strerror(code);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
 	resp.body = r->resp ? r->resp : "";
 	resp.body_len = r->resp_len;
@@ -407,7 +424,7 @@ static int configure(struct http_request *r, const struct http_options *o)
 	int bad = 0;
 
 	for (size_t i = 0; i < HTTP_MAX_HEADERS && o->headers[i]; i++) {
-		struct curl_slist *l = curl_slist_append(r->headers, o->headers[i]);
+		struct curl_slist *l = sym_curl_slist_append(r->headers, o->headers[i]);
 
 		if (!l)
 			return -ENOMEM;
@@ -452,9 +469,12 @@ static int configure(struct http_request *r, const struct http_options *o)
 int http_start(struct http *h, const struct http_options *o, http_done_fn done, void *userdata,
 	       struct http_request **ret)
 {
-	struct http_request *r = calloc(1, sizeof(*r));
-	int err;
+	struct http_request *r;
+	int err = multi_open(h);
 
+	if (err < 0)
+		return err;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->http = h;
@@ -464,11 +484,11 @@ int http_start(struct http *h, const struct http_options *o, http_done_fn done, 
 	if (h->requests)
 		h->requests->prev = r;
 	h->requests = r;
-	r->easy = curl_easy_init();
+	r->easy = sym_curl_easy_init();
 	err = r->easy ? copy_body(r, o) : -ENOMEM;
 	if (err == 0)
 		err = configure(r, o);
-	if (err == 0 && curl_multi_add_handle(h->multi, r->easy) != CURLM_OK)
+	if (err == 0 && sym_curl_multi_add_handle(h->multi, r->easy) != CURLM_OK)
 		err = -ENOMEM;
 	if (err < 0) {
 		request_free(r);

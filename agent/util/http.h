@@ -47,12 +47,12 @@ struct http_response {
 typedef void (*http_done_fn)(const struct http_response *resp, void *userdata);
 
 /*
- * curl_global_init() with an allocator that wipes what libcurl frees: it
- * builds each request (headers and a small body together: an identity
- * header, a client secret) in buffers of its own.  Call it instead, once,
- * before any other libcurl call.  Returns 0 or -EIO.
+ * Gives libcurl, when the first request loads it (curl_dl.h), an allocator
+ * that wipes what libcurl frees: it builds each request (headers and a
+ * small body together: an identity header, a client secret) in buffers of
+ * its own.  Call it once, at start, before any thread.
  */
-int http_global_init(void);
+void http_global_init(void);
 
 /* Creates the client on @event.  Returns 0 or a negative errno. */
 int http_new(sd_event *event, struct http **ret);
@@ -62,10 +62,14 @@ struct http *http_free(struct http *h);
 /*
  * Starts a request; @done runs exactly once from the event loop when it
  * ends, unless it is cancelled first.  Returns 0 and sets *ret (may be NULL
- * if the caller never cancels), or a negative errno.
+ * if the caller never cancels), or a negative errno: -ELIBACC when libcurl
+ * cannot be loaded.  The first request loads libcurl.
  */
 int http_start(struct http *h, const struct http_options *o, http_done_fn done, void *userdata,
 	       struct http_request **ret);
+/* What went wrong for http_start()'s @r: for -ELIBACC, which library is
+ * missing and what to install; else strerror(). */
+const char *http_strerror(int r);
 /* Cancels a request that has not finished; its callback will not run. */
 void http_cancel(struct http_request *r);
 

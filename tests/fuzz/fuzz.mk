@@ -97,7 +97,7 @@ $(OBJ)/tests/fuzz/%.o: BASE_CFLAGS += $(AGENT_INC) -Iclient/check -Iclient/share
 $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(OBJ)/tests/fuzz/replay.o $(AGENT_CORE)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(AGENT_DL_LIBS)
 
 # The harnesses of `aoai check`'s parsers link them ahead of the core they use.
 FUZZ_CHECK_NAMES := jwt policy

@@ -158,8 +158,9 @@ def ctx(build):
 @pytest.fixture
 def start_agent(ctx, build):
     """start_agent(config=None, sock=ctx.sock, args=(), debug=True, env=None, nofile=None,
-    memlock=None, user=None) -> a ready Agent (nofile: its descriptor limit; memlock:
-    its RLIMIT_MEMLOCK in bytes, without CAP_IPC_LOCK; user: a uid to run it as).
+    memlock=None, user=None, binary=None) -> a ready Agent (nofile: its descriptor limit;
+    memlock: its RLIMIT_MEMLOCK in bytes, without CAP_IPC_LOCK; user: a uid to run it as;
+    binary: another build of the agent, such as build/tests/aoai-agent-nolibs).
 
     sock=None starts it without -a (the default socket under XDG_RUNTIME_DIR).
     At teardown every agent still running gets SIGTERM; each must have exited
@@ -169,9 +170,9 @@ def start_agent(ctx, build):
     default = object()
 
     def start(config=None, sock=default, args=(), debug=True, env=None, nofile=None,
-              memlock=None, user=None):
+              memlock=None, user=None, binary=None):
         n = len(agents)
-        a = Agent(build.agent, env or ctx.env(sock=False), ctx.path(f"agent{n}.log"),
+        a = Agent(binary or build.agent, env or ctx.env(sock=False), ctx.path(f"agent{n}.log"),
                   sock=ctx.sock if sock is default else sock, config=config, args=args,
                   debug=debug, nofile=nofile, memlock=memlock, user=user)
         agents.append(a)
