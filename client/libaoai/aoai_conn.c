@@ -271,6 +271,45 @@ static int recv_frame(struct aoai_conn *conn, uint8_t **ret_buf, size_t *ret_len
 	return 0;
 }
 
+static int conn_usable(struct aoai_conn *conn)
+{
+	if (conn->broken || conn->fd < 0)
+		return conn_fail(conn, AOAI_E_IO, "", "the connection to the agent is broken");
+	return 0;
+}
+
+/* One frame of @len bytes of @payload, sent with one send() as the agent reads it. */
+static int send_payload(struct aoai_conn *conn, const char *payload, size_t len)
+{
+	uint8_t *frame;
+	int r;
+
+	if (len > PROTO_MAX_FRAME)
+		return conn_fail(conn, AOAI_E_INVALID, "", "request too large");
+	frame = malloc(PROTO_HEADER_LEN + len);
+	if (!frame)
+		return conn_fail(conn, AOAI_E_NOMEM, "", "out of memory");
+	(void)proto_frame_header(len, frame);
+	memcpy(frame + PROTO_HEADER_LEN, payload, len);
+	r = send_all(conn, frame, PROTO_HEADER_LEN + len);
+	proto_buf_free(frame, PROTO_HEADER_LEN + len);
+	return r;
+}
+
+int conn_exchange(struct aoai_conn *conn, const char *payload, size_t len, uint8_t **ret_buf,
+		  size_t *ret_len)
+{
+	int r;
+
+	r = conn_usable(conn);
+	if (r < 0)
+		return r;
+	r = send_payload(conn, payload, len);
+	if (r < 0)
+		return r;
+	return recv_frame(conn, ret_buf, ret_len);
+}
+
 int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 {
 	uint8_t *buf = NULL;
@@ -278,8 +317,9 @@ int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 	size_t len = 0;
 	int r;
 
-	if (conn->broken || conn->fd < 0)
-		return conn_fail(conn, AOAI_E_IO, "", "the connection to the agent is broken");
+	r = conn_usable(conn);
+	if (r < 0)
+		return r;
 	r = send_request(conn, request);
 	if (r < 0)
 		return r;
