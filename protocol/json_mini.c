@@ -11,6 +11,92 @@
 
 #include "json_mini.h"
 
+/*
+ * Word-at-a-time tests (Bit Twiddling Hacks' hasless/haszero): whether any
+ * byte of @w is below @n (n <= 0x80), or equal to @b.  Both are exact as
+ * to whether such a byte exists, which is all the callers ask.
+ */
+#define BYTES_ONES  0x0101010101010101ULL
+#define BYTES_HIGHS 0x8080808080808080ULL
+
+static uint64_t has_less(uint64_t w, unsigned n)
+{
+	return (w - BYTES_ONES * n) & ~w & BYTES_HIGHS;
+}
+
+static uint64_t has_byte(uint64_t w, unsigned char b)
+{
+	return has_less(w ^ (BYTES_ONES * b), 1);
+}
+
+/*
+ * The index of the first byte flagged in @mask, a has_less()/has_byte()
+ * result or a bitwise or of them: the lowest flag is always exact, since a
+ * borrow only carries towards higher bytes.  Byte 0 is the first in memory
+ * on a little-endian machine; elsewhere the callers go byte by byte.
+ */
+static unsigned first_flagged(uint64_t mask)
+{
+	return (unsigned)__builtin_ctzll(mask) / 8;
+}
+
+#define BYTES_FAST (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+/* The number of ASCII bytes @s starts with, 8 at a time where it can. */
+static size_t ascii_run(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; len - i >= sizeof(w); i += sizeof(w)) {
+		memcpy(&w, s + i, sizeof(w));
+		if (w & BYTES_HIGHS) {
+			if (BYTES_FAST)
+				return i + first_flagged(w & BYTES_HIGHS);
+			break;
+		}
+	}
+	while (i < len && s[i] < 0x80)
+		i++;
+	return i;
+}
+
+/* The bytes of @w before byte @k (k < 8). */
+static uint64_t bytes_before(uint64_t w, unsigned k)
+{
+	return w & (((uint64_t)1 << (8 * k)) - 1);
+}
+
+/*
+ * The number of bytes from @p a JSON string holds as they are: neither a
+ * quote, a backslash nor a control character.  Those runs are most of a
+ * reply, and move in one piece rather than byte by byte.  Sets *@high when
+ * one of them is not ASCII (so UTF-8 needs checking).
+ */
+static size_t verbatim_run(const char *p, const char *end, bool *high)
+{
+	const char *start = p;
+	uint64_t w, stop, highs = 0;
+	unsigned k;
+
+	for (; end - p >= (ptrdiff_t)sizeof(w); p += sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		stop = has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\');
+		if (stop && BYTES_FAST) {
+			k = first_flagged(stop);
+			*high |= (highs | (bytes_before(w, k) & BYTES_HIGHS)) != 0;
+			return (size_t)(p - start) + k;
+		}
+		if (stop)
+			break;
+		highs |= w & BYTES_HIGHS;
+	}
+	*high |= highs != 0;
+	for (; p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\'; p++)
+		*high |= (unsigned char)*p >= 0x80;
+	return (size_t)(p - start);
+}
+
 bool json_mini_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t i = 0, n, k;
@@ -20,7 +106,7 @@ bool json_mini_utf8_valid(const unsigned char *s, size_t len)
 		unsigned char c = s[i];
 
 		if (c < 0x80) {
-			i++;
+			i += ascii_run(s + i, len - i);
 			continue;
 		}
 		if (c >= 0xc2 && c <= 0xdf)
@@ -52,7 +138,8 @@ int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
 	static const char head[] = "{\"v\":1,\"op\":\"headers\",\"url\":\"";
 	static const char tail[] = "\"}";
 	static const char hex[] = "0123456789abcdef";
-	size_t ulen = strlen(url), i;
+	size_t ulen = strlen(url), i, n;
+	bool high = false; /* checked above */
 	char *buf, *p;
 
 	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
@@ -65,18 +152,24 @@ int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
 	for (i = 0; i < ulen; i++) {
-		unsigned char c = (unsigned char)url[i];
+		unsigned char c;
 
+		n = verbatim_run(url + i, url + ulen, &high);
+		memcpy(p, url + i, n);
+		p += n;
+		i += n;
+		if (i == ulen)
+			break;
+		c = (unsigned char)url[i];
+		/* verbatim_run() stopped at a quote, a backslash or a control character. */
 		if (c == '"' || c == '\\') {
 			*p++ = '\\';
 			*p++ = (char)c;
-		} else if (c < 0x20) {
+		} else {
 			memcpy(p, "\\u00", 4);
 			p[4] = hex[c >> 4];
 			p[5] = hex[c & 0xf];
 			p += 6;
-		} else {
-			*p++ = (char)c;
 		}
 	}
 	memcpy(p, tail, sizeof(tail) - 1);
@@ -204,37 +297,44 @@ static int simple_escape(char c, char *ret)
 int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
 {
 	char *start, *out, c;
+	bool high = false; /* a byte >= 0x80 in the string: UTF-8 to check */
 	uint32_t cp;
+	size_t n;
 
 	if (json_mini_expect(ps, '"') < 0)
 		return -EBADMSG;
 	start = out = ps->p;
 	for (;;) {
+		/* Until the first escape, @out is ps->p and nothing moves. */
+		n = verbatim_run(ps->p, ps->end, &high);
+		if (out != ps->p)
+			memmove(out, ps->p, n);
+		out += n;
+		ps->p += n;
 		if (ps->p >= ps->end)
 			return -EBADMSG;
 		c = *ps->p++;
 
 		if (c == '"')
 			break;
+		/* Only a quote, a control character or a backslash ends a run. */
 		if ((unsigned char)c < 0x20)
 			return -EBADMSG;
-		if (c != '\\') {
-			*out++ = c;
-			continue;
-		}
 		if (ps->p >= ps->end)
 			return -EBADMSG;
 		c = *ps->p++;
 		if (c == 'u') {
 			if (unicode_escape(ps, &cp) < 0)
 				return -EBADMSG;
+			high |= cp >= 0x80;
 			out = put_utf8(out, cp);
 		} else if (simple_escape(c, out++) < 0) {
 			return -EBADMSG;
 		}
 	}
 	*out = '\0';
-	if (!json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
+	/* All ASCII is valid UTF-8. */
+	if (high && !json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
 		return -EBADMSG;
 	*ret = start;
 	*ret_len = (size_t)(out - start);
