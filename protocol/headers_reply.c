@@ -60,17 +60,19 @@ static int read_field(struct json_mini_parser *ps, struct reply_field *f, int de
 	}
 }
 
+/* Keys are told apart by their first byte, then compared once. */
 static int header_member(struct json_mini_parser *ps, const char *key, void *ctx)
 {
 	struct reply_header *h = ctx;
+	struct reply_field *f = NULL;
 
-	if (strcmp(key, "name") == 0)
-		return read_field(ps, &h->name, DEPTH_HEADER);
-	if (strcmp(key, "value") == 0)
-		return read_field(ps, &h->value, DEPTH_HEADER);
-	if (strcmp(key, "exists_action") == 0)
-		return read_field(ps, &h->exists_action, DEPTH_HEADER);
-	return json_mini_skip(ps, DEPTH_HEADER);
+	if (key[0] == 'n' && strcmp(key, "name") == 0)
+		f = &h->name;
+	else if (key[0] == 'v' && strcmp(key, "value") == 0)
+		f = &h->value;
+	else if (key[0] == 'e' && strcmp(key, "exists_action") == 0)
+		f = &h->exists_action;
+	return f ? read_field(ps, f, DEPTH_HEADER) : json_mini_skip(ps, DEPTH_HEADER);
 }
 
 /* Elements past @cap are checked as JSON and counted, not kept. */
@@ -101,23 +103,32 @@ static int read_headers(struct json_mini_parser *ps, struct headers_reply *r)
 	return json_mini_array(ps, header_element, r);
 }
 
+static struct reply_field *reply_field_of(struct headers_reply *r, const char *key)
+{
+	switch (key[0]) {
+	case 'v':
+		return key[1] == '\0' ? &r->v : NULL;
+	case 'o':
+		return strcmp(key, "ok") == 0 ? &r->ok : NULL;
+	case 'p':
+		return strcmp(key, "profile") == 0 ? &r->profile : NULL;
+	case 'e':
+		return strcmp(key, "error") == 0 ? &r->error : NULL;
+	case 'm':
+		return strcmp(key, "message") == 0 ? &r->message : NULL;
+	}
+	return NULL;
+}
+
 static int reply_member(struct json_mini_parser *ps, const char *key, void *ctx)
 {
 	struct headers_reply *r = ctx;
+	struct reply_field *f;
 
-	if (strcmp(key, "headers") == 0)
+	if (key[0] == 'h' && strcmp(key, "headers") == 0)
 		return read_headers(ps, r);
-	if (strcmp(key, "v") == 0)
-		return read_field(ps, &r->v, DEPTH_MEMBER);
-	if (strcmp(key, "ok") == 0)
-		return read_field(ps, &r->ok, DEPTH_MEMBER);
-	if (strcmp(key, "profile") == 0)
-		return read_field(ps, &r->profile, DEPTH_MEMBER);
-	if (strcmp(key, "error") == 0)
-		return read_field(ps, &r->error, DEPTH_MEMBER);
-	if (strcmp(key, "message") == 0)
-		return read_field(ps, &r->message, DEPTH_MEMBER);
-	return json_mini_skip(ps, DEPTH_MEMBER);
+	f = reply_field_of(r, key);
+	return f ? read_field(ps, f, DEPTH_MEMBER) : json_mini_skip(ps, DEPTH_MEMBER);
 }
 
 int headers_reply_read(char *buf, size_t len, struct headers_reply *reply)

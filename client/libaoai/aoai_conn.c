@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -278,22 +279,46 @@ static int conn_usable(struct aoai_conn *conn)
 	return 0;
 }
 
-/* One frame of @len bytes of @payload, sent with one send() as the agent reads it. */
+/* Moves the iovecs of @msg past the @n bytes sent. */
+static void iov_advance(struct msghdr *msg, size_t n)
+{
+	while (n > 0) {
+		size_t step = n < msg->msg_iov->iov_len ? n : msg->msg_iov->iov_len;
+
+		msg->msg_iov->iov_base = (uint8_t *)msg->msg_iov->iov_base + step;
+		msg->msg_iov->iov_len -= step;
+		n -= step;
+		if (msg->msg_iov->iov_len == 0) {
+			msg->msg_iov++;
+			msg->msg_iovlen--;
+		}
+	}
+}
+
+/*
+ * One frame of @len bytes of @payload: header and payload gathered by one
+ * sendmsg(), with no copy of the payload to wipe.
+ */
 static int send_payload(struct aoai_conn *conn, const char *payload, size_t len)
 {
-	uint8_t *frame;
-	int r;
+	uint8_t header[PROTO_HEADER_LEN];
+	struct iovec iov[2] = { { header, sizeof(header) }, { (char *)payload, len } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
 
-	if (len > PROTO_MAX_FRAME)
+	if (proto_frame_header(len, header) < 0)
 		return conn_fail(conn, AOAI_E_INVALID, "", "request too large");
-	frame = malloc(PROTO_HEADER_LEN + len);
-	if (!frame)
-		return conn_fail(conn, AOAI_E_NOMEM, "", "out of memory");
-	(void)proto_frame_header(len, frame);
-	memcpy(frame + PROTO_HEADER_LEN, payload, len);
-	r = send_all(conn, frame, PROTO_HEADER_LEN + len);
-	proto_buf_free(frame, PROTO_HEADER_LEN + len);
-	return r;
+	while (msg.msg_iovlen > 0) {
+		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			conn->broken = true;
+			return conn_fail(conn, AOAI_E_IO, "", "cannot send to the agent: %m");
+		}
+		iov_advance(&msg, (size_t)n);
+	}
+	return 0;
 }
 
 int conn_exchange(struct aoai_conn *conn, const char *payload, size_t len, uint8_t **ret_buf,

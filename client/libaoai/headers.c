@@ -27,7 +27,12 @@ struct header {
 	int action;
 };
 
+/*
+ * One allocation: this struct, the @count headers, then every string
+ * (profile, names, values) NUL-terminated; @size bytes in all, wiped whole.
+ */
 struct aoai_headers {
+	size_t size;
 	char *profile;
 	size_t count;
 	struct header h[];
@@ -35,15 +40,9 @@ struct aoai_headers {
 
 struct aoai_headers *aoai_headers_free(struct aoai_headers *h)
 {
-	size_t i;
-
 	if (!h)
 		return NULL;
-	for (i = 0; i < h->count; i++) {
-		wipe_str_free(h->h[i].name);
-		wipe_str_free(h->h[i].value);
-	}
-	free(h->profile);
+	explicit_bzero(h, h->size);
 	free(h);
 	return NULL;
 }
@@ -71,58 +70,75 @@ static bool header_string_valid(const struct reply_field *f, bool name)
 	return !name || (f->len > 0 && !strpbrk(f->s, ": \t"));
 }
 
-static char *copy_field(const struct reply_field *f)
-{
-	char *s = malloc(f->len + 1);
-
-	if (s)
-		memcpy(s, f->s, f->len + 1);
-	return s;
-}
-
-static int header_copy(struct aoai_conn *conn, const struct reply_header *item, struct header *h)
+/* Checks header @item; returns its AOAI_EXISTS_* action. */
+static int header_check(struct aoai_conn *conn, const struct reply_header *item)
 {
 	const struct reply_field *action = &item->exists_action;
+	int a;
 
 	if (action->type != REPLY_ABSENT && action->type != REPLY_STRING)
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "bad exists_action in reply");
-	h->action = action_from_name(action->type == REPLY_STRING ? action->s : NULL);
-	if (h->action < 0)
+	a = action_from_name(action->type == REPLY_STRING ? action->s : NULL);
+	if (a < 0)
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "unknown exists_action in reply");
 	if (!header_string_valid(&item->name, true) || !header_string_valid(&item->value, false))
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "bad header in reply");
-	h->name = copy_field(&item->name);
-	h->value = copy_field(&item->value);
-	if (!h->name || !h->value)
+	return a;
+}
+
+/* Copies @f and its NUL to *@pos, moving it on; returns the copy. */
+static char *put_field(char **pos, const struct reply_field *f)
+{
+	char *s = *pos;
+
+	memcpy(s, f->s, f->len + 1);
+	*pos += f->len + 1;
+	return s;
+}
+
+/* The headers of @reply, all checked (their @n actions in @actions), in one allocation. */
+static int headers_copy(struct aoai_conn *conn, const struct headers_reply *reply,
+			const int *actions, struct aoai_headers **ret_headers)
+{
+	size_t i, n = reply->nheaders, size;
+	struct aoai_headers *h;
+	char *pos;
+
+	size = sizeof(*h) + n * sizeof(h->h[0]) + reply->profile.len + 1;
+	for (i = 0; i < n; i++)
+		size += reply->h[i].name.len + 1 + reply->h[i].value.len + 1;
+	h = malloc(size);
+	if (!h)
 		return conn_fail(conn, AOAI_E_NOMEM, "", "out of memory");
+	h->size = size;
+	h->count = n;
+	pos = (char *)&h->h[n];
+	h->profile = put_field(&pos, &reply->profile);
+	for (i = 0; i < n; i++) {
+		h->h[i].name = put_field(&pos, &reply->h[i].name);
+		h->h[i].value = put_field(&pos, &reply->h[i].value);
+		h->h[i].action = actions[i];
+	}
+	*ret_headers = h;
 	return 0;
 }
 
 static int headers_from_reply(struct aoai_conn *conn, const struct headers_reply *reply,
 			      struct aoai_headers **ret_headers)
 {
-	struct aoai_headers *h;
-	size_t i, n = reply->nheaders;
-	int r = 0;
+	int actions[HEADERS_MAX];
+	size_t i;
 
 	if (reply->headers.type != REPLY_ARRAY || reply->profile.type != REPLY_STRING)
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "\"headers\" reply without headers");
-	if (n > HEADERS_MAX)
+	if (reply->nheaders > HEADERS_MAX)
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "too many headers in reply");
-	h = calloc(1, sizeof(*h) + n * sizeof(h->h[0]));
-	if (!h)
-		return conn_fail(conn, AOAI_E_NOMEM, "", "out of memory");
-	h->profile = copy_field(&reply->profile);
-	for (i = 0; i < n && r == 0; i++, h->count++)
-		r = header_copy(conn, &reply->h[i], &h->h[i]);
-	if (r == 0 && !h->profile)
-		r = conn_fail(conn, AOAI_E_NOMEM, "", "out of memory");
-	if (r < 0) {
-		aoai_headers_free(h);
-		return r;
+	for (i = 0; i < reply->nheaders; i++) {
+		actions[i] = header_check(conn, &reply->h[i]);
+		if (actions[i] < 0)
+			return actions[i];
 	}
-	*ret_headers = h;
-	return 0;
+	return headers_copy(conn, reply, actions, ret_headers);
 }
 
 /* Reads the reply frame in place; the caller wipes it. */
