@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Just enough JSON for the "headers" operation, without jansson (the hook
- * links nothing but libc): a writer for one request, a strict parser for
- * the replies (json_mini.h; the reply's shape is agent_reply.c's).
+ * links nothing but libc, and libaoai's headers call costs what its frames
+ * do): a writer for one request, a strict parser for the replies
+ * (json_mini.h; the reply's shape is headers_reply.c's).
  */
 #include <errno.h>
 #include <stdint.h>
