@@ -46,6 +46,8 @@ AGENT_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_AGENT) $(PKGS_AGENT_DL) 2>
 AGENT_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_AGENT) 2>/dev/null)
 AGENT_DL_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_AGENT_DL) 2>/dev/null)
 JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+# jansson's static archive where the system has one (Debian's libjansson-dev does).
+JANSSON_STATIC := $(wildcard $(shell $(PKG_CONFIG) --variable=libdir jansson 2>/dev/null)/libjansson.a)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 ifeq ($(V),1)
@@ -76,7 +78,10 @@ PROTO_LIB := $(BUILD)/libprotocol.a
 COMMON_LIB := $(BUILD)/libcommon.a
 COMMON_PIC_LIB := $(BUILD)/libcommon-pic.a
 CLIENT_SHARED_LIB := $(BUILD)/libclient-shared.a
-CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC)) $(CLIENT_SHARED_LIB) $(PROTO_LIB)
+# The CLI links libaoai's code itself (LIBAOAI_CLI_LIB), not libaoai.so.
+LIBAOAI_CLI_LIB := $(BUILD)/libaoai-cli.a
+CLI_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRC)) $(CLIENT_SHARED_LIB) $(LIBAOAI_CLI_LIB) \
+	$(PROTO_LIB) $(COMMON_LIB)
 CHECK_CORE_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(CHECK_CORE_SRC))
 CHECK_CORE := $(BUILD)/libcheck-core.a
 # The agent's URL rules (common/hosts.c) too: aoai-check fetches what the agent would.
@@ -200,6 +205,9 @@ $(COMMON_PIC_LIB): $(patsubst %.c,$(PIC)/%.o,$(COMMON_SRC))
 $(CLIENT_SHARED_LIB): $(patsubst %.c,$(OBJ)/%.o,$(CLIENT_SHARED_SRC))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(LIBAOAI_CLI_LIB): $(patsubst %.c,$(OBJ)/%.o,$(LIBAOAI_SRC))
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 # The hook's copy of the ground floor: PIC, hidden, never sanitized.
 $(PRELOAD_PROTO_LIB): $(patsubst %.c,$(PIC)/preload/%.o,$(PROTO_SRC) $(COMMON_SRC))
 	@mkdir -p $(@D)
@@ -263,12 +271,14 @@ $(BUILD)/lib/pkgconfig/aoai.pc: client/libaoai/aoai.pc.in Makefile
 # The user units name the installed agent.
 make_unit = sed -e 's|@BINDIR@|$(BINDIR)|g' $(1)
 
-# The CLI links only libaoai and jansson, so it starts as fast as ssh-add.
-$(CLI_BIN): $(CLI_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
+# Each `aoai` command is a process of its own, whose start is most of what it
+# costs (docs/PERFORMANCE.md): libaoai's code and, where there is a static
+# archive, jansson are linked in, so ld.so maps and relocates libc alone.
+$(CLI_BIN): $(CLI_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(RPATH_FLAGS) -o $@ $(CLI_OBJ) \
-		-L$(BUILD)/lib -laoai $(JANSSON_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) -Wl,-O1,--as-needed -o $@ $(CLI_OBJ) \
+		$(or $(JANSSON_STATIC),$(JANSSON_LIBS))
 
 $(EXEC_BIN): $(EXEC_OBJ) $(LIBAOAI) $(BUILD)/lib/libaoai.so
 	@mkdir -p $(@D)

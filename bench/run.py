@@ -443,7 +443,7 @@ def memory_many(scene, plan, idle, p50_one):
 
 # bench/NAME.py modules and their sections, in the order they run.
 MODULES = (("hook", "5 hook"), ("tokens", "6 tokens"), ("store", "8 store"),
-           ("relay", "9 relay"))
+           ("relay", "9 relay"), ("cli", "10 cli"))
 
 
 def module_rows(name, section, build, tmp_root):

@@ -1,15 +1,149 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Just enough JSON for the "headers" operation, without jansson (the hook
- * links nothing but libc): a writer for one request, a strict parser for
- * the replies (json_mini.h; the reply's shape is agent_reply.c's).
+ * links nothing but libc, and libaoai's headers call costs what its frames
+ * do): a writer for one request, a strict parser for the replies
+ * (json_mini.h; the reply's shape is headers_reply.c's).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json_mini.h"
+
+/*
+ * Word-at-a-time tests (Bit Twiddling Hacks' hasless/haszero): whether any
+ * byte of @w is below @n (n <= 0x80), or equal to @b.  Both are exact as
+ * to whether such a byte exists, which is all the callers ask.
+ */
+#define BYTES_ONES  0x0101010101010101ULL
+#define BYTES_HIGHS 0x8080808080808080ULL
+
+static uint64_t has_less(uint64_t w, unsigned n)
+{
+	return (w - BYTES_ONES * n) & ~w & BYTES_HIGHS;
+}
+
+static uint64_t has_byte(uint64_t w, unsigned char b)
+{
+	return has_less(w ^ (BYTES_ONES * b), 1);
+}
+
+/*
+ * The index of the first byte flagged in @mask, a has_less()/has_byte()
+ * result or a bitwise or of them: the lowest flag is always exact, since a
+ * borrow only carries towards higher bytes.  Byte 0 is the first in memory
+ * on a little-endian machine; elsewhere the callers go byte by byte.
+ */
+static unsigned first_flagged(uint64_t mask)
+{
+	return (unsigned)__builtin_ctzll(mask) / 8;
+}
+
+#define BYTES_FAST (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+/* The number of ASCII bytes @s starts with, 8 at a time where it can. */
+static size_t ascii_run(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; len - i >= sizeof(w); i += sizeof(w)) {
+		memcpy(&w, s + i, sizeof(w));
+		if (w & BYTES_HIGHS) {
+			if (BYTES_FAST)
+				return i + first_flagged(w & BYTES_HIGHS);
+			break;
+		}
+	}
+	while (i < len && s[i] < 0x80)
+		i++;
+	return i;
+}
+
+/* The bytes of @w before byte @k (k < 8). */
+static uint64_t bytes_before(uint64_t w, unsigned k)
+{
+	return w & (((uint64_t)1 << (8 * k)) - 1);
+}
+
+#ifdef __SSE2__
+/*
+ * verbatim_run() 16 bytes at a time where SSE2 is (every x86-64): the bytes
+ * it stops at as a bit mask, the non-ASCII ones in *@highs.
+ */
+static unsigned verbatim_stops16(const char *p, unsigned *highs)
+{
+	const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* Unsigned v <= 0x1f exactly when min(v, 0x1f) == v. */
+	const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+	const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+						       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+					  ctl);
+
+	*highs = (unsigned)_mm_movemask_epi8(v);
+	return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/* verbatim_run() 8 bytes, then 1 at a time: what SSE2 leaves, or all of it without. */
+static size_t verbatim_words(const char *p, const char *end, bool *high)
+{
+	const char *start = p;
+	uint64_t w, stop, highs = 0;
+	unsigned k;
+
+	for (; end - p >= (ptrdiff_t)sizeof(w); p += sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		stop = has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\');
+		if (stop && BYTES_FAST) {
+			k = first_flagged(stop);
+			*high |= (highs | (bytes_before(w, k) & BYTES_HIGHS)) != 0;
+			return (size_t)(p - start) + k;
+		}
+		if (stop)
+			break;
+		highs |= w & BYTES_HIGHS;
+	}
+	*high |= highs != 0;
+	for (; p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\'; p++)
+		*high |= (unsigned char)*p >= 0x80;
+	return (size_t)(p - start);
+}
+
+/*
+ * The number of bytes from @p a JSON string holds as they are: neither a
+ * quote, a backslash nor a control character.  Those runs are most of a
+ * reply, and move in one piece rather than byte by byte.  Sets *@high when
+ * one of them is not ASCII (so UTF-8 needs checking).  Inlined: most
+ * strings are keys, a few bytes long, and a call would cost more than they.
+ */
+static inline __attribute__((always_inline)) size_t verbatim_run(const char *p, const char *end,
+								 bool *high)
+{
+#ifdef __SSE2__
+	const char *start = p;
+	unsigned m, h, highs = 0, k;
+
+	for (; end - p >= 16; p += 16) {
+		m = verbatim_stops16(p, &h);
+		if (m) {
+			k = (unsigned)__builtin_ctz(m);
+			*high |= (highs | (h & ((1u << k) - 1))) != 0;
+			return (size_t)(p - start) + k;
+		}
+		highs |= h;
+	}
+	*high |= highs != 0;
+	return (size_t)(p - start) + verbatim_words(p, end, high);
+#else
+	return verbatim_words(p, end, high);
+#endif
+}
 
 bool json_mini_utf8_valid(const unsigned char *s, size_t len)
 {
@@ -20,7 +154,7 @@ bool json_mini_utf8_valid(const unsigned char *s, size_t len)
 		unsigned char c = s[i];
 
 		if (c < 0x80) {
-			i++;
+			i += ascii_run(s + i, len - i);
 			continue;
 		}
 		if (c >= 0xc2 && c <= 0xdf)
@@ -52,7 +186,8 @@ int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
 	static const char head[] = "{\"v\":1,\"op\":\"headers\",\"url\":\"";
 	static const char tail[] = "\"}";
 	static const char hex[] = "0123456789abcdef";
-	size_t ulen = strlen(url), i;
+	size_t ulen = strlen(url), i, n;
+	bool high = false; /* checked above */
 	char *buf, *p;
 
 	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
@@ -65,18 +200,24 @@ int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
 	for (i = 0; i < ulen; i++) {
-		unsigned char c = (unsigned char)url[i];
+		unsigned char c;
 
+		n = verbatim_run(url + i, url + ulen, &high);
+		memcpy(p, url + i, n);
+		p += n;
+		i += n;
+		if (i == ulen)
+			break;
+		c = (unsigned char)url[i];
+		/* verbatim_run() stopped at a quote, a backslash or a control character. */
 		if (c == '"' || c == '\\') {
 			*p++ = '\\';
 			*p++ = (char)c;
-		} else if (c < 0x20) {
+		} else {
 			memcpy(p, "\\u00", 4);
 			p[4] = hex[c >> 4];
 			p[5] = hex[c & 0xf];
 			p += 6;
-		} else {
-			*p++ = (char)c;
 		}
 	}
 	memcpy(p, tail, sizeof(tail) - 1);
@@ -197,69 +338,94 @@ static int simple_escape(char c, char *ret)
 	return 0;
 }
 
-/* Bytes that go into a string as they are: printable ASCII but '"' and
- * '\\'.  A table, as this loop runs over every byte of every URL. */
-static const bool plain_byte[256] = {
-	[0x20 ... '"' - 1] = true,
-	['"' + 1 ... '\\' - 1] = true,
-	['\\' + 1 ... 0x7e] = true,
-};
-
-/* Skips the run of plain bytes at ps->p: most strings are nothing else,
- * and need no copy. */
-static void skip_plain(struct json_mini_parser *ps)
-{
-	while (ps->p < ps->end && plain_byte[(unsigned char)*ps->p])
-		ps->p++;
-}
-
 /*
- * Decodes the string at ps->p in place and NUL-terminates it: the decoded
- * form is never longer than the quoted one, so it fits where it was.
+ * Decodes the string after the opening quote at ps->p in place and
+ * NUL-terminates it: the decoded form is never longer than the quoted one,
+ * so it fits where it was.
  */
-int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
+static __attribute__((noinline)) int string_decode(struct json_mini_parser *ps, char **ret,
+						   size_t *ret_len)
 {
 	char *start, *out, c;
-	bool ascii = true;
+	bool high = false; /* a byte >= 0x80 in the string: UTF-8 to check */
 	uint32_t cp;
+	size_t n;
 
-	if (json_mini_expect(ps, '"') < 0)
-		return -EBADMSG;
-	start = ps->p;
-	skip_plain(ps);
-	out = ps->p;
+	start = out = ps->p;
 	for (;;) {
+		/* Until the first escape, @out is ps->p and nothing moves. */
+		n = verbatim_run(ps->p, ps->end, &high);
+		if (out != ps->p)
+			memmove(out, ps->p, n);
+		out += n;
+		ps->p += n;
 		if (ps->p >= ps->end)
 			return -EBADMSG;
 		c = *ps->p++;
 
 		if (c == '"')
 			break;
+		/* Only a quote, a control character or a backslash ends a run. */
 		if ((unsigned char)c < 0x20)
 			return -EBADMSG;
-		if (c != '\\') {
-			ascii = ascii && (unsigned char)c < 0x80;
-			*out++ = c;
-			continue;
-		}
 		if (ps->p >= ps->end)
 			return -EBADMSG;
 		c = *ps->p++;
 		if (c == 'u') {
 			if (unicode_escape(ps, &cp) < 0)
 				return -EBADMSG;
+			high |= cp >= 0x80;
 			out = put_utf8(out, cp);
 		} else if (simple_escape(c, out++) < 0) {
 			return -EBADMSG;
 		}
 	}
 	*out = '\0';
-	/* Escapes decode to valid UTF-8 by construction; raw bytes need checking. */
-	if (!ascii && !json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
+	/* All ASCII is valid UTF-8. */
+	if (high && !json_mini_utf8_valid((const unsigned char *)start, (size_t)(out - start)))
 		return -EBADMSG;
 	*ret = start;
 	*ret_len = (size_t)(out - start);
 	return 0;
+}
+
+/*
+ * What most strings of a reply are, keys above all: plain ASCII ending
+ * within the 16 bytes after the opening quote.  Read here at a fraction of
+ * string_decode()'s cost; returns false, having read nothing, for any other.
+ */
+static inline bool plain_short_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
+{
+#ifdef __SSE2__
+	char *p = ps->p;
+	unsigned stops, highs, k;
+
+	if (ps->end - p < 16)
+		return false;
+	stops = verbatim_stops16(p, &highs);
+	if (!stops)
+		return false;
+	k = (unsigned)__builtin_ctz(stops);
+	if (p[k] != '"' || (highs & ((1u << k) - 1)))
+		return false;
+	p[k] = '\0';
+	*ret = p;
+	*ret_len = k;
+	ps->p = p + k + 1;
+	return true;
+#else
+	(void)ps, (void)ret, (void)ret_len;
+	return false;
+#endif
+}
+
+int json_mini_string(struct json_mini_parser *ps, char **ret, size_t *ret_len)
+{
+	if (json_mini_expect(ps, '"') < 0)
+		return -EBADMSG;
+	if (plain_short_string(ps, ret, ret_len))
+		return 0;
+	return string_decode(ps, ret, ret_len);
 }
 
 static bool is_digit(const struct json_mini_parser *ps)

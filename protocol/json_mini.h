@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A strict RFC 8259 parser over a writable buffer, for the agent's replies
- * (agent_reply.c), and the writer of the one request the hook sends.
+ * (headers_reply.c), and the writer of the one request the hook and
+ * libaoai's aoai_get_headers() send.
  *
  * Strings are decoded in place and NUL-terminated there, so whatever a
  * reply holds exists in that one buffer, which its owner wipes.  Every

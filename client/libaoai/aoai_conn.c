@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -271,6 +272,69 @@ static int recv_frame(struct aoai_conn *conn, uint8_t **ret_buf, size_t *ret_len
 	return 0;
 }
 
+static int conn_usable(struct aoai_conn *conn)
+{
+	if (conn->broken || conn->fd < 0)
+		return conn_fail(conn, AOAI_E_IO, "", "the connection to the agent is broken");
+	return 0;
+}
+
+/* Moves the iovecs of @msg past the @n bytes sent. */
+static void iov_advance(struct msghdr *msg, size_t n)
+{
+	while (n > 0) {
+		size_t step = n < msg->msg_iov->iov_len ? n : msg->msg_iov->iov_len;
+
+		msg->msg_iov->iov_base = (uint8_t *)msg->msg_iov->iov_base + step;
+		msg->msg_iov->iov_len -= step;
+		n -= step;
+		if (msg->msg_iov->iov_len == 0) {
+			msg->msg_iov++;
+			msg->msg_iovlen--;
+		}
+	}
+}
+
+/*
+ * One frame of @len bytes of @payload: header and payload gathered by one
+ * sendmsg(), with no copy of the payload to wipe.
+ */
+static int send_payload(struct aoai_conn *conn, const char *payload, size_t len)
+{
+	uint8_t header[PROTO_HEADER_LEN];
+	struct iovec iov[2] = { { header, sizeof(header) }, { (char *)payload, len } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (proto_frame_header(len, header) < 0)
+		return conn_fail(conn, AOAI_E_INVALID, "", "request too large");
+	while (msg.msg_iovlen > 0) {
+		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			conn->broken = true;
+			return conn_fail(conn, AOAI_E_IO, "", "cannot send to the agent: %m");
+		}
+		iov_advance(&msg, (size_t)n);
+	}
+	return 0;
+}
+
+int conn_exchange(struct aoai_conn *conn, const char *payload, size_t len, uint8_t **ret_buf,
+		  size_t *ret_len)
+{
+	int r;
+
+	r = conn_usable(conn);
+	if (r < 0)
+		return r;
+	r = send_payload(conn, payload, len);
+	if (r < 0)
+		return r;
+	return recv_frame(conn, ret_buf, ret_len);
+}
+
 int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 {
 	uint8_t *buf = NULL;
@@ -278,8 +342,9 @@ int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply)
 	size_t len = 0;
 	int r;
 
-	if (conn->broken || conn->fd < 0)
-		return conn_fail(conn, AOAI_E_IO, "", "the connection to the agent is broken");
+	r = conn_usable(conn);
+	if (r < 0)
+		return r;
 	r = send_request(conn, request);
 	if (r < 0)
 		return r;

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -43,6 +45,16 @@ int conn_fail(struct aoai_conn *conn, int err, const char *code, const char *fmt
 int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply);
 
 /*
+ * Sends @len bytes of @payload (JSON text) as one frame and reads one reply
+ * frame, unparsed, into a new buffer: returns 0 and *ret_buf / *ret_len (the
+ * caller wipes and frees it with proto_buf_free()), or AOAI_E_IO /
+ * AOAI_E_PROTOCOL / AOAI_E_NOMEM / AOAI_E_INVALID.  For callers that read
+ * the reply without jansson; the payload is the caller's to wipe.
+ */
+int conn_exchange(struct aoai_conn *conn, const char *payload, size_t len, uint8_t **ret_buf,
+		  size_t *ret_len);
+
+/*
  * conn_roundtrip(), then checks the reply: "v" 1 and "ok" true return 0 with
  * the reply in *ret_reply (NULL allowed: dropped); an error reply returns
  * its AOAI_E_* code with code and message kept in @conn.  Every string in
@@ -50,6 +62,14 @@ int conn_roundtrip(struct aoai_conn *conn, json_t *request, json_t **ret_reply);
  * secrets and passphrases.
  */
 int request_run(struct aoai_conn *conn, json_t *request, json_t **ret_reply);
+
+struct headers_reply;
+/*
+ * request_run()'s check of "v", "ok", "error" and "message", for a reply read
+ * by headers_reply_read() (protocol/headers_reply.h): the same verdicts in
+ * the same words.  Returns 0 for "v" 1 and "ok" true.
+ */
+int reply_check_fields(struct aoai_conn *conn, const struct headers_reply *reply);
 
 /* The AOAI_E_* code for a wire error code ("no_match" → AOAI_E_NOMATCH). */
 int errors_from_code(const char *code);

@@ -7,18 +7,28 @@
 
 #include "aoai.h"
 #include "aoai_conn.h"
+#include "headers_reply.h"
 #include "proto.h"
 
-/* An error reply: keep its code and message, return its AOAI_E_* value. */
-static int reply_error(struct aoai_conn *conn, const json_t *reply)
+/*
+ * An error reply (@code NULL when "error" is no string, @message NULL when
+ * "message" is none): keep its code and message, return its AOAI_E_* value.
+ */
+static int reply_error(struct aoai_conn *conn, const char *code, const char *message)
 {
-	const char *code, *message;
-
-	code = json_string_value(json_object_get(reply, "error"));
-	message = json_string_value(json_object_get(reply, "message"));
 	if (!code)
 		return conn_fail(conn, AOAI_E_PROTOCOL, "", "error reply without an error code");
 	return conn_fail(conn, errors_from_code(code), code, "%s", message ? message : "");
+}
+
+static int reply_unknown_version(struct aoai_conn *conn)
+{
+	return conn_fail(conn, AOAI_E_PROTOCOL, "", "reply of an unknown protocol version");
+}
+
+static int reply_without_ok(struct aoai_conn *conn)
+{
+	return conn_fail(conn, AOAI_E_PROTOCOL, "", "reply without \"ok\"");
 }
 
 static int reply_check(struct aoai_conn *conn, const json_t *reply)
@@ -28,11 +38,30 @@ static int reply_check(struct aoai_conn *conn, const json_t *reply)
 	v = json_object_get(reply, "v");
 	ok = json_object_get(reply, "ok");
 	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION)
-		return conn_fail(conn, AOAI_E_PROTOCOL, "", "reply of an unknown protocol version");
+		return reply_unknown_version(conn);
 	if (!json_is_boolean(ok))
-		return conn_fail(conn, AOAI_E_PROTOCOL, "", "reply without \"ok\"");
+		return reply_without_ok(conn);
 	if (!json_is_true(ok))
-		return reply_error(conn, reply);
+		return reply_error(conn, json_string_value(json_object_get(reply, "error")),
+				   json_string_value(json_object_get(reply, "message")));
+	return 0;
+}
+
+static const char *field_string(const struct reply_field *f)
+{
+	return f->type == REPLY_STRING ? f->s : NULL;
+}
+
+int reply_check_fields(struct aoai_conn *conn, const struct headers_reply *reply)
+{
+	_Static_assert(PROTO_VERSION == 1, "REPLY_ONE stands for PROTO_VERSION");
+	if (reply->v.type != REPLY_ONE)
+		return reply_unknown_version(conn);
+	if (reply->ok.type != REPLY_TRUE && reply->ok.type != REPLY_FALSE)
+		return reply_without_ok(conn);
+	if (reply->ok.type == REPLY_FALSE)
+		return reply_error(conn, field_string(&reply->error),
+				   field_string(&reply->message));
 	return 0;
 }
 

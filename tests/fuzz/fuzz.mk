@@ -7,7 +7,7 @@
 #   make fuzz-merge FUZZ=config                         minimise a grown corpus
 #   make fuzz-replay                                    the committed corpus, with $(CC)
 
-FUZZ_NAMES := frame request json config hosts url-plain token-response oidc-discovery arc-challenge template store jwt policy
+FUZZ_NAMES := frame request json headers-reply config hosts url-plain token-response oidc-discovery arc-challenge template store jwt policy
 FUZZ ?= $(FUZZ_NAMES)
 FUZZ_SECONDS ?= 60
 # Debian's clang-14 package installs clang-14; the unversioned name comes with "clang".
