@@ -513,6 +513,13 @@ void conn_resume(struct conn *c)
 		c->dead = true; /* noticed at the connection's next event */
 }
 
+void conn_close_when_done(struct conn *c)
+{
+	c->closing = true;
+	if (!c->busy && c->out_off == c->out_len)
+		conn_free(c);
+}
+
 void conn_close_all(struct agent *a)
 {
 	while (a->conns)

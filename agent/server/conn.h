@@ -48,6 +48,9 @@ struct conn {
 	bool closing; /* take no more requests; close once the replies are sent */
 	bool eof;     /* the peer sent everything: answer what it sent, then close */
 	bool dead;    /* close at the end of the current event */
+
+	/* It fetched the host list: closed when that changes (ops_hosts.c). */
+	bool watches_hosts;
 };
 
 /*
@@ -96,6 +99,10 @@ void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data);
 void conn_set_session(struct conn *c, conn_free_fn free_fn, void *data);
 /* After a late conn_reply(): sends it and reads on, from the event loop. */
 void conn_resume(struct conn *c);
+
+/* Takes no more requests on @c and closes it once its reply in flight is
+ * sent: at once (@c is freed) when it has none. */
+void conn_close_when_done(struct conn *c);
 
 /* Closes every connection (at exit). */
 void conn_close_all(struct agent *a);
