@@ -37,6 +37,8 @@
 static atomic_bool conn_busy;
 static int conn_fd = -1;
 static pid_t conn_pid;
+/* Counts the shared connections made: tells host_list.c which one it fetched on. */
+static unsigned long conn_serial;
 
 void agent_atfork_child(void)
 {
@@ -268,6 +270,7 @@ static int shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t 
 			if (conn_fd < 0)
 				return conn_fd;
 			conn_pid = getpid();
+			conn_serial++;
 		}
 		r = exchange(conn_fd, req, len, ret_buf, ret_len);
 		if (r == 0)
@@ -302,9 +305,52 @@ int agent_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len
 {
 	int r;
 
-	if (atomic_exchange(&conn_busy, true))
+	if (!agent_shared_acquire())
 		return oneoff_roundtrip(req, len, ret_buf, ret_len, err, errlen);
 	r = shared_roundtrip(req, len, ret_buf, ret_len, err, errlen);
-	atomic_store(&conn_busy, false);
+	agent_shared_release();
 	return r;
+}
+
+bool agent_shared_acquire(void)
+{
+	/* Acquire on success: what the last holder wrote is visible. */
+	return !atomic_exchange_explicit(&conn_busy, true, memory_order_acquire);
+}
+
+void agent_shared_release(void)
+{
+	atomic_store_explicit(&conn_busy, false, memory_order_release);
+}
+
+int agent_shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			   size_t errlen)
+{
+	return shared_roundtrip(req, len, ret_buf, ret_len, err, errlen);
+}
+
+unsigned long agent_shared_serial(void)
+{
+	return conn_fd >= 0 ? conn_serial : 0;
+}
+
+/*
+ * Between requests nothing may be waiting on the connection: a readable
+ * end of stream means the agent closed it (it does so when the host list
+ * changes, or it exited); a byte would be a reply nobody asked for.
+ * Either way the connection is done with.  One non-blocking syscall.
+ */
+bool agent_shared_open(void)
+{
+	char byte;
+	ssize_t n;
+
+	if (conn_fd < 0)
+		return false;
+	n = recv(conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	close(conn_fd);
+	conn_fd = -1;
+	return false;
 }

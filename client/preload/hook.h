@@ -280,6 +280,33 @@ int agent_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len
 		    size_t errlen);
 /* Forgets the connection in a child after fork() (pthread_atfork). */
 void agent_atfork_child(void);
+/*
+ * The kept connection, for host_list.c, whose list is only as current as
+ * the connection it was fetched on.  agent_shared_acquire() takes it
+ * without waiting (false: another thread has it); the other functions are
+ * called while holding it, agent_shared_release() lets it go.
+ * agent_shared_roundtrip() is agent_roundtrip() on it; agent_shared_serial()
+ * names the open connection (0: none); agent_shared_open() tells whether it
+ * is still open and idle, and closes it when it is not.
+ */
+bool agent_shared_acquire(void);
+void agent_shared_release(void);
+int agent_shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			   size_t errlen);
+unsigned long agent_shared_serial(void);
+bool agent_shared_open(void);
+
+/* host_list.c */
+
+/*
+ * False only when no host pattern of the agent's can cover @url's host: the
+ * transfer then needs no round trip.  True when one may, and whenever the
+ * list is not known for sure (an agent without the "hosts" operation, the
+ * kept connection busy on another thread, a URL the hook does not read):
+ * then the agent decides, as it always does for covered hosts.  Ports are
+ * not compared: the agent decides those.
+ */
+bool host_list_may_cover(const char *url);
 
 /* report.c */
 

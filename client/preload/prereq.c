@@ -164,6 +164,9 @@ static int decide(struct record *rec, const char *primary_ip)
 		getinfo(rec->handle, CURLINFO_REDIRECT_COUNT, &hops);
 	}
 	v = eligible(rec, url, primary_ip, hops);
+	/* A host no profile covers needs no question (host_list.c). */
+	if (v == VERDICT_INJECT && !host_list_may_cover(url))
+		v = VERDICT_PASS;
 	if (v == VERDICT_INJECT)
 		v = ask_agent(rec, url, &d);
 	use_list(rec, &d);
