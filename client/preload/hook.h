@@ -321,6 +321,15 @@ bool merge_line_is(const char *line, const char *name, size_t name_len);
  */
 int redact_debug_callback(CURL *handle, curl_infotype type, char *data, size_t size, void *userp);
 
+/* headers_request.c */
+
+/*
+ * Writes {"v":1,"op":"headers","url":URL} into @buf (@cap bytes) when @url
+ * is printable ASCII without '"' or '\' and fits.  Returns its length, or 0:
+ * then json_mini_headers_request() must build it.
+ */
+size_t headers_request_plain(const char *url, char *buf, size_t cap);
+
 /* agent_reply.c */
 
 /* A parsed "headers" reply; strings point into the reply buffer. */
