@@ -35,7 +35,7 @@ void dispatch_request(struct conn *c, const struct proto_request *req)
 	}
 	handlers[req->op](c, req);
 	/* Whatever the request changed, the hooks hear of it before its reply goes out. */
-	ops_hosts_check(c->agent);
+	ops_hosts_check(c->agent, c);
 }
 
 void dispatch_log_release(struct conn *c, struct release_event *e)

@@ -5,11 +5,18 @@
  * (docs/HOOK.md).  Patterns are no secret: "list" shows them too.
  *
  * A hook keeps the list only while the connection it fetched it on stays
- * open, and the agent closes every such connection, after any reply in
- * flight, as soon as the patterns may have changed: a reload, an added or
- * removed --host profile, a store unlocked or locked.  The hook checks its
- * connection before each transfer (a non-blocking peek), so no transfer
- * after the change is decided on the old list.
+ * open, and the agent closes every such connection as soon as the patterns
+ * may have changed (a reload, an added or removed --host profile, a store
+ * unlocked or locked), before it answers the request that changed them.
+ * The hook checks its connection before each transfer (a non-blocking
+ * peek), so no transfer after the change is decided on the old list.
+ *
+ * The close is immediate even for a connection with a request in flight:
+ * waiting for its reply would leave a moment, between that reply and the
+ * close, when another thread of the program could still find the
+ * connection open.  The hook asks again on a new connection (its requests
+ * are read-only), and a token wait that loses its client is cancelled as
+ * when a client hangs up.
  */
 #include <errno.h>
 
@@ -74,7 +81,7 @@ void op_hosts(struct conn *c, const struct proto_request *req)
 
 	(void)req;
 	/* Changes made before this request reach the watchers before it is answered. */
-	ops_hosts_check(c->agent);
+	ops_hosts_check(c->agent, c);
 	reply = hosts_reply(c->agent, &status, &msg);
 	if (!reply) {
 		conn_reply_error(c, status, msg);
@@ -84,7 +91,7 @@ void op_hosts(struct conn *c, const struct proto_request *req)
 	conn_reply(c, reply);
 }
 
-void ops_hosts_check(struct agent *a)
+void ops_hosts_check(struct agent *a, struct conn *current)
 {
 	uint64_t now = hosts_version(a);
 	struct conn *c, *next;
@@ -95,6 +102,6 @@ void ops_hosts_check(struct agent *a)
 	for (c = a->conns; c; c = next) {
 		next = c->next;
 		if (c->watches_hosts)
-			conn_close_when_done(c);
+			conn_close(c, c == current);
 	}
 }

@@ -513,10 +513,10 @@ void conn_resume(struct conn *c)
 		c->dead = true; /* noticed at the connection's next event */
 }
 
-void conn_close_when_done(struct conn *c)
+void conn_close(struct conn *c, bool after_reply)
 {
 	c->closing = true;
-	if (!c->busy && c->out_off == c->out_len)
+	if (!after_reply)
 		conn_free(c);
 }
 

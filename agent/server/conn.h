@@ -100,9 +100,12 @@ void conn_set_session(struct conn *c, conn_free_fn free_fn, void *data);
 /* After a late conn_reply(): sends it and reads on, from the event loop. */
 void conn_resume(struct conn *c);
 
-/* Takes no more requests on @c and closes it once its reply in flight is
- * sent: at once (@c is freed) when it has none. */
-void conn_close_when_done(struct conn *c);
+/*
+ * Closes @c now (@c is freed), dropping a request in flight and a reply not
+ * yet sent, as when the peer hangs up; or, for the connection whose request
+ * is being handled (@after_reply), once its reply is sent.
+ */
+void conn_close(struct conn *c, bool after_reply);
 
 /* Closes every connection (at exit). */
 void conn_close_all(struct agent *a);
