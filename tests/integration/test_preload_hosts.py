@@ -144,8 +144,26 @@ def test_agent_closes_list_connections_on_change_only(ctx, start_agent, raw, aoa
         assert not watcher.closed_by_peer(timeout=0.2)
         expect_rc(aoai("add", "k", "--host", "e.example", input=ctx.secret() + "\n"), 0, "add")
         # Closed by the time `aoai add` got its answer.
-        assert watcher.closed_by_peer(timeout=0), "the list's connection stayed open"
+        assert watcher.closed_by_peer(timeout=0.05), "the list's connection stayed open"
         assert not other.closed_by_peer(timeout=0.2), "a connection without the list closed"
+
+
+def test_list_connection_with_a_request_in_flight_closes_at_once(ctx, start_agent, raw, aoai,
+                                                                 aoai_json, identity):
+    """A token wait on a connection that fetched the list does not hold the close back: the
+    request is dropped (the hook resends it), the agent carries on."""
+    start_agent(config=ctx.write_config({"profiles": {"vm": {
+        "hosts": ["vm.example"], "credential": {
+            "type": "managed-identity",
+            "endpoint": identity.imds_authority + "/metadata/identity/oauth2/token"}}}}))
+    identity.script("imds", {"hang": 30})
+    with raw() as watcher:
+        expect_ok(watcher.request({"v": 1, "op": "hosts"}), "hosts")
+        watcher.send_json({"v": 1, "op": "headers", "url": "https://vm.example/x"})
+        identity.wait_requests("imds", 1)
+        expect_rc(aoai("add", "k", "--host", "e.example", input=ctx.secret() + "\n"), 0, "add")
+        assert watcher.closed_by_peer(timeout=0.05), "the connection waited for its reply"
+    assert aoai_json("list")["profiles"], "the agent carries on"
 
 
 # --- the hook -----------------------------------------------------------------------
