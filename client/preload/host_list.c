@@ -102,7 +102,7 @@ static struct host_set *set_new(size_t n, size_t bytes)
 
 /*
  * A pattern in its config spelling ("h", "*.h", "h:port", "[v6]:port"):
- * its host, lower case, and whether it is a wildcard.  -EBADMSG if empty.
+ * its host (as written) and whether it is a wildcard.  -EBADMSG if empty.
  */
 static int pattern_host(const char *text, const char **ret, size_t *ret_len, bool *ret_wild)
 {

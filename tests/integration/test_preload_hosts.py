@@ -51,10 +51,10 @@ def audit(aoai_json):
     return aoai_json("status")["audit"]
 
 
-def curl(ctx, hook, *urls):
-    """The real curl through the hook; the statuses of @urls, in order."""
+def curl(ctx, hook, *urls, opts=()):
+    """The real curl through the hook (with options @opts); the statuses of @urls, in order."""
     env = dict(ctx.env(), LD_PRELOAD=hook["lib"])
-    argv = [CURL, "-q", "-sS", "--noproxy", "*", "--max-time", "10"]
+    argv = [CURL, "-q", "-sS", "--noproxy", "*", "--max-time", "10", *opts]
     for u in urls:
         argv += ["-o", "/dev/null", "-w", "%{http_code}\n", u]
     r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
@@ -181,6 +181,21 @@ def test_uncovered_host_makes_no_agent_request(ctx, start_agent, aoai_json, hook
     # Ports are the agent's to decide: a covered host on another port is asked about.
     assert curl(ctx, hook, models("127.0.0.1", other_fake)) == [401]
     assert audit(aoai_json)["unmatched"] == 1
+
+
+def test_wildcards_and_case(ctx, start_agent, aoai_json, hook, fake_aoai):
+    """*.suffix covers names below the suffix, in any case; the suffix itself, and names
+    merely ending in it, are not asked about.  (Plain http to a name is no loopback URL to
+    the agent, which refuses it as insecure_url, counted as unmatched: the count says
+    which requests the hook asked about.)"""
+    start_agent(config=config_with(ctx, fake_aoai, f"*.wild.test:{fake_aoai.port}"))
+    resolve = []
+    for h in ("a.wild.test", "b.a.wild.test", "wild.test", "notwild.test"):
+        resolve += ["--resolve", f"{h}:{fake_aoai.port}:127.0.0.1"]
+    assert curl(ctx, hook, models("A.Wild.Test", fake_aoai), models("b.a.wild.test", fake_aoai),
+                models("wild.test", fake_aoai), models("notwild.test", fake_aoai),
+                opts=resolve) == [401, 401, 401, 401]
+    assert audit(aoai_json)["unmatched"] == 2
 
 
 def test_reload_adding_host_applies_to_the_very_next_transfer(ctx, start_agent, aoai, hook,
