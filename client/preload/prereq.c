@@ -169,18 +169,20 @@ static void use_list(struct record *rec, struct decision *d)
 		setopt(rec->handle, CURLOPT_HTTPHEADER, d->list ? d->list : rec->app_headers);
 	rec->private_headers = d->list;
 	rec->ninjected = d->list ? d->ninjected : 0;
-	memcpy(rec->injected, d->injected, sizeof(rec->injected));
+	memcpy(rec->injected, d->injected, rec->ninjected * sizeof(rec->injected[0]));
 	merge_free(rec->flavour, old);
 }
 
 static int decide(struct record *rec, const char *primary_ip)
 {
 	easy_getinfo_fn getinfo = (easy_getinfo_fn)curl_real(rec->flavour, REAL_EASY_GETINFO);
-	struct decision d = { 0 };
+	struct decision d; /* not zeroed: only its first ninjected entries are read */
 	const char *url = NULL;
 	long hops = 0;
 	enum verdict v;
 
+	d.list = NULL;
+	d.ninjected = 0;
 	if (getinfo) {
 		getinfo(rec->handle, CURLINFO_EFFECTIVE_URL, &url);
 		getinfo(rec->handle, CURLINFO_REDIRECT_COUNT, &hops);
