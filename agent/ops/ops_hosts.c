@@ -56,7 +56,9 @@ static json_t *hosts_reply(const struct agent *a, int *ret_status, const char **
 
 	*ret_status = PROTO_E_INTERNAL;
 	*msg = "out of memory";
-	for (size_t i = 0; reply && list && i < n; i++)
+	if (!reply || !list)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
 		if (append_patterns(list, profiles_at(a, i), &used) < 0)
 			goto fail;
 	if (used > PROTO_MAX_FRAME - HOSTS_REPLY_SLACK) {
@@ -64,9 +66,9 @@ static json_t *hosts_reply(const struct agent *a, int *ret_status, const char **
 		*msg = "too many host patterns for one reply: ask \"headers\" for each URL";
 		goto fail;
 	}
-	if (reply && list && json_object_set_new(reply, "hosts", list) == 0)
+	if (json_object_set_new(reply, "hosts", list) == 0)
 		return reply;
-	list = NULL;
+	list = NULL; /* json_object_set_new() dropped it */
 fail:
 	json_decref(list);
 	json_decref(reply);
