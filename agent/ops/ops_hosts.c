@@ -58,7 +58,8 @@ static json_t *hosts_reply(const struct agent *a, int *ret_status, const char **
 	*msg = "out of memory";
 	if (!reply || !list)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
+	/* Stops once the frame is full: a peer must not make the agent build more. */
+	for (size_t i = 0; i < n && used <= PROTO_MAX_FRAME - HOSTS_REPLY_SLACK; i++)
 		if (append_patterns(list, profiles_at(a, i), &used) < 0)
 			goto fail;
 	if (used > PROTO_MAX_FRAME - HOSTS_REPLY_SLACK) {
