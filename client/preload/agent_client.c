@@ -392,8 +392,10 @@ bool agent_shared_open(void)
 
 	if (conn_fd < 0)
 		return false;
-	n = recv(conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	do
+		n = recv(conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
 		return true;
 	close(conn_fd);
 	conn_fd = -1;
