@@ -15,9 +15,10 @@ a) per process: the real curl doing 200 transfers over one connection (a -K
    config file listing the URLs), and doing 1 (the hook's start-up), timed from
    spawn to exit, arms interleaved; medians compared (target <= 1.05x).
    Uncovered host: the same, to uncovered.test (resolved to the server's
-   address with --resolve; no profile covers it), both arms sending the header
-   themselves: what the hook costs a transfer it needs not ask the agent about,
-   its host list (docs/HOOK.md) deciding alone (target <= 1 us per transfer).
+   address by a `resolve` line in the -K file; no profile covers it), both arms
+   sending the header themselves: what the hook costs a transfer it needs not
+   ask the agent about, its host list (docs/HOOK.md) deciding alone (target
+   <= 1 us per transfer); the agent's status must show no request about it.
 b) in process: bench/hook-pycurl.py doing thousands of transfers on one pycurl
    handle, each perform() timed; overhead = median(hook) - median(plain)
    (target <= 50 us per transfer).
@@ -265,6 +266,18 @@ def curl_rows(sc, pin):
     return rows
 
 
+def check_never_asked(sc):
+    """Fails unless the agent counted no refusal naming no profile: the hook asked
+    nothing about the uncovered host."""
+    r = subprocess.run([str(sc.ctx.build / "bin" / "aoai"), "status", "--json"],
+                       env=sc.client_env(False), capture_output=True, text=True,
+                       timeout=PROC_TIMEOUT)
+    unmatched = json.loads(r.stdout)["audit"]["unmatched"] if r.returncode == 0 else None
+    if unmatched != 0:
+        raise BenchError(f"the agent was asked about the uncovered host (unmatched: "
+                         f"{unmatched}; aoai status exit {r.returncode}: {r.stderr[-300:]})")
+
+
 def uncovered_rows(sc, pin):
     """The hook's cost per transfer to a host no profile covers (no agent round trip)."""
     many = curl_config(sc, CURL_TRANSFERS, uncovered=True)
@@ -276,6 +289,7 @@ def uncovered_rows(sc, pin):
             t_many = curl_arms(sc, many, CURL_TRANSFERS, runs, own_header=True)
             t_one = curl_arms(sc, one, 1, runs, own_header=True)
         per = per_transfer_us(t_many, t_one)
+        check_never_asked(sc)
         rows.append(row(SECTION, f"curl hook cost per transfer, uncovered host ({label})",
                         round(per, 2), "us", target=f"<= {TARGET_UNCOVERED_US:g} us",
                         met=per <= TARGET_UNCOVERED_US))
