@@ -288,15 +288,33 @@ static bool set_covers(const struct host_set *set, const char *url)
 	return false;
 }
 
+/*
+ * With the kept connection held.  Only "not covered" needs a current list:
+ * a host the list may cover is asked about anyway, and the agent decides on
+ * its own patterns (a closed connection then shows as an end of stream on
+ * the request, which is sent again on a new one), so the peek is spent on
+ * uncovered hosts only.
+ */
+static bool may_cover_locked(const char *url)
+{
+	bool fetched = list.serial && list.serial == agent_shared_serial();
+
+	if (fetched && (list.unknown || set_covers(list.set, url)))
+		return true;
+	if (fetched && agent_shared_open())
+		return false;
+	if (refresh() < 0)
+		return true;
+	return list.unknown || set_covers(list.set, url);
+}
+
 bool host_list_may_cover(const char *url)
 {
-	bool covers = true;
+	bool covers;
 
 	if (!agent_shared_acquire())
 		return true;
-	if ((list.serial && list.serial == agent_shared_serial() && agent_shared_open()) ||
-	    refresh() == 0)
-		covers = list.unknown || set_covers(list.set, url);
+	covers = may_cover_locked(url);
 	agent_shared_release();
 	return covers;
 }
