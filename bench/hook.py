@@ -14,6 +14,11 @@ carrying the right `api-key`), a real aoai-agent with one api-key profile for
 a) per process: the real curl doing 200 transfers over one connection (a -K
    config file listing the URLs), and doing 1 (the hook's start-up), timed from
    spawn to exit, arms interleaved; medians compared (target <= 1.05x).
+   Uncovered host: the same, to uncovered.test (resolved to the server's
+   address by a `resolve` line in the -K file; no profile covers it), both arms
+   sending the header themselves: what the hook costs a transfer it needs not
+   ask the agent about, its host list (docs/HOOK.md) deciding alone (target
+   <= 1 us per transfer); the agent's status must show no request about it.
 b) in process: bench/hook-pycurl.py doing thousands of transfers on one pycurl
    handle, each perform() timed; overhead = median(hook) - median(plain)
    (target <= 50 us per transfer).
@@ -56,6 +61,8 @@ PROC_TIMEOUT = 30.0      # seconds for one client process
 SERVER_LIFETIME = 300    # seconds the server lives at most (it is stopped long before)
 TARGET_RATIO = 1.05
 TARGET_OVERHEAD_US = 50.0
+TARGET_UNCOVERED_US = 1.0  # the hook's cost of a transfer to a host no profile covers
+UNCOVERED_HOST = "uncovered.test"
 CC_FLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow",
             "-Wformat=2", "-Wimplicit-fallthrough", "-Wmissing-prototypes",
             "-Wstrict-prototypes", "-Wvla", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong",
@@ -187,19 +194,23 @@ class Scene:
 
 # --- a) curl, per process -------------------------------------------------------------
 
-def curl_config(sc, n):
-    """A -K file listing @n URLs on the server, each saved to /dev/null."""
-    lines = []
+def curl_config(sc, n, uncovered=False):
+    """A -K file listing @n URLs on the server (reached as UNCOVERED_HOST when
+    @uncovered), each saved to /dev/null."""
+    base = f"http://{UNCOVERED_HOST}:{sc.port}" if uncovered else sc.base_url
+    lines = [f'resolve = "{UNCOVERED_HOST}:{sc.port}:127.0.0.1"'] if uncovered else []
     for i in range(n):
-        lines += [f'url = "{sc.base_url}/bench/{i}"', 'output = "/dev/null"']
-    return private_file(sc.tmp / f"urls-{n}.cfg", "\n".join(lines) + "\n")
+        lines += [f'url = "{base}/bench/{i}"', 'output = "/dev/null"']
+    name = f"urls-{n}{'-uncovered' if uncovered else ''}.cfg"
+    return private_file(sc.tmp / name, "\n".join(lines) + "\n")
 
 
-def curl_once(sc, hook, cfg, n):
+def curl_once(sc, hook, cfg, n, own_header=False):
     """One curl process; returns its wall time in ns (spawn to exit).  Fails unless
-    all @n transfers got 200 and the hook said nothing."""
+    all @n transfers got 200 and the hook said nothing.  The program sends the
+    header itself without the hook, or with @own_header."""
     argv = [CURL, "-q", "-sS", "--noproxy", "*", "-w", "%{http_code}\n", "-K", str(cfg)]
-    if not hook:
+    if not hook or own_header:
         argv += ["-H", f"@{sc.header_file}"]  # from a file: never the key in argv
     r, wall = run_timed(argv, sc.client_env(hook), PROC_TIMEOUT)
     codes = r.stdout.split()
@@ -210,16 +221,24 @@ def curl_once(sc, hook, cfg, n):
     return wall
 
 
-def curl_arms(sc, cfg, n, runs):
+def curl_arms(sc, cfg, n, runs, own_header=False):
     """Interleaved runs (the arm going first alternates); {arm: [ns...]}."""
     for _ in range(CURL_WARMUP):
-        curl_once(sc, True, cfg, n)
-        curl_once(sc, False, cfg, n)
+        curl_once(sc, True, cfg, n, own_header)
+        curl_once(sc, False, cfg, n, own_header)
     times = {True: [], False: []}
     for i in range(runs):
         for hook in ((True, False) if i % 2 == 0 else (False, True)):
-            times[hook].append(curl_once(sc, hook, cfg, n))
+            times[hook].append(curl_once(sc, hook, cfg, n, own_header))
     return times
+
+
+def per_transfer_us(t_many, t_one):
+    """What each extra transfer costs with the hook, start-up difference removed."""
+    med = {(k, hook): statistics.median(t[hook]) / 1e6
+           for k, t in (("many", t_many), ("one", t_one)) for hook in (True, False)}
+    return ((med["many", True] - med["many", False]) - (med["one", True] - med["one", False])) \
+        * 1e3 / (CURL_TRANSFERS - 1)
 
 
 def ratio_row(metric, hook_ms, plain_ms, target=TARGET_RATIO):
@@ -242,10 +261,38 @@ def curl_rows(sc, pin):
                               med["many", True], med["many", False]))
         rows.append(ratio_row(f"curl 1 transfer/process (start-up), wall p50 ({label})",
                               med["one", True], med["one", False]))
-        # What each extra transfer costs with the hook, start-up difference removed.
-        per = ((med["many", True] - med["many", False]) - (med["one", True] - med["one", False])) \
-            * 1e3 / (CURL_TRANSFERS - 1)
+        per = per_transfer_us(t_many, t_one)
         rows.append(row(SECTION, f"curl hook cost per transfer ({label})", round(per, 1), "us"))
+    return rows
+
+
+def check_never_asked(sc):
+    """Fails unless the agent counted no refusal naming no profile: the hook asked
+    nothing about the uncovered host."""
+    r = subprocess.run([str(sc.ctx.build / "bin" / "aoai"), "status", "--json"],
+                       env=sc.client_env(False), capture_output=True, text=True,
+                       timeout=PROC_TIMEOUT)
+    unmatched = json.loads(r.stdout)["audit"]["unmatched"] if r.returncode == 0 else None
+    if unmatched != 0:
+        raise BenchError(f"the agent was asked about the uncovered host (unmatched: "
+                         f"{unmatched}; aoai status exit {r.returncode}: {r.stderr[-300:]})")
+
+
+def uncovered_rows(sc, pin):
+    """The hook's cost per transfer to a host no profile covers (no agent round trip)."""
+    many = curl_config(sc, CURL_TRANSFERS, uncovered=True)
+    one = curl_config(sc, 1, uncovered=True)
+    rows = []
+    for label, cpus, runs in ((f"pinned cpu{pin}", {pin}, CURL_RUNS),
+                              ("unpinned", all_cpus(), CURL_RUNS_UNPINNED)):
+        with Placed(sc, cpus):
+            t_many = curl_arms(sc, many, CURL_TRANSFERS, runs, own_header=True)
+            t_one = curl_arms(sc, one, 1, runs, own_header=True)
+        per = per_transfer_us(t_many, t_one)
+        check_never_asked(sc)
+        rows.append(row(SECTION, f"curl hook cost per transfer, uncovered host ({label})",
+                        round(per, 2), "us", target=f"<= {TARGET_UNCOVERED_US:g} us",
+                        met=per <= TARGET_UNCOVERED_US))
     return rows
 
 
@@ -313,5 +360,6 @@ def run(ctx):
     pin = int(ctx.cpu_pin)
     with Scene(ctx) as sc:
         rows = curl_rows(sc, pin)
+        rows += uncovered_rows(sc, pin)
         rows += pycurl_rows(sc, pin)
     return rows

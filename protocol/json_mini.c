@@ -15,6 +15,9 @@
 
 #include "json_mini.h"
 
+#define REQUEST_HEAD "{\"v\":1,\"op\":\"headers\",\"url\":\""
+#define REQUEST_TAIL "\"}"
+
 /*
  * Word-at-a-time tests (Bit Twiddling Hacks' hasless/haszero): whether any
  * byte of @w is below @n (n <= 0x80), or equal to @b.  Both are exact as
@@ -181,24 +184,22 @@ bool json_mini_utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
-int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
+/* The request's size at most: each URL byte takes at most 6 ("\u001f"). */
+static size_t request_max(size_t ulen)
 {
-	static const char head[] = "{\"v\":1,\"op\":\"headers\",\"url\":\"";
-	static const char tail[] = "\"}";
-	static const char hex[] = "0123456789abcdef";
-	size_t ulen = strlen(url), i, n;
-	bool high = false; /* checked above */
-	char *buf, *p;
+	return sizeof(REQUEST_HEAD) - 1 + ulen * 6 + sizeof(REQUEST_TAIL) - 1;
+}
 
-	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
-		return -EINVAL;
-	/* Each byte takes at most 6 ("\u001f"). */
-	buf = malloc(sizeof(head) + ulen * 6 + sizeof(tail));
-	if (!buf)
-		return -ENOMEM;
-	p = buf;
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
+/* Writes the request for @url (@ulen bytes, valid UTF-8) at @p, which has
+ * room for request_max(); returns the end. */
+static char *write_request(const char *url, size_t ulen, char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	bool high = false; /* checked by the caller */
+	size_t i, n;
+
+	memcpy(p, REQUEST_HEAD, sizeof(REQUEST_HEAD) - 1);
+	p += sizeof(REQUEST_HEAD) - 1;
 	for (i = 0; i < ulen; i++) {
 		unsigned char c;
 
@@ -220,10 +221,33 @@ int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
 			p += 6;
 		}
 	}
-	memcpy(p, tail, sizeof(tail) - 1);
-	p += sizeof(tail) - 1;
+	memcpy(p, REQUEST_TAIL, sizeof(REQUEST_TAIL) - 1);
+	return p + sizeof(REQUEST_TAIL) - 1;
+}
+
+ssize_t json_mini_headers_request_into(const char *url, char *buf, size_t cap)
+{
+	size_t ulen = strlen(url);
+
+	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
+		return -EINVAL;
+	if (request_max(ulen) > cap)
+		return 0;
+	return write_request(url, ulen, buf) - buf;
+}
+
+int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len)
+{
+	size_t ulen = strlen(url);
+	char *buf;
+
+	if (!json_mini_utf8_valid((const unsigned char *)url, ulen))
+		return -EINVAL;
+	buf = malloc(request_max(ulen));
+	if (!buf)
+		return -ENOMEM;
+	*ret_len = (size_t)(write_request(url, ulen, buf) - buf);
 	*ret_buf = buf;
-	*ret_len = (size_t)(p - buf);
 	return 0;
 }
 

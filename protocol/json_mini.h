@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define JSON_MINI_MAX_DEPTH 32
 
@@ -52,3 +53,9 @@ bool json_mini_utf8_valid(const unsigned char *s, size_t len);
  * -ENOMEM.
  */
 int json_mini_headers_request(const char *url, char **ret_buf, size_t *ret_len);
+/*
+ * The same into @buf (@cap bytes), without allocating: returns its length,
+ * 0 when it might not fit (6 bytes per URL byte and 32 more always do), or
+ * -EINVAL when @url is not valid UTF-8.
+ */
+ssize_t json_mini_headers_request_into(const char *url, char *buf, size_t cap);

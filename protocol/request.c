@@ -172,6 +172,7 @@ static const struct op {
 	[PROTO_OP_LOGIN_WAIT] = { "login_wait", login_wait_fields, NULL },
 	[PROTO_OP_LOGOUT] = { "logout", logout_fields, NULL },
 	[PROTO_OP_LOGIN_CODE] = { "login_code", login_code_fields, NULL },
+	[PROTO_OP_HOSTS] = { "hosts", no_fields, NULL },
 };
 
 const char *proto_op_name(enum proto_op op)

@@ -27,6 +27,7 @@ struct added_profile {
 struct added_profiles {
 	struct added_profile **items;
 	size_t n;
+	unsigned long generation; /* bumped by every change of the list */
 };
 
 struct added_profiles *added_profiles_new(void)
@@ -92,6 +93,7 @@ int added_profiles_set(struct added_profiles *list, const char *name,
 		list->items[list->n++] = e;
 	}
 	e->host = *host;
+	list->generation++;
 	return 0;
 }
 
@@ -105,7 +107,13 @@ int added_profiles_remove(struct added_profiles *list, const char *name)
 	free(e);
 	memmove(&list->items[i], &list->items[i + 1], (list->n - i - 1) * sizeof(*list->items));
 	list->n--;
+	list->generation++;
 	return 0;
+}
+
+unsigned long added_profiles_generation(const struct added_profiles *list)
+{
+	return list->generation;
 }
 
 size_t added_profiles_count(const struct added_profiles *list)

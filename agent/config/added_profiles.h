@@ -23,5 +23,8 @@ int added_profiles_set(struct added_profiles *list, const char *name,
 		       const struct host_pattern *host);
 /* Forgets profile @name.  Returns 0 or -ENOENT. */
 int added_profiles_remove(struct added_profiles *list, const char *name);
+/* A number that changes whenever a profile is set or removed (the
+ * "hosts" operation's watchers are told of changes by it). */
+unsigned long added_profiles_generation(const struct added_profiles *list);
 size_t added_profiles_count(const struct added_profiles *list);
 const struct profile *added_profiles_at(const struct added_profiles *list, size_t i);

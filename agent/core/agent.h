@@ -56,5 +56,6 @@ struct agent {
 	uint64_t started_at;        /* CLOCK_BOOTTIME usec */
 	long long default_lifetime; /* seconds, 0 = forever */
 	unsigned reloads;
+	uint64_t hosts_version; /* of the host list last handed out (ops_hosts.c) */
 	char *last_reload_error;
 };

@@ -238,6 +238,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		log_error("reload failed, keeping the running configuration: %s", err);
 	else
 		log_info("configuration reloaded");
+	ops_hosts_check(a, NULL);
 	notify_ready(a);
 	return 0;
 }

@@ -22,6 +22,7 @@ static const op_handler handlers[_PROTO_OP_MAX] = {
 	[PROTO_OP_LOGIN_WAIT] = op_login_wait,
 	[PROTO_OP_LOGOUT] = op_logout,
 	[PROTO_OP_LOGIN_CODE] = op_login_code,
+	[PROTO_OP_HOSTS] = op_hosts,
 };
 
 void dispatch_request(struct conn *c, const struct proto_request *req)
@@ -33,6 +34,8 @@ void dispatch_request(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	handlers[req->op](c, req);
+	/* Whatever the request changed, the hooks hear of it before its reply goes out. */
+	ops_hosts_check(c->agent, c);
 }
 
 void dispatch_log_release(struct conn *c, struct release_event *e)

@@ -37,5 +37,15 @@ void op_login(struct conn *c, const struct proto_request *req);
 void op_login_wait(struct conn *c, const struct proto_request *req);
 void op_logout(struct conn *c, const struct proto_request *req);
 void op_login_code(struct conn *c, const struct proto_request *req);
+void op_hosts(struct conn *c, const struct proto_request *req);
+/*
+ * Closes the connections that fetched the host list when the profiles' host
+ * patterns may have changed since it was handed out: at once, dropping what
+ * they had in flight (the hook asks again on a new connection), except
+ * @current (the connection whose request is being handled, or NULL), which
+ * closes after its reply.  Call it after anything that sets, removes or
+ * reloads profiles.  Cheap when nothing changed.
+ */
+void ops_hosts_check(struct agent *a, struct conn *current);
 /* Locking forgets every sign-in (refresh tokens wiped, their tokens dropped). */
 void ops_forget_signins(struct agent *a);

@@ -113,6 +113,7 @@ static void finish_unlock(struct conn *c, const unsigned char *key)
 	 * the file is damaged (then nothing of the file is loaded). */
 	lock_clear(a->lock);
 	agent_schedule_expiry(a);
+	ops_hosts_check(a, c); /* the store's --host profiles are back */
 	log_info("unlocked by pid %d, %zu persisted secret(s) loaded, %zu persisted sign-in(s)",
 		 (int)c->peer.pid, store_count(a->store), store_signins_loaded(a->store));
 	if (r < 0) {
@@ -145,6 +146,7 @@ static void finish_lock(struct conn *c, const unsigned char *key)
 	lock_lock_by_store(a->lock);
 	ops_forget_signins(a);
 	agent_schedule_expiry(a);
+	ops_hosts_check(a, c); /* the store's --host profiles are gone */
 	log_info("locked by pid %d; persisted secrets wiped from memory", (int)c->peer.pid);
 	conn_reply(c, proto_ok_reply());
 }

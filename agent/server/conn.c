@@ -582,6 +582,13 @@ void conn_resume(struct conn *c)
 		c->dead = true; /* noticed at the connection's next event */
 }
 
+void conn_close(struct conn *c, bool after_reply)
+{
+	c->closing = true;
+	if (!after_reply)
+		conn_free(c);
+}
+
 void conn_close_all(struct agent *a)
 {
 	while (a->conns)

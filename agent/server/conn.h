@@ -50,6 +50,9 @@ struct conn {
 	bool closing; /* take no more requests; close once the replies are sent */
 	bool eof;     /* the peer sent everything: answer what it sent, then close */
 	bool dead;    /* close at the end of the current event */
+
+	/* It fetched the host list: closed when that changes (ops_hosts.c). */
+	bool watches_hosts;
 };
 
 /*
@@ -109,6 +112,13 @@ void conn_set_pending(struct conn *c, conn_free_fn cancel, void *data);
 void conn_set_session(struct conn *c, conn_free_fn free_fn, void *data);
 /* After a late conn_reply(): sends it and reads on, from the event loop. */
 void conn_resume(struct conn *c);
+
+/*
+ * Closes @c now (@c is freed), dropping a request in flight and a reply not
+ * yet sent, as when the peer hangs up; or, for the connection whose request
+ * is being handled (@after_reply), once its reply is sent.
+ */
+void conn_close(struct conn *c, bool after_reply);
 
 /* Closes every connection (at exit). */
 void conn_close_all(struct agent *a);

@@ -32,11 +32,14 @@
 #define AGENT_CONNECT_TIMEOUT_MS 5000
 #define AGENT_SEND_TIMEOUT_MS    10000
 #define AGENT_REPLY_TIMEOUT_MS   120000
-#define AGENT_CONNECT_RETRY_MS   10 /* a full listen backlog: try again shortly */
+#define AGENT_CONNECT_RETRY_MS   10   /* a full listen backlog: try again shortly */
+#define AGENT_FRAME_STACK        4096 /* frames up to this size move in one syscall */
 
 static atomic_bool conn_busy;
 static int conn_fd = -1;
 static pid_t conn_pid;
+/* Counts the shared connections made: tells host_list.c which one it fetched on. */
+static unsigned long conn_serial;
 
 void agent_atfork_child(void)
 {
@@ -189,26 +192,64 @@ static int recv_all(int fd, void *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
-static int recv_frame(int fd, char **ret_buf, size_t *ret_len)
+/*
+ * Reads at least @min bytes into @buf (@cap bytes), waiting before the
+ * first read: the reply is rarely there the moment the request left, and
+ * a recv() that would only say EAGAIN is a syscall for nothing.  Returns
+ * the count read, or -errno (end of stream is -EPIPE).
+ */
+static ssize_t recv_some(int fd, uint8_t *buf, size_t cap, size_t min, int64_t deadline)
 {
-	uint8_t header[PROTO_HEADER_LEN];
-	int64_t deadline = now_ms() + AGENT_REPLY_TIMEOUT_MS;
-	size_t len;
-	char *buf;
+	size_t got = 0;
+	ssize_t n;
 	int r;
 
-	r = recv_all(fd, header, sizeof(header), deadline);
-	if (r < 0)
-		return r;
+	while (got < min) {
+		r = wait_fd(fd, POLLIN, deadline);
+		if (r < 0)
+			return r;
+		n = recv(fd, buf + got, cap - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			return -EPIPE;
+		else if (errno != EINTR && errno != EAGAIN)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * One frame: a reply of up to AGENT_FRAME_STACK bytes usually comes in one
+ * read.  The agent sends nothing but the reply to our one request, so
+ * reading ahead cannot take bytes of another frame; more than the frame
+ * declares is an error.
+ */
+static int recv_frame(int fd, char **ret_buf, size_t *ret_len)
+{
+	uint8_t first[AGENT_FRAME_STACK];
+	int64_t deadline = now_ms() + AGENT_REPLY_TIMEOUT_MS;
+	ssize_t got = recv_some(fd, first, sizeof(first), PROTO_HEADER_LEN, deadline);
+	size_t len, have;
+	char *buf = NULL;
+	int r = 0;
+
+	if (got < 0)
+		return (int)got;
+	have = (size_t)got - PROTO_HEADER_LEN;
 	/* Checked before anything is allocated. */
-	if (proto_frame_length(header, &len) < 0)
-		return -EBADMSG;
-	buf = malloc(len);
-	if (!buf)
-		return -ENOMEM;
-	r = recv_all(fd, buf, len, deadline);
+	if (proto_frame_length(first, &len) < 0 || have > len)
+		r = -EBADMSG;
+	else if (!(buf = malloc(len)))
+		r = -ENOMEM;
+	if (r == 0) {
+		memcpy(buf, first + PROTO_HEADER_LEN, have);
+		r = recv_all(fd, buf + have, len - have, deadline);
+	}
+	explicit_bzero(first, (size_t)got); /* it held credentials */
 	if (r < 0) {
-		explicit_bzero(buf, len);
+		if (buf)
+			explicit_bzero(buf, len);
 		free(buf);
 		return r;
 	}
@@ -217,21 +258,27 @@ static int recv_frame(int fd, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
-static int exchange(int fd, const char *req, size_t len, char **ret_buf, size_t *ret_len)
+/* Header and request in one write when they fit: the agent wakes once. */
+static int send_frame(int fd, const char *req, size_t len, int64_t deadline)
 {
-	uint8_t header[PROTO_HEADER_LEN];
-	int64_t deadline = now_ms() + AGENT_SEND_TIMEOUT_MS;
-	int r;
+	uint8_t frame[AGENT_FRAME_STACK];
+	int r = proto_frame_header(len, frame);
 
-	r = proto_frame_header(len, header);
 	if (r < 0)
 		return r;
-	r = send_all(fd, header, sizeof(header), deadline);
-	if (r == 0)
-		r = send_all(fd, req, len, deadline);
-	if (r == 0)
-		r = recv_frame(fd, ret_buf, ret_len);
-	return r;
+	if (len > sizeof(frame) - PROTO_HEADER_LEN) {
+		r = send_all(fd, frame, PROTO_HEADER_LEN, deadline);
+		return r < 0 ? r : send_all(fd, req, len, deadline);
+	}
+	memcpy(frame + PROTO_HEADER_LEN, req, len);
+	return send_all(fd, frame, PROTO_HEADER_LEN + len, deadline);
+}
+
+static int exchange(int fd, const char *req, size_t len, char **ret_buf, size_t *ret_len)
+{
+	int r = send_frame(fd, req, len, now_ms() + AGENT_SEND_TIMEOUT_MS);
+
+	return r < 0 ? r : recv_frame(fd, ret_buf, ret_len);
 }
 
 static void exchange_error(int r, char *err, size_t errlen)
@@ -268,6 +315,7 @@ static int shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t 
 			if (conn_fd < 0)
 				return conn_fd;
 			conn_pid = getpid();
+			conn_serial++;
 		}
 		r = exchange(conn_fd, req, len, ret_buf, ret_len);
 		if (r == 0)
@@ -302,9 +350,54 @@ int agent_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len
 {
 	int r;
 
-	if (atomic_exchange(&conn_busy, true))
+	if (!agent_shared_acquire())
 		return oneoff_roundtrip(req, len, ret_buf, ret_len, err, errlen);
 	r = shared_roundtrip(req, len, ret_buf, ret_len, err, errlen);
-	atomic_store(&conn_busy, false);
+	agent_shared_release();
 	return r;
+}
+
+bool agent_shared_acquire(void)
+{
+	/* Acquire on success: what the last holder wrote is visible. */
+	return !atomic_exchange_explicit(&conn_busy, true, memory_order_acquire);
+}
+
+void agent_shared_release(void)
+{
+	atomic_store_explicit(&conn_busy, false, memory_order_release);
+}
+
+int agent_shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			   size_t errlen)
+{
+	return shared_roundtrip(req, len, ret_buf, ret_len, err, errlen);
+}
+
+unsigned long agent_shared_serial(void)
+{
+	return conn_fd >= 0 ? conn_serial : 0;
+}
+
+/*
+ * Between requests nothing may be waiting on the connection: a readable
+ * end of stream means the agent closed it (it does so when the host list
+ * changes, or it exited); a byte would be a reply nobody asked for.
+ * Either way the connection is done with.  One non-blocking syscall.
+ */
+bool agent_shared_open(void)
+{
+	char byte;
+	ssize_t n;
+
+	if (conn_fd < 0)
+		return false;
+	do
+		n = recv(conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return true;
+	close(conn_fd);
+	conn_fd = -1;
+	return false;
 }

@@ -53,7 +53,7 @@ static const char *const fn_names[_REAL_MAX] = {
 	[REAL_FREE] = "curl_free",
 };
 
-static _Atomic(void *) cache[_FLAVOUR_MAX][_REAL_MAX];
+_Atomic(void *) curl_real_cache[_FLAVOUR_MAX][_REAL_MAX];
 
 /* [lo, hi) spans the loaded segments of each flavour's libcurl; hi 0: unknown. */
 static _Atomic uintptr_t range_lo[_FLAVOUR_MAX];
@@ -88,18 +88,12 @@ static void *resolve(enum hook_flavour fl, enum real_fn fn)
 	return sym;
 }
 
-void *curl_real(enum hook_flavour fl, enum real_fn fn)
+void *curl_real_resolve(enum hook_flavour fl, enum real_fn fn)
 {
-	void *sym;
+	void *sym = resolve(fl, fn);
 
-	if ((unsigned)fl >= _FLAVOUR_MAX || (unsigned)fn >= _REAL_MAX)
-		return NULL;
-	sym = atomic_load_explicit(&cache[fl][fn], memory_order_acquire);
 	if (sym)
-		return sym;
-	sym = resolve(fl, fn);
-	if (sym)
-		atomic_store_explicit(&cache[fl][fn], sym, memory_order_release);
+		atomic_store_explicit(&curl_real_cache[fl][fn], sym, memory_order_release);
 	return sym;
 }
 

@@ -37,6 +37,8 @@
 		va_start(ap, opt);                                                    \
 		arg = setopt_read(opt, &ap);                                          \
 		va_end(ap);                                                           \
+		if (!setopt_watched(opt))                                             \
+			return setopt_forward(fl, handle, opt, arg);                  \
 		return hook_setopt(fl, handle, opt, arg, CALLER);                     \
 	}                                                                             \
 	EXPORT CURLcode prefix##_curl_easy_perform(CURL *handle);                     \

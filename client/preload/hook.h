@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -56,12 +57,25 @@ enum real_fn {
 
 /* curl_real.c */
 
+/* What curl_real() found so far (NULL: not yet); written by curl_real_resolve(). */
+extern _Atomic(void *) curl_real_cache[_FLAVOUR_MAX][_REAL_MAX];
+/* curl_real()'s first lookup of a function, out of line. */
+void *curl_real_resolve(enum hook_flavour fl, enum real_fn fn);
+
 /*
  * Returns flavour @fl's @fn, resolved on first use (NULL while that libcurl
  * is not loaded; a NULL is never cached, so a libcurl dlopen()ed later is
- * found then).
+ * found then).  Inline: every forwarded curl_easy_setopt goes through it.
  */
-void *curl_real(enum hook_flavour fl, enum real_fn fn);
+static inline void *curl_real(enum hook_flavour fl, enum real_fn fn)
+{
+	void *sym;
+
+	if ((unsigned)fl >= _FLAVOUR_MAX || (unsigned)fn >= _REAL_MAX)
+		return NULL;
+	sym = atomic_load_explicit(&curl_real_cache[fl][fn], memory_order_acquire);
+	return sym ? sym : curl_real_resolve(fl, fn);
+}
 /*
  * True when @caller (a return address) lies inside flavour @fl's libcurl.
  * libcurl calls some of its own public functions through its PLT, so they
@@ -160,10 +174,66 @@ union setopt_arg {
 	curl_off_t off;
 };
 
-/* Reads @opt's argument from @ap with the type its option range implies. */
-union setopt_arg setopt_read(CURLoption opt, va_list *ap);
+/* Reads @opt's argument from @ap with the type its option range implies
+ * (inline: it runs for every option a program sets). */
+static inline union setopt_arg setopt_read(CURLoption opt, va_list *ap)
+{
+	union setopt_arg arg = { 0 };
+
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		arg.l = va_arg(*ap, long);
+	else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
+		arg.p = va_arg(*ap, void *); /* OBJECTPOINT, STRINGPOINT, SLISTPOINT, CBPOINT */
+	else if (opt < CURLOPTTYPE_OFF_T)
+		arg.fn = va_arg(*ap, hook_fn);
+	else if (opt < CURLOPTTYPE_BLOB)
+		arg.off = va_arg(*ap, curl_off_t);
+	else
+		arg.p = va_arg(*ap, void *); /* BLOB: struct curl_blob *; later ranges: a pointer */
+	return arg;
+}
 /* Calls flavour @fl's curl_easy_setopt with @arg passed as its proper type. */
-CURLcode setopt_forward(enum hook_flavour fl, CURL *handle, CURLoption opt, union setopt_arg arg);
+static inline CURLcode setopt_forward(enum hook_flavour fl, CURL *handle, CURLoption opt,
+				      union setopt_arg arg)
+{
+	easy_setopt_fn real = (easy_setopt_fn)curl_real(fl, REAL_EASY_SETOPT);
+
+	if (!real)
+		return CURLE_FAILED_INIT;
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		return real(handle, opt, arg.l);
+	if (opt < CURLOPTTYPE_FUNCTIONPOINT)
+		return real(handle, opt, arg.p);
+	if (opt < CURLOPTTYPE_OFF_T)
+		return real(handle, opt, arg.fn);
+	if (opt < CURLOPTTYPE_BLOB)
+		return real(handle, opt, arg.off);
+	return real(handle, opt, arg.p);
+}
+
+/*
+ * The options hook_setopt() records; every other one goes straight to
+ * libcurl from the wrapper (a program sets dozens per transfer).
+ */
+static inline bool setopt_watched(CURLoption opt)
+{
+	switch (opt) {
+	case CURLOPT_HTTPHEADER:
+	case CURLOPT_PREREQFUNCTION:
+	case CURLOPT_PREREQDATA:
+	case CURLOPT_DEBUGFUNCTION:
+	case CURLOPT_DEBUGDATA:
+	case CURLOPT_STDERR:
+	case CURLOPT_SSL_VERIFYPEER:
+	case CURLOPT_SSL_VERIFYHOST:
+	case CURLOPT_CURLU:
+	case CURLOPT_PORT:
+	case CURLOPT_HEADEROPT:
+		return true;
+	default:
+		return false;
+	}
+}
 /* The interposed curl_easy_setopt: records what the hook must know, forwards. */
 CURLcode hook_setopt(enum hook_flavour fl, CURL *handle, CURLoption opt, union setopt_arg arg,
 		     const void *caller);
@@ -280,6 +350,33 @@ int agent_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len
 		    size_t errlen);
 /* Forgets the connection in a child after fork() (pthread_atfork). */
 void agent_atfork_child(void);
+/*
+ * The kept connection, for host_list.c, whose list is only as current as
+ * the connection it was fetched on.  agent_shared_acquire() takes it
+ * without waiting (false: another thread has it); the other functions are
+ * called while holding it, agent_shared_release() lets it go.
+ * agent_shared_roundtrip() is agent_roundtrip() on it; agent_shared_serial()
+ * names the open connection (0: none); agent_shared_open() tells whether it
+ * is still open and idle, and closes it when it is not.
+ */
+bool agent_shared_acquire(void);
+void agent_shared_release(void);
+int agent_shared_roundtrip(const char *req, size_t len, char **ret_buf, size_t *ret_len, char *err,
+			   size_t errlen);
+unsigned long agent_shared_serial(void);
+bool agent_shared_open(void);
+
+/* host_list.c */
+
+/*
+ * False only when no host pattern of the agent's can cover @url's host: the
+ * transfer then needs no round trip.  True when one may, and whenever the
+ * list is not known for sure (an agent without the "hosts" operation, the
+ * kept connection busy on another thread, a URL the hook does not read):
+ * then the agent decides, as it always does for covered hosts.  Ports are
+ * not compared: the agent decides those.
+ */
+bool host_list_may_cover(const char *url);
 
 /* report.c */
 

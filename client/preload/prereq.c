@@ -21,6 +21,10 @@
 #include "json_mini.h"
 #include "proto.h"
 
+/* A request on the stack up to this size; longer URLs are rare (and the
+ * callback may run on a thread with a small stack). */
+#define REQUEST_STACK 2048
+
 enum verdict {
 	VERDICT_PASS,   /* the application's list, silently */
 	VERDICT_INJECT, /* ask the agent / the agent's headers */
@@ -103,24 +107,45 @@ static enum verdict merge_reply(const struct record *rec, const struct agent_rep
 	return VERDICT_INJECT;
 }
 
+/*
+ * The request for @url: in @stack when it fits (the usual case), else in
+ * *ret_heap (free() it).  Returns its length, or 0.
+ */
+static size_t build_request(const char *url, char *stack, size_t cap, char **ret_heap)
+{
+	ssize_t n;
+	size_t len = 0;
+
+	*ret_heap = NULL;
+	if (strlen(url) > PROTO_MAX_URL)
+		return 0;
+	n = json_mini_headers_request_into(url, stack, cap);
+	if (n > 0)
+		return (size_t)n;
+	if (n < 0 || json_mini_headers_request(url, ret_heap, &len) < 0)
+		return 0;
+	return len;
+}
+
 /* One round trip; the reply buffer (credentials) is wiped before returning. */
 static enum verdict ask_agent(const struct record *rec, const char *url, struct decision *d)
 {
 	struct agent_reply reply;
-	char err[256], *req = NULL, *buf = NULL;
-	size_t req_len = 0, len = 0;
+	char err[256], stack[REQUEST_STACK], *heap, *buf = NULL;
+	size_t req_len = build_request(url, stack, sizeof(stack), &heap), len = 0;
 	enum verdict v;
+	int r;
 
-	if (strlen(url) > PROTO_MAX_URL || json_mini_headers_request(url, &req, &req_len) < 0) {
+	if (req_len == 0) {
 		report_once(REPORT_AGENT, "request URL too long or not UTF-8: %s", failure_tail());
 		return VERDICT_FAIL;
 	}
-	if (agent_roundtrip(req, req_len, &buf, &len, err, sizeof(err)) < 0) {
-		free(req);
+	r = agent_roundtrip(heap ? heap : stack, req_len, &buf, &len, err, sizeof(err));
+	free(heap);
+	if (r < 0) {
 		report_once(REPORT_AGENT, "agent unreachable (%s): %s", err, failure_tail());
 		return VERDICT_FAIL;
 	}
-	free(req);
 	if (agent_reply_parse(buf, len, &reply) < 0) {
 		report_once(REPORT_AGENT, "the agent sent a malformed reply: %s", failure_tail());
 		v = VERDICT_FAIL;
@@ -147,23 +172,28 @@ static void use_list(struct record *rec, struct decision *d)
 		setopt(rec->handle, CURLOPT_HTTPHEADER, d->list ? d->list : rec->app_headers);
 	rec->private_headers = d->list;
 	rec->ninjected = d->list ? d->ninjected : 0;
-	memcpy(rec->injected, d->injected, sizeof(rec->injected));
+	memcpy(rec->injected, d->injected, rec->ninjected * sizeof(rec->injected[0]));
 	merge_free(rec->flavour, old);
 }
 
 static int decide(struct record *rec, const char *primary_ip)
 {
 	easy_getinfo_fn getinfo = (easy_getinfo_fn)curl_real(rec->flavour, REAL_EASY_GETINFO);
-	struct decision d = { 0 };
+	struct decision d; /* not zeroed: only its first ninjected entries are read */
 	const char *url = NULL;
 	long hops = 0;
 	enum verdict v;
 
+	d.list = NULL;
+	d.ninjected = 0;
 	if (getinfo) {
 		getinfo(rec->handle, CURLINFO_EFFECTIVE_URL, &url);
 		getinfo(rec->handle, CURLINFO_REDIRECT_COUNT, &hops);
 	}
 	v = eligible(rec, url, primary_ip, hops);
+	/* A host no profile covers needs no question (host_list.c). */
+	if (v == VERDICT_INJECT && !host_list_may_cover(url))
+		v = VERDICT_PASS;
 	if (v == VERDICT_INJECT)
 		v = ask_agent(rec, url, &d);
 	use_list(rec, &d);

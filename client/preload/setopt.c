@@ -16,60 +16,6 @@
  */
 #include "hook.h"
 
-union setopt_arg setopt_read(CURLoption opt, va_list *ap)
-{
-	union setopt_arg arg = { 0 };
-
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		arg.l = va_arg(*ap, long);
-	else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
-		arg.p = va_arg(*ap, void *); /* OBJECTPOINT, STRINGPOINT, SLISTPOINT, CBPOINT */
-	else if (opt < CURLOPTTYPE_OFF_T)
-		arg.fn = va_arg(*ap, hook_fn);
-	else if (opt < CURLOPTTYPE_BLOB)
-		arg.off = va_arg(*ap, curl_off_t);
-	else
-		arg.p = va_arg(*ap, void *); /* BLOB: struct curl_blob *; later ranges: a pointer */
-	return arg;
-}
-
-CURLcode setopt_forward(enum hook_flavour fl, CURL *handle, CURLoption opt, union setopt_arg arg)
-{
-	easy_setopt_fn real = (easy_setopt_fn)curl_real(fl, REAL_EASY_SETOPT);
-
-	if (!real)
-		return CURLE_FAILED_INIT;
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		return real(handle, opt, arg.l);
-	if (opt < CURLOPTTYPE_FUNCTIONPOINT)
-		return real(handle, opt, arg.p);
-	if (opt < CURLOPTTYPE_OFF_T)
-		return real(handle, opt, arg.fn);
-	if (opt < CURLOPTTYPE_BLOB)
-		return real(handle, opt, arg.off);
-	return real(handle, opt, arg.p);
-}
-
-static bool option_watched(CURLoption opt)
-{
-	switch (opt) {
-	case CURLOPT_HTTPHEADER:
-	case CURLOPT_PREREQFUNCTION:
-	case CURLOPT_PREREQDATA:
-	case CURLOPT_DEBUGFUNCTION:
-	case CURLOPT_DEBUGDATA:
-	case CURLOPT_STDERR:
-	case CURLOPT_SSL_VERIFYPEER:
-	case CURLOPT_SSL_VERIFYHOST:
-	case CURLOPT_CURLU:
-	case CURLOPT_PORT:
-	case CURLOPT_HEADEROPT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * The application's callbacks: while ours are installed they only go into
  * the record (ours call them); before that the handle gets them too, so a
@@ -132,7 +78,7 @@ CURLcode hook_setopt(enum hook_flavour fl, CURL *handle, CURLoption opt, union s
 	struct record *rec;
 	CURLcode r;
 
-	if (!option_watched(opt) || curl_real_internal(fl, caller))
+	if (!setopt_watched(opt) || curl_real_internal(fl, caller))
 		return setopt_forward(fl, handle, opt, arg);
 	rec = handles_get(handle);
 	if (!rec)

@@ -525,6 +525,34 @@ static int cmd_bench(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * One handle for URLs read from stdin, one a line, each performed as it
+ * arrives ("N: STATUS" after it): a test changes the agent in between and
+ * sees what the very next transfer does.
+ */
+static int cmd_steps(int argc, char **argv)
+{
+	struct curl_slist *hdrs = app_headers();
+	char line[4096], label[32];
+	CURL *h = new_handle(NULL, hdrs);
+	int n = 0, r = 0;
+
+	(void)argv;
+	if (argc != 0)
+		return 2;
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			break;
+		curl_easy_setopt(h, CURLOPT_URL, line);
+		snprintf(label, sizeof(label), "%d", ++n);
+		r |= run(h, label);
+	}
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	return r;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -543,6 +571,7 @@ static const struct command {
 	{ "multi", cmd_multi, "URL..." },
 	{ "prereq", cmd_prereq, "URL" },
 	{ "bench", cmd_bench, "N URL" },
+	{ "steps", cmd_steps, "< URLS (one a line)" },
 };
 
 static int usage(void)

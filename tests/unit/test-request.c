@@ -165,6 +165,7 @@ static void test_decode_no_field_ops(void **state)
 		{ "{\"v\":1,\"op\":\"list\"}", PROTO_OP_LIST },
 		{ "{\"op\":\"status\",\"v\":1}", PROTO_OP_STATUS },
 		{ "{\"v\":1,\"op\":\"reload\"}", PROTO_OP_RELOAD },
+		{ "{\"v\":1,\"op\":\"hosts\"}", PROTO_OP_HOSTS },
 	};
 	struct proto_request req;
 	size_t i;
@@ -948,6 +949,7 @@ static void test_op_names(void **state)
 		[PROTO_OP_LOGIN_WAIT] = "login_wait",
 		[PROTO_OP_LOGOUT] = "logout",
 		[PROTO_OP_LOGIN_CODE] = "login_code",
+		[PROTO_OP_HOSTS] = "hosts",
 	};
 	unsigned i;
 
