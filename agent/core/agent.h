@@ -27,6 +27,7 @@ struct kdf;
 struct audit;
 struct keyvault;
 struct jwks_cache;
+struct conn_poll;
 
 struct agent {
 	sd_event *event;
@@ -48,6 +49,7 @@ struct agent {
 	sd_event_source *expiry_timer;
 	struct conn *conns; /* list of open connections */
 	unsigned n_conns;
+	struct conn_poll *conn_poll; /* the connections' epoll (conn.c); NULL until the first */
 	unsigned max_conns;
 	int reserve_fd;                  /* spent to turn away a client when descriptors run out */
 	struct ratelimit refusals;       /* log lines of refused connections */

@@ -17,6 +17,118 @@
 #define CONN_INITIAL_IN 4096
 #define CONN_READ_CHUNK 65536
 
+/*
+ * Every connection's socket is in one epoll instance of ours, which is a
+ * single source of the agent's loop: sd-event polls its epoll again
+ * (timeout 0) before every source it dispatches, so with N connections
+ * ready, N sources of their own would cost O(N) kernel work per request;
+ * one source that serves every ready connection at once costs O(1).
+ */
+struct conn_poll {
+	int fd;
+	sd_event_source *source;
+	uint64_t frees; /* conn_free() calls: a batch stops when connections go */
+};
+
+#define CONN_BATCH 64 /* ready connections served per wakeup */
+
+static void on_conn_io(struct conn *c, uint32_t revents);
+
+static int on_conns(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct conn_poll *cp = ((struct agent *)userdata)->conn_poll;
+	struct epoll_event evs[CONN_BATCH];
+	int n = epoll_wait(fd, evs, CONN_BATCH, 0);
+
+	(void)s;
+	(void)revents;
+	for (int i = 0; i < n; i++) {
+		uint64_t frees = cp->frees;
+
+		on_conn_io(evs[i].data.ptr, evs[i].events);
+		/* The rest may name a connection that is gone; epoll reports the
+		 * live ones again at once. */
+		if (cp->frees != frees)
+			break;
+	}
+	return 0;
+}
+
+static int conn_poll_open(struct agent *a)
+{
+	struct conn_poll *cp;
+	int r;
+
+	if (a->conn_poll)
+		return 0;
+	cp = calloc(1, sizeof(*cp));
+	if (!cp)
+		return -ENOMEM;
+	cp->fd = epoll_create1(EPOLL_CLOEXEC);
+	if (cp->fd < 0) {
+		r = -errno;
+		free(cp);
+		return r;
+	}
+	r = sd_event_add_io(a->event, &cp->source, cp->fd, EPOLLIN, on_conns, a);
+	if (r < 0) {
+		close(cp->fd);
+		free(cp);
+		return r;
+	}
+	a->conn_poll = cp;
+	return 0;
+}
+
+static void conn_poll_close(struct agent *a)
+{
+	struct conn_poll *cp = a->conn_poll;
+
+	if (!cp)
+		return;
+	sd_event_source_disable_unref(cp->source);
+	close(cp->fd);
+	free(cp);
+	a->conn_poll = NULL;
+}
+
+static int conn_poll_add(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	int r = conn_poll_open(c->agent);
+
+	if (r < 0)
+		return r;
+	if (epoll_ctl(c->agent->conn_poll->fd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		return -errno;
+	c->polled = true;
+	c->events = EPOLLIN;
+	return 0;
+}
+
+static int conn_poll_set(struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (events == c->events)
+		return 0;
+	if (epoll_ctl(c->agent->conn_poll->fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return -errno;
+	c->events = events;
+	return 0;
+}
+
+static void conn_poll_forget(struct conn *c)
+{
+	struct conn_poll *cp = c->agent->conn_poll;
+
+	if (!cp)
+		return;
+	if (c->polled)
+		(void)epoll_ctl(cp->fd, EPOLL_CTL_DEL, c->fd, NULL);
+	cp->frees++;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct agent *a = c->agent;
@@ -28,7 +140,7 @@ static void conn_free(struct conn *c)
 	if (c->session_free)
 		c->session_free(c->session);
 	sd_event_source_disable_unref(c->resume);
-	sd_event_source_disable_unref(c->io);
+	conn_poll_forget(c);
 	sd_event_source_disable_unref(c->frame_timer);
 	sd_event_source_disable_unref(c->defer_timer);
 	sd_event_source_disable_unref(c->peer_watch);
@@ -374,24 +486,19 @@ static void conn_kick(struct conn *c)
 		events |= EPOLLIN;
 	if (c->out_off < c->out.len)
 		events |= EPOLLOUT;
-	if (sd_event_source_set_io_events(c->io, events) < 0)
+	if (conn_poll_set(c, events) < 0)
 		conn_free(c);
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void on_conn_io(struct conn *c, uint32_t revents)
 {
-	struct conn *c = userdata;
-
-	(void)s;
-	(void)fd;
 	if (revents & (EPOLLHUP | EPOLLERR) && !(revents & EPOLLIN)) {
 		conn_free(c);
-		return 0;
+		return;
 	}
 	if ((revents & EPOLLIN) && read_input(c) < 0)
 		c->dead = true;
 	conn_kick(c);
-	return 0;
 }
 
 /* Refuses a connection with a clear reply before closing it, best effort:
@@ -424,7 +531,7 @@ static int conn_new(struct agent *a, int fd, const struct peer *peer)
 		a->conns->prev = c;
 	a->conns = c;
 	a->n_conns++;
-	r = sd_event_add_io(a->event, &c->io, fd, EPOLLIN, on_io, c);
+	r = conn_poll_add(c);
 	if (r < 0) {
 		c->fd = -1; /* the caller closes them, and frees what the peer holds */
 		c->peer.pidfd = -1;
@@ -593,4 +700,5 @@ void conn_close_all(struct agent *a)
 {
 	while (a->conns)
 		conn_free(a->conns);
+	conn_poll_close(a);
 }

@@ -29,7 +29,8 @@ struct conn {
 	struct agent *agent;
 	struct conn *next, *prev;
 	int fd;
-	sd_event_source *io;
+	bool polled;     /* in the connections' epoll (conn.c) */
+	uint32_t events; /* what it waits for there */
 	sd_event_source *frame_timer;
 	sd_event_source *defer_timer;
 	conn_defer_fn defer_fn;
