@@ -78,15 +78,15 @@ def base_env(tmp):
 class Server:
     """A server process started with its stdout piped; ready once a line matches."""
 
-    def __init__(self, name, argv, env, tmp, ready_text):
+    def __init__(self, name, argv, env, tmp, ready_text, stderr_path=None):
         self.name = name
-        err = open(tmp / f"{name}.stderr", "wb")
+        err = open(stderr_path or tmp / f"{name}.stderr", "wb")
         try:
             self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=err)
         finally:
             err.close()
-        self.stderr_path = tmp / f"{name}.stderr"
+        self.stderr_path = stderr_path or tmp / f"{name}.stderr"
         self.text = self._read_until(ready_text)
         # Keeps the pipe from filling; ends with the process.
         threading.Thread(target=self._drain, daemon=True).start()
@@ -158,13 +158,13 @@ class Scene:
             raise BenchError(f"{' '.join(argv)} failed: {r.stderr.strip()}")
         return json.loads(r.stdout)
 
-    def start_agent(self, name, config, pinned=True, binary=None):
+    def start_agent(self, name, config, pinned=True, binary=None, stderr_path=None):
         sock = self.tmp / f"{name}.sock"
         argv = [str(binary or self.build / "bin" / "aoai-agent"), "-D", "-s", "-a", str(sock),
                 "-f", str(config)]
         if pinned:
             argv = ["taskset", "-c", str(CPU_PIN)] + argv
-        agent = Server(name, argv, self.env, self.tmp, "AOAI_AGENT_PID")
+        agent = Server(name, argv, self.env, self.tmp, "AOAI_AGENT_PID", stderr_path)
         self.servers[name], self.sockets[name] = agent, sock
         return agent
 
@@ -336,12 +336,29 @@ def sections_1_to_4(scene, plan):
         rows += connect_rows(res, pinned, have_ssh)
     mp_rows, mp_runs = mprotect_rows(scene, plan, cfg)
     rows += mp_rows
+    if have_ssh:
+        rows += audit_rows(scene, plan, cfg, res)
     if mp_runs:
         res["mprotect",] = mp_runs
     if not have_ssh:
         rows.append(note(S3, "ssh-agent/ssh-keygen/ssh-add not found: install openssh-client"))
     rows.sort(key=section_key)
     return rows, ssh_idle, res
+
+
+def audit_rows(scene, plan, cfg, res):
+    """What the audit line costs: the same agent writing its log (one line per
+    release) to /dev/null instead of a file, against ssh-agent, which logs
+    nothing.  Diagnostic, no target: the agent always writes the line."""
+    scene.start_agent("quiet", cfg, stderr_path=Path(os.devnull))
+    scene.aoai_add(scene.sockets["quiet"], "bench")
+    log("latency aoai, audit lines to /dev/null (pinned)")
+    quiet = scene.bench("aoai", "latency", True, "-n", plan.latency_n, "-w", plan.latency_warm,
+                        sock=scene.sockets["quiet"])
+    scene.servers.pop("quiet").stop()
+    return [trow(S3, "headers p50, audit lines to /dev/null instead of a file (pinned)",
+                 quiet["p50_us"], "us", res[True, "ssh", "latency"]["p50_us"], "ssh-agent",
+                 None)]
 
 
 def mprotect_rows(scene, plan, cfg):

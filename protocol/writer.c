@@ -6,6 +6,7 @@
  * trees with it; the hot replies write their members straight.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,13 @@ static const char *escape_of(unsigned char c, char tmp[7])
 	}
 }
 
+/* Bytes that go out as they are: all but '"', '\\' and controls. */
+static const bool plain_byte[256] = {
+	[0x20 ... '"' - 1] = true,
+	['"' + 1 ... '\\' - 1] = true,
+	['\\' + 1 ... 0xff] = true,
+};
+
 /* Runs of plain bytes are copied at once. */
 void proto_writer_escaped(struct proto_writer *w, const char *s, size_t len)
 {
@@ -93,10 +101,11 @@ void proto_writer_escaped(struct proto_writer *w, const char *s, size_t len)
 	char tmp[7];
 
 	for (size_t i = 0; i < len; i++) {
-		const char *esc = escape_of((unsigned char)s[i], tmp);
+		const char *esc;
 
-		if (!esc)
+		if (plain_byte[(unsigned char)s[i]])
 			continue;
+		esc = escape_of((unsigned char)s[i], tmp);
 		proto_writer_raw(w, s + run, i - run);
 		proto_writer_raw(w, esc, strlen(esc));
 		run = i + 1;
