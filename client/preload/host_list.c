@@ -5,8 +5,8 @@
  *
  * The list is fetched with the "hosts" operation on the kept connection and
  * is trusted only while that very connection stays open: the agent closes
- * it, after any reply in flight, whenever the patterns may have changed
- * (reload, aoai add --host, aoai remove, store unlock or lock), and before
+ * it at once whenever the patterns may have changed (reload, aoai add
+ * --host, aoai remove, store unlock or lock), and before
  * each transfer agent_shared_open() peeks at it without blocking.  An end
  * of stream there means "fetch again", so the first transfer after a change
  * already sees the new list.  Nothing else is cached: a host the list may
