@@ -12,122 +12,11 @@
 #include "conn.h"
 #include "log.h"
 #include "proto.h"
+#include "conn_poll.h"
 #include "refusal_log.h"
 
 #define CONN_INITIAL_IN 4096
 #define CONN_READ_CHUNK 65536
-
-/*
- * Every connection's socket is in one epoll instance of ours, which is a
- * single source of the agent's loop: sd-event polls its epoll again
- * (timeout 0) before every source it dispatches, so with N connections
- * ready, N sources of their own would cost O(N) kernel work per request;
- * one source that serves every ready connection at once costs O(1).
- */
-struct conn_poll {
-	int fd;
-	sd_event_source *source;
-	uint64_t frees; /* conn_free() calls: a batch stops when connections go */
-};
-
-#define CONN_BATCH 64 /* ready connections served per wakeup */
-
-static void on_conn_io(struct conn *c, uint32_t revents);
-
-static int on_conns(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct conn_poll *cp = ((struct agent *)userdata)->conn_poll;
-	struct epoll_event evs[CONN_BATCH];
-	int n = epoll_wait(fd, evs, CONN_BATCH, 0);
-
-	(void)s;
-	(void)revents;
-	for (int i = 0; i < n; i++) {
-		uint64_t frees = cp->frees;
-
-		on_conn_io(evs[i].data.ptr, evs[i].events);
-		/* The rest may name a connection that is gone; epoll reports the
-		 * live ones again at once. */
-		if (cp->frees != frees)
-			break;
-	}
-	return 0;
-}
-
-static int conn_poll_open(struct agent *a)
-{
-	struct conn_poll *cp;
-	int r;
-
-	if (a->conn_poll)
-		return 0;
-	cp = calloc(1, sizeof(*cp));
-	if (!cp)
-		return -ENOMEM;
-	cp->fd = epoll_create1(EPOLL_CLOEXEC);
-	if (cp->fd < 0) {
-		r = -errno;
-		free(cp);
-		return r;
-	}
-	r = sd_event_add_io(a->event, &cp->source, cp->fd, EPOLLIN, on_conns, a);
-	if (r < 0) {
-		close(cp->fd);
-		free(cp);
-		return r;
-	}
-	a->conn_poll = cp;
-	return 0;
-}
-
-static void conn_poll_close(struct agent *a)
-{
-	struct conn_poll *cp = a->conn_poll;
-
-	if (!cp)
-		return;
-	sd_event_source_disable_unref(cp->source);
-	close(cp->fd);
-	free(cp);
-	a->conn_poll = NULL;
-}
-
-static int conn_poll_add(struct conn *c)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-	int r = conn_poll_open(c->agent);
-
-	if (r < 0)
-		return r;
-	if (epoll_ctl(c->agent->conn_poll->fd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		return -errno;
-	c->polled = true;
-	c->events = EPOLLIN;
-	return 0;
-}
-
-static int conn_poll_set(struct conn *c, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = c };
-
-	if (events == c->events)
-		return 0;
-	if (epoll_ctl(c->agent->conn_poll->fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		return -errno;
-	c->events = events;
-	return 0;
-}
-
-static void conn_poll_forget(struct conn *c)
-{
-	struct conn_poll *cp = c->agent->conn_poll;
-
-	if (!cp)
-		return;
-	if (c->polled)
-		(void)epoll_ctl(cp->fd, EPOLL_CTL_DEL, c->fd, NULL);
-	cp->frees++;
-}
 
 static void conn_free(struct conn *c)
 {
@@ -531,7 +420,7 @@ static int conn_new(struct agent *a, int fd, const struct peer *peer)
 		a->conns->prev = c;
 	a->conns = c;
 	a->n_conns++;
-	r = conn_poll_add(c);
+	r = conn_poll_add(c, on_conn_io);
 	if (r < 0) {
 		c->fd = -1; /* the caller closes them, and frees what the peer holds */
 		c->peer.pidfd = -1;
