@@ -239,9 +239,9 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 	if (fd >= 0 && strcmp(str(reply, "flow"), "browser") != 0)
 		close(fd);
 	json_decref(reply);
+	aoai_close(conn);
 	if (r >= 0)
 		return r;
-	aoai_close(conn);
 	show_done(profile, done);
 	if (persist)
 		printf("Kept in the persistent store\n");
