@@ -14,6 +14,7 @@
 
 #include "curl_dl.h"
 #include "http.h"
+#include "stack_scrub.h"
 #include "openssl_dl.h"
 
 struct http {
@@ -207,6 +208,7 @@ static int on_socket_event(sd_event_source *s, int fd, uint32_t revents, void *u
 		flags |= CURL_CSELECT_ERR;
 	sym_curl_multi_socket_action(h->multi, fd, flags, &running);
 	drain(h);
+	stack_scrub(); /* libcurl and OpenSSL sent or read a request here */
 	return 0;
 }
 
@@ -219,6 +221,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)usec;
 	sym_curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain(h);
+	stack_scrub();
 	return 0;
 }
 
