@@ -25,7 +25,7 @@ b) in process: bench/hook-pycurl.py doing thousands of transfers on one pycurl
    (target <= 50 us per transfer).
 
 "pinned": curl/pycurl, the server and the agent all on CPU ctx.cpu_pin (the
-software's own cost; see /work/shared/BENCH-NOTES.md); "unpinned": the
+software's own cost; bench/README.md, "Method"); "unpinned": the
 scheduler's choice, what a user sees (noisy: cross-CPU wake-ups).
 Every transfer's status is checked (all 200), so both arms really sent the key.
 """

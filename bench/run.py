@@ -8,7 +8,7 @@ framed Unix-socket echo moving frames of the agent's real sizes) and ssh-agent.
 Sections 5, 6, 8 and 9 come from bench/hook.py, bench/tokens.py, bench/store.py
 and bench/relay.py when present (--only NAME runs just one of them).
 
-Method (see BENCH-NOTES): the software's own cost is measured with client and
+Method (bench/README.md): the software's own cost is measured with client and
 server pinned to one CPU; the unpinned figures beside them are what a user sees.
 """
 import argparse
