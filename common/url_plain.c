@@ -32,7 +32,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "url_plain.h"
 
@@ -42,11 +41,9 @@
 #define URL_PLAIN_MAX_PORT_DIGITS 5
 #define URL_PLAIN_QUAD_PARTS      4
 #define URL_PLAIN_MAX_OCTET       255
-#define URL_PLAIN_LOOPBACK_OCTET  127
 #define URL_PLAIN_HTTP_PORT       80
 #define URL_PLAIN_HTTPS_PORT      443
 #define URL_PLAIN_ASCII_CASE      0x20 /* the bit between 'A' and 'a' */
-#define URL_PLAIN_LOCALHOST       "localhost"
 
 /* What a byte may be, looked up once per byte: the scan is most of the cost. */
 enum {
@@ -99,8 +96,8 @@ static const char *skip_scheme(const char *url, bool *ret_https)
 		   : NULL;
 }
 
-/* True when [s, end) is a dotted quad as inet_ntop writes it; its first part in *ret_first. */
-static bool canonical_quad(const char *s, const char *end, int *ret_first)
+/* True when [s, end) is a dotted quad as inet_ntop writes it. */
+static bool canonical_quad(const char *s, const char *end)
 {
 	int part, v = 0;
 
@@ -111,8 +108,6 @@ static bool canonical_quad(const char *s, const char *end, int *ret_first)
 			v = v * 10 + (*s - '0');
 		if (s == digits || v > URL_PLAIN_MAX_OCTET || (*digits == '0' && s - digits > 1))
 			return false;
-		if (part == 0)
-			*ret_first = v;
 		if (part < URL_PLAIN_QUAD_PARTS - 1 && (s == end || *s++ != '.'))
 			return false;
 	}
@@ -237,23 +232,13 @@ static void copy_host(char *out, const char *host, size_t len)
 }
 
 /* True for a host of the subset: a name whose last label starts with a letter, or a quad. */
-static bool host_plain(const char *host, const char *end, const char *last, bool *ret_loopback)
+static bool host_plain(const char *host, const char *end, const char *last)
 {
-	size_t len = (size_t)(end - host);
-	int first = 0;
-
-	if (len > HOSTS_MAX_NAME)
+	if ((size_t)(end - host) > HOSTS_MAX_NAME)
 		return false;
-	if (class_of(*last) & CLASS_LETTER) {
-		len -= end[-1] == '.';
-		*ret_loopback = len == strlen(URL_PLAIN_LOCALHOST) &&
-				strncasecmp(host, URL_PLAIN_LOCALHOST, len) == 0;
+	if (class_of(*last) & CLASS_LETTER)
 		return true;
-	}
-	if (!canonical_quad(host, end, &first))
-		return false;
-	*ret_loopback = first == URL_PLAIN_LOOPBACK_OCTET;
-	return true;
+	return canonical_quad(host, end);
 }
 
 /* Written into @ret field by field, once the whole URL is known to be plain: @ret is left
@@ -261,12 +246,12 @@ static bool host_plain(const char *host, const char *end, const char *last, bool
 bool url_plain_parse(const char *url, struct url_target *ret, struct url_authority *ret_a)
 {
 	const char *host, *end, *last, *port = NULL, *p;
-	bool https, loopback;
+	bool https;
 	int port_num;
 
 	host = skip_scheme(url, &https);
 	end = host ? scan_host(host, &last) : NULL;
-	if (!end || !host_plain(host, end, last, &loopback))
+	if (!end || !host_plain(host, end, last))
 		return false;
 	port_num = https ? URL_PLAIN_HTTPS_PORT : URL_PLAIN_HTTP_PORT;
 	p = end;
@@ -282,7 +267,7 @@ bool url_plain_parse(const char *url, struct url_target *ret, struct url_authori
 	copy_host(ret->host, host, (size_t)(end - host));
 	ret->port = port_num;
 	ret->default_port = port_num == (https ? URL_PLAIN_HTTPS_PORT : URL_PLAIN_HTTP_PORT);
-	ret->loopback = loopback;
+	ret->loopback = host_is_loopback(ret->host); /* the rule of hosts.c, in one place */
 	*ret_a = (struct url_authority){
 		.authority = host,
 		.host = host,
