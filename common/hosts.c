@@ -94,11 +94,14 @@ bool host_is_loopback(const char *host)
 
 	if (strcmp(host, "localhost") == 0)
 		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
+	/* An IPv6 address has a ':', an IPv4 one starts with a digit; a name
+	 * (most hosts) needs neither parse. */
+	if (strchr(host, ':'))
+		return inet_pton(AF_INET6, host, &a6) == 1 &&
+		       (IN6_IS_ADDR_LOOPBACK(&a6) ||
+			(IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	if (host[0] >= '0' && host[0] <= '9' && inet_pton(AF_INET, host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6) ||
-		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 	return false;
 }
 
