@@ -122,7 +122,9 @@ static void show_code(const json_t *reply)
 	fprintf(stderr, "Waiting for the sign-in (Ctrl-C cancels)...\n");
 }
 
-static int request(struct aoai_conn *conn, json_t *req, json_t **ret)
+/* cli_fail() closes the connection: *@conn is NULL after it, so the caller
+ * closes what is left, once. */
+static int request(struct aoai_conn **conn, json_t *req, json_t **ret)
 {
 	char *text = json_dumps(req, JSON_COMPACT), *reply = NULL;
 	int r;
@@ -130,10 +132,13 @@ static int request(struct aoai_conn *conn, json_t *req, json_t **ret)
 	json_decref(req);
 	if (!text)
 		return cli_error(CLI_EXIT_ERROR, "out of memory");
-	r = aoai_request(conn, text, &reply);
+	r = aoai_request(*conn, text, &reply);
 	free(text);
-	if (r < 0)
-		return cli_fail(conn, r);
+	if (r < 0) {
+		r = cli_fail(*conn, r);
+		*conn = NULL;
+		return r;
+	}
 	*ret = format_parse(reply);
 	free(reply);
 	return *ret ? -1 : CLI_EXIT_ERROR;
@@ -154,7 +159,7 @@ static void show_done(const char *profile, const json_t *reply)
 }
 
 /* The browser flow, after the agent's reply: open, take the redirect, redeem. */
-static int browser(struct aoai_conn *conn, int fd, const json_t *reply, json_t **ret)
+static int browser(struct aoai_conn **conn, int fd, const json_t *reply, json_t **ret)
 {
 	struct login_redirect rd = { 0 };
 	json_t *req;
@@ -188,7 +193,7 @@ static bool offer_browser(const char *flow)
 	return getenv("BROWSER") || getenv("DISPLAY") || getenv("WAYLAND_DISPLAY");
 }
 
-static int start(struct aoai_conn *conn, const char *profile, const char *flow, bool persist,
+static int start(struct aoai_conn **conn, const char *profile, const char *flow, bool persist,
 		 int *fd, json_t **reply)
 {
 	char redirect[64];
@@ -208,7 +213,7 @@ static int start(struct aoai_conn *conn, const char *profile, const char *flow, 
 	return req ? request(conn, req, reply) : cli_error(CLI_EXIT_ERROR, "out of memory");
 }
 
-static int device_code(struct aoai_conn *conn, json_t *reply, json_t **ret)
+static int device_code(struct aoai_conn **conn, json_t *reply, json_t **ret)
 {
 	json_t *req;
 
@@ -231,11 +236,11 @@ int cmd_login(int argc, char *argv[], const struct cli *cli)
 	if (r != 0)
 		return r;
 	signal(SIGINT, on_interrupt);
-	r = start(conn, profile, flow, persist, &fd, &reply);
+	r = start(&conn, profile, flow, persist, &fd, &reply);
 	if (r < 0 && strcmp(str(reply, "flow"), "browser") == 0)
-		r = browser(conn, fd, reply, &done);
+		r = browser(&conn, fd, reply, &done);
 	else if (r < 0)
-		r = device_code(conn, reply, &done);
+		r = device_code(&conn, reply, &done);
 	if (fd >= 0 && strcmp(str(reply, "flow"), "browser") != 0)
 		close(fd);
 	json_decref(reply);
