@@ -123,13 +123,10 @@ static void on_discovered(struct oidc_waiter *w, const struct oidc_outcome *o)
 {
 	struct auth_login *l =
 	    (struct auth_login *)(void *)((char *)w - offsetof(struct auth_login, waiter));
-	const struct oidc_provider *prov = NULL;
 	char why[SOURCE_MAX_MESSAGE];
+	const struct oidc_provider *prov =
+	    oidc_outcome_provider(l->ctx->oidc, l->cred.issuer, o, clock_now(), why, sizeof(why));
 
-	if (!o->ok)
-		snprintf(why, sizeof(why), "oidc: %s", o->message);
-	else if (!(prov = oidc_cache_find(l->ctx->oidc, l->cred.issuer, clock_now())))
-		snprintf(why, sizeof(why), "oidc: discovery: the document is gone");
 	if (!prov || use_provider(l, prov, why, sizeof(why)) < 0)
 		l->on_url(l->userdata, NULL, NULL, why);
 	else

@@ -278,13 +278,10 @@ static void on_discovered(struct oidc_waiter *w, const struct oidc_outcome *o)
 {
 	struct device_login *d =
 	    (struct device_login *)(void *)((char *)w - offsetof(struct device_login, waiter));
-	const struct oidc_provider *prov = NULL;
 	char why[SOURCE_MAX_MESSAGE];
+	const struct oidc_provider *prov =
+	    oidc_outcome_provider(d->ctx->oidc, d->cred.issuer, o, clock_now(), why, sizeof(why));
 
-	if (!o->ok)
-		snprintf(why, sizeof(why), "oidc: %s", o->message);
-	else if (!(prov = oidc_cache_find(d->ctx->oidc, d->cred.issuer, clock_now())))
-		snprintf(why, sizeof(why), "oidc: discovery: the document is gone");
 	if (!prov || use_provider(d, prov, why, sizeof(why)) < 0)
 		d->on_code(d->userdata, NULL, why);
 }

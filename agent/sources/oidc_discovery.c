@@ -86,6 +86,19 @@ const struct oidc_provider *oidc_cache_find(const struct oidc_cache *c, const ch
 	return p && now - p->fetched < OIDC_DISCOVERY_MAX_AGE ? p : NULL;
 }
 
+const struct oidc_provider *oidc_outcome_provider(const struct oidc_cache *c, const char *issuer,
+						  const struct oidc_outcome *o, uint64_t now,
+						  char *why, size_t whylen)
+{
+	const struct oidc_provider *prov = NULL;
+
+	if (!o->ok)
+		snprintf(why, whylen, "oidc: %s", o->message);
+	else if (!(prov = oidc_cache_find(c, issuer, now)))
+		snprintf(why, whylen, "oidc: discovery: the document is gone");
+	return prov;
+}
+
 void oidc_cache_forget(struct oidc_cache *c, const char *issuer)
 {
 	struct oidc_provider *p = lookup(c, issuer);

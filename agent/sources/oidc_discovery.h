@@ -69,6 +69,14 @@ void oidc_waiter_cancel(struct oidc_waiter *w);
  * or NULL.  Valid until the next call that changes the cache. */
 const struct oidc_provider *oidc_cache_find(const struct oidc_cache *c, const char *issuer,
 					    uint64_t now);
+/*
+ * What a sign-in waiting on discovery goes on with: @issuer's document once
+ * @o says it arrived, or NULL with the reason in @why ("oidc: …": the
+ * discovery failed, or the document left the cache since).
+ */
+const struct oidc_provider *oidc_outcome_provider(const struct oidc_cache *c, const char *issuer,
+						  const struct oidc_outcome *o, uint64_t now,
+						  char *why, size_t whylen);
 /* Keeps @p (moved in: @p is left empty), replacing @p->issuer's; the oldest
  * entry leaves a full cache.  Returns the kept entry, or NULL (ENOMEM). */
 const struct oidc_provider *oidc_cache_put(struct oidc_cache *c, struct oidc_provider *p);
